@@ -1,0 +1,136 @@
+/**
+ * Admin routes for calls: list with filters and cursor pages, the change feed
+ * (`?since=`), the CSV export, and one call with its event history.
+ */
+import { z } from "zod";
+import { allCalls, callChanges, type CallFilter, CursorError, listCalls } from "../calls/call_list.ts";
+import { getCallWithHistory } from "../calls/call_queries.ts";
+import { requireAdmin } from "../http/admin_auth.ts";
+import type { Route } from "../http/app.ts";
+import { errorResponse, HttpError, jsonResponse } from "../http/http_error.ts";
+import type { Store } from "../store/open_store.ts";
+import { csvLine } from "./csv_cell.ts";
+import { limitParam, parseQuery, timeParam } from "./query_params.ts";
+
+const ListQuery = z.strictObject({
+  contact: z.string().min(1).optional(),
+  user: z.string().min(1).optional(),
+  disposition: z.string().min(1).optional(),
+  from: timeParam.optional(),
+  to: timeParam.optional(),
+  limit: limitParam(1000, 100),
+  cursor: z.string().min(1).optional(),
+  since: z.string().optional(),
+});
+
+const ExportQuery = ListQuery.omit({ limit: true, cursor: true, since: true });
+
+const CSV_COLUMNS = [
+  "id",
+  "contact_external_id",
+  "prospect_id",
+  "user_id",
+  "direction",
+  "state",
+  "disposition",
+  "from_number",
+  "to_number",
+  "started_at",
+  "first_seen_at",
+  "last_event_at",
+  "note",
+  "recording_url",
+  "total_talk_time_millis",
+] as const;
+
+/** The call routes of the admin API. */
+export function callRoutes(store: Store, adminTokens: readonly string[]): Route[] {
+  return [
+    {
+      method: "GET",
+      path: "/api/calls",
+      handler: async (request) => {
+        requireAdmin(request, adminTokens);
+        const query = parseQuery(new URL(request.url), ListQuery);
+        try {
+          if (query.since !== undefined) {
+            const feed = await callChanges(store.reader, query.since === "" ? null : query.since, query.limit);
+            return jsonResponse(200, feed);
+          }
+          return jsonResponse(200, await listCalls(store.reader, filterOf(query), query.limit, query.cursor ?? null));
+        } catch (error) {
+          if (error instanceof CursorError) throw new HttpError(400, "invalid_cursor", error.message);
+          throw error;
+        }
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/calls.csv",
+      handler: (request) => {
+        requireAdmin(request, adminTokens);
+        const filter = filterOf(parseQuery(new URL(request.url), ExportQuery));
+        const encoder = new TextEncoder();
+        const calls = allCalls(store.reader, filter);
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(encoder.encode(csvLine(CSV_COLUMNS)));
+          },
+          async pull(controller) {
+            const next = await calls.next();
+            if (next.done) {
+              controller.close();
+              return;
+            }
+            const call = next.value;
+            controller.enqueue(encoder.encode(csvLine([
+              call.id,
+              call.contact_external_id,
+              call.prospect_id,
+              call.user_id,
+              call.direction,
+              call.state,
+              call.disposition,
+              call.from_number,
+              call.to_number,
+              call.started_at,
+              new Date(call.first_seen_at).toISOString(),
+              new Date(call.last_event_at).toISOString(),
+              call.data.note,
+              call.data.recording_url,
+              call.data.total_talk_time_millis,
+            ])));
+          },
+          async cancel() {
+            await calls.return(undefined);
+          },
+        });
+        return new Response(body, {
+          headers: {
+            "content-type": "text/csv; charset=utf-8",
+            "content-disposition": 'attachment; filename="calls.csv"',
+          },
+        });
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/calls/:id",
+      handler: async (request, params) => {
+        requireAdmin(request, adminTokens);
+        const found = await getCallWithHistory(store.client, params.id ?? "");
+        return found ? jsonResponse(200, found) : errorResponse(404, "not_found", "No call has this id.");
+      },
+    },
+  ];
+}
+
+function filterOf(query: z.infer<typeof ExportQuery>): CallFilter {
+  return {
+    contact: query.contact,
+    user: query.user,
+    disposition: query.disposition,
+    from: query.from,
+    to: query.to,
+  };
+}

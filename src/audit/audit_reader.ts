@@ -1,0 +1,157 @@
+/**
+ * Reading the audit log back: which files belong to it, and a streaming walk
+ * over their lines (files can be hundreds of MB, so nothing loads a whole
+ * file). Used by `audit verify` and `audit replay`; the writer has its own
+ * tail reader in `audit_log.ts`.
+ */
+import { join } from "node:path";
+import { type AuditRecord, parseRecordLine } from "./audit_record.ts";
+
+const AUDIT_FILE_NAME = /^\d{4}-\d{2}-\d{2}\.jsonl$/;
+
+/** One line of an audit file, as read (without its newline). */
+export interface AuditLine {
+  /** The file's name inside the audit directory, e.g. `2024-05-01.jsonl`. */
+  readonly file: string;
+  /** 1-based line number within the file. */
+  readonly lineNumber: number;
+  readonly text: string;
+  /** False only for a last line cut short (a torn write). */
+  readonly endsWithNewline: boolean;
+}
+
+/** One parsed record and where it was read. */
+export interface AuditRecordAt {
+  readonly file: string;
+  readonly lineNumber: number;
+  readonly record: AuditRecord;
+}
+
+/** A line of the log that cannot be used; the message names the file and line. */
+export class AuditReadError extends Error {
+  override name = "AuditReadError";
+  readonly file: string;
+  readonly lineNumber: number;
+
+  /** Creates the error with a message `audit file <file> line <n>: <reason>`. */
+  constructor(file: string, lineNumber: number, reason: string, options?: ErrorOptions) {
+    super(`audit file ${file} line ${lineNumber}: ${reason}`, options);
+    this.file = file;
+    this.lineNumber = lineNumber;
+  }
+}
+
+/** True for the name of a daily audit file (`YYYY-MM-DD.jsonl`). */
+export function isAuditFileName(name: string): boolean {
+  return AUDIT_FILE_NAME.test(name);
+}
+
+/**
+ * The daily audit files in `dir` (`YYYY-MM-DD.jsonl` only; `.torn-*` and other
+ * files are ignored), oldest first. Throws when `dir` does not exist.
+ */
+export async function listAuditFiles(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isFile && isAuditFileName(entry.name)) names.push(entry.name);
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new Error(`audit directory ${dir} does not exist (check audit.dir in the config)`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  // ISO dates sort as strings.
+  return names.sort();
+}
+
+/** Streams the lines of one audit file (`file` is a name inside `dir`). */
+export async function* readAuditFileLines(
+  dir: string,
+  file: string,
+): AsyncGenerator<AuditLine, void, undefined> {
+  const handle = await Deno.open(join(dir, file), { read: true });
+  // Splitting decoded text on "\n" is safe: that byte never occurs inside a UTF-8 sequence.
+  const chunks = handle.readable.pipeThrough(new TextDecoderStream("utf-8"));
+  let partial: string[] = [];
+  let lineNumber = 0;
+  // Leaving the loop early (break/return/throw) cancels the stream, which closes the file.
+  for await (const chunk of chunks) {
+    let start = 0;
+    for (;;) {
+      const newline = chunk.indexOf("\n", start);
+      if (newline === -1) {
+        if (start < chunk.length) partial.push(chunk.slice(start));
+        break;
+      }
+      partial.push(chunk.slice(start, newline));
+      const text = partial.join("");
+      partial = [];
+      lineNumber++;
+      yield { file, lineNumber, text, endsWithNewline: true };
+      start = newline + 1;
+    }
+  }
+  if (partial.length > 0) {
+    yield { file, lineNumber: lineNumber + 1, text: partial.join(""), endsWithNewline: false };
+  }
+}
+
+/** Streams every line of every audit file in `dir`, oldest file first. */
+export async function* readAuditLines(dir: string): AsyncGenerator<AuditLine, void, undefined> {
+  for (const file of await listAuditFiles(dir)) yield* readAuditFileLines(dir, file);
+}
+
+/** Options for {@link readAuditRecords}. */
+export interface ReadAuditRecordsOptions {
+  /** Told about a torn last line of the log, which is skipped (it was never acknowledged). */
+  readonly onWarning?: (message: string) => void;
+}
+
+/**
+ * Streams every record of the log in order, for replay. Throws an
+ * {@link AuditReadError} naming the file and line at the first line that does
+ * not parse. A torn last line of the whole log is skipped with a warning; a
+ * torn line anywhere else is an error. Does not check the hash chain: run
+ * `verifyAuditLog` for that.
+ */
+export async function* readAuditRecords(
+  dir: string,
+  options: ReadAuditRecordsOptions = {},
+): AsyncGenerator<AuditRecordAt, void, undefined> {
+  let torn: AuditLine | null = null;
+  for await (const line of readAuditLines(dir)) {
+    if (torn !== null) {
+      throw new AuditReadError(torn.file, torn.lineNumber, TORN_IN_THE_MIDDLE);
+    }
+    if (!line.endsWithNewline) {
+      torn = line;
+      continue;
+    }
+    let record: AuditRecord;
+    try {
+      record = parseRecordLine(line.text);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new AuditReadError(line.file, line.lineNumber, reason, { cause: error });
+    }
+    yield { file: line.file, lineNumber: line.lineNumber, record };
+  }
+  if (torn !== null) {
+    options.onWarning?.(
+      `audit file ${torn.file} line ${torn.lineNumber}: ${TORN_AT_THE_END}; skipped`,
+    );
+  }
+}
+
+/** Why a torn last line is harmless; shared with `audit verify`. */
+export const TORN_AT_THE_END =
+  "the last line has no trailing newline: a write cut short by a crash, never acknowledged " +
+  "(the service moves it aside when it next opens the log)";
+
+/** Why a torn line followed by more lines is not. */
+export const TORN_IN_THE_MIDDLE =
+  "the line has no trailing newline but more lines follow it (the file was cut or concatenated)";

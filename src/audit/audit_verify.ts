@@ -1,0 +1,153 @@
+/**
+ * `audit verify`: walks the whole audit log in order, streaming, and checks
+ * each line's body hash, chain hash, `prev` link and `seq`, so an edited,
+ * removed, inserted or reordered line is found and named. Also formats the
+ * report for the command line.
+ */
+import {
+  type AuditLine,
+  listAuditFiles,
+  readAuditFileLines,
+  TORN_AT_THE_END,
+  TORN_IN_THE_MIDDLE,
+} from "./audit_reader.ts";
+import {
+  type AuditRecord,
+  computeRecordHash,
+  GENESIS_HASH,
+  parseRecordLine,
+  recordBodyBytes,
+  serializeRecord,
+  sha256Hex,
+} from "./audit_record.ts";
+
+/** A line of the log that is wrong (or, as a warning, suspicious). */
+export interface AuditProblem {
+  /** The file's name inside the audit directory. */
+  readonly file: string;
+  /** 1-based line number within the file. */
+  readonly line: number;
+  /** What is wrong, as a plain sentence. */
+  readonly problem: string;
+}
+
+/** The outcome of {@link verifyAuditLog}. */
+export interface AuditVerifyReport {
+  /** True when every line checked out (warnings allowed). */
+  readonly ok: boolean;
+  /** How many audit files the log has. */
+  readonly files: number;
+  /** How many lines were verified good (up to the first problem). */
+  readonly lines: number;
+  /** The seq of the last good line (0 when there is none). */
+  readonly lastSeq: number;
+  /** The first bad line; verification stops there. */
+  readonly firstProblem: AuditProblem | null;
+  /** Harmless findings, such as a torn last line left by a crash. */
+  readonly warnings: AuditProblem[];
+}
+
+/**
+ * Checks every line of the audit log in `dir` in file order and stops at the
+ * first bad one. A torn last line of the whole log (no trailing newline) is a
+ * warning, not a failure: it was never acknowledged. An empty directory is ok.
+ * Throws only when the directory or a file cannot be read.
+ */
+export async function verifyAuditLog(dir: string): Promise<AuditVerifyReport> {
+  const files = await listAuditFiles(dir);
+  let lines = 0;
+  let lastSeq = 0;
+  let lastHash = GENESIS_HASH;
+  let torn: AuditLine | null = null;
+  const report = (firstProblem: AuditProblem | null, warnings: AuditProblem[]) => ({
+    ok: firstProblem === null,
+    files: files.length,
+    lines,
+    lastSeq,
+    firstProblem,
+    warnings,
+  });
+
+  for (const file of files) {
+    for await (const line of readAuditFileLines(dir, file)) {
+      if (torn !== null) return report(problemAt(torn, TORN_IN_THE_MIDDLE), []);
+      if (!line.endsWithNewline) {
+        torn = line;
+        continue;
+      }
+      const checked = checkLine(line.text, lastSeq, lastHash);
+      if (typeof checked === "string") return report(problemAt(line, checked), []);
+      lines++;
+      lastSeq = checked.seq;
+      lastHash = checked.hash;
+    }
+  }
+  return report(null, torn === null ? [] : [problemAt(torn, TORN_AT_THE_END)]);
+}
+
+/** Checks one newline-terminated line against the line before it; returns its record or what is wrong. */
+function checkLine(text: string, lastSeq: number, lastHash: string): AuditRecord | string {
+  if (text === "") return "the line is empty";
+  let record: AuditRecord;
+  try {
+    record = parseRecordLine(text);
+  } catch (error) {
+    return `the line is not a valid audit record: ${
+      error instanceof Error ? error.message : String(error)
+    }`;
+  }
+  if (sha256Hex(recordBodyBytes(record)) !== record.body_sha256) {
+    return "body_sha256 does not match the body (body edited?)";
+  }
+  if (computeRecordHash(record.prev, record) !== record.hash) {
+    return "hash does not match the line's content (edited?)";
+  }
+  const first = lastSeq === 0;
+  if (record.seq !== lastSeq + 1) {
+    return first
+      ? `the log starts at seq ${record.seq}, not 1: its beginning is missing`
+      : `seq ${record.seq} follows seq ${lastSeq}: a line is missing or out of order`;
+  }
+  if (record.prev !== lastHash) {
+    return first
+      ? "prev is not the genesis hash although this is the first line: the log's beginning is missing"
+      : "prev does not match the previous line's hash: a line before it was replaced";
+  }
+  // The hash covers the fields, not their spelling; this catches any other byte changed.
+  if (serializeRecord(record) !== text) {
+    return "the line is not byte-for-byte what the writer wrote (reformatted or hand-edited?)";
+  }
+  return record;
+}
+
+function problemAt(line: AuditLine, problem: string): AuditProblem {
+  return { file: line.file, line: line.lineNumber, problem };
+}
+
+/** The report as text for the command line (no trailing newline). */
+export function formatVerifyReport(report: AuditVerifyReport): string {
+  const out: string[] = [];
+  const counted = `${plural(report.lines, "line")} in ${plural(report.files, "file")}`;
+  if (report.firstProblem === null) {
+    out.push(
+      report.lines === 0
+        ? `audit log OK: empty (${plural(report.files, "file")})`
+        : `audit log OK: ${counted}, last seq ${report.lastSeq}, hash chain intact`,
+    );
+  } else {
+    const { file, line, problem } = report.firstProblem;
+    out.push(`audit log FAILED at ${file} line ${line}: ${problem}`);
+    out.push(
+      `${plural(report.lines, "line")} before it verified (last good seq ${report.lastSeq}); ` +
+        `lines after it were not checked.`,
+    );
+  }
+  for (const warning of report.warnings) {
+    out.push(`warning: ${warning.file} line ${warning.line}: ${warning.problem}`);
+  }
+  return out.join("\n");
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}

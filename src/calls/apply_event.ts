@@ -1,0 +1,315 @@
+/**
+ * Applies one classified webhook event to the store. This is the only write path
+ * for calls and prospects: the live webhook and `audit replay` both call it, so a
+ * replayed audit log rebuilds exactly what the webhook built. It owns the dedupe
+ * rule, the out-of-order merge of call snapshots and the call → contact link.
+ */
+import type { Client, Transaction } from "@libsql/client";
+import { findContactByPhone } from "../contacts/contact_store.ts";
+import type { SqlArg, SqlExecutor, SqlRow } from "../store/sql.ts";
+import type { WriteTransactionRunner } from "../store/write_transaction.ts";
+import { type ClassifiedEvent, idString, isJsonObject } from "./call_event.ts";
+import { mergeSnapshots, type Snapshot, snapshotOrderOf } from "./snapshot_order.ts";
+
+/** What the caller knows about the request that carried the event. */
+export interface ApplyContext {
+  /** Receipt time (from the clock live; from the audit line on replay). */
+  readonly receivedAt: Date;
+  /** The audit line's sequence number. */
+  readonly auditSeq: number;
+  /** The exact body, stored as the event's history entry. */
+  readonly bodyText: string;
+  /** Lowercase hex SHA-256 of the body bytes: the dedupe key of a body without an `id`. */
+  readonly bodySha256: string;
+}
+
+/** What applying did; `status` is what the webhook answers. */
+export type ApplyOutcome = {
+  status: "applied" | "duplicate" | "ignored";
+  callId?: string;
+  prospectId?: string;
+};
+
+const NEXT_CHANGE_SEQ = "(SELECT COALESCE(MAX(change_seq), 0) + 1 FROM calls)";
+
+const INSERT_EVENT_SQL = `INSERT INTO events
+  (event_key, event_id, event_type, object, call_id, prospect_id, audit_seq, received_at,
+   outcome, body)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (event_key) DO NOTHING`;
+
+const GET_CALL_SQL = `SELECT contact_external_id, prospect_id, user_id, order_updated_ms,
+  order_created_ms, order_received_ms, order_seq, data, first_seen_at, last_event_at
+  FROM calls WHERE id = ?`;
+
+const CALL_COLUMNS = [
+  "contact_external_id",
+  "prospect_id",
+  "user_id",
+  "direction",
+  "state",
+  "disposition",
+  "from_number",
+  "to_number",
+  "started_at",
+  "order_updated_ms",
+  "order_created_ms",
+  "order_received_ms",
+  "order_seq",
+  "data",
+  "first_seen_at",
+  "last_event_at",
+] as const;
+
+// change_seq is bumped on every applied call event: the row or at least its
+// history changed, and a change feed reading `change_seq > ?` must see both.
+const UPSERT_CALL_SQL = `INSERT INTO calls (id, ${CALL_COLUMNS.join(", ")}, change_seq)
+  VALUES (?, ${CALL_COLUMNS.map(() => "?").join(", ")}, ${NEXT_CHANGE_SEQ})
+  ON CONFLICT (id) DO UPDATE SET ${
+  [...CALL_COLUMNS, "change_seq"].map((c) => `${c} = excluded.${c}`).join(", ")
+}`;
+
+const GET_PROSPECT_SQL = "SELECT data, updated_at FROM prospects WHERE id = ?";
+const GET_PROSPECT_EXTERNAL_ID_SQL = "SELECT external_id FROM prospects WHERE id = ?";
+const UPSERT_PROSPECT_SQL = `INSERT INTO prospects (id, external_id, data, updated_at)
+  VALUES (?, ?, ?, ?)
+  ON CONFLICT (id) DO UPDATE SET external_id = excluded.external_id, data = excluded.data,
+    updated_at = excluded.updated_at`;
+const UNLINKED_CALLS_OF_PROSPECT_SQL =
+  "SELECT id FROM calls WHERE prospect_id = ? AND contact_external_id IS NULL ORDER BY id";
+const LINK_CALL_SQL =
+  `UPDATE calls SET contact_external_id = ?, change_seq = ${NEXT_CHANGE_SEQ} WHERE id = ?`;
+
+/**
+ * Applies one event: records it in `events` (deduplicated by the envelope `id`,
+ * else by the body's SHA-256), then upserts the call or prospect it carries.
+ * A duplicate changes nothing. Ignored events are recorded too.
+ *
+ * Not atomic by itself: pass an open transaction, or use
+ * {@link applyEventInTransaction}, or an event could be recorded without its
+ * effect (and a replay would then skip it as a duplicate).
+ */
+export async function applyEvent(
+  db: SqlExecutor,
+  event: ClassifiedEvent,
+  ctx: ApplyContext,
+): Promise<ApplyOutcome> {
+  const eventKey = event.eventId !== null ? `id:${event.eventId}` : `sha256:${ctx.bodySha256}`;
+  const receivedMs = ctx.receivedAt.getTime();
+  const callId = event.kind === "call" ? event.callId : null;
+  const prospectId = event.kind === "call"
+    ? prospectIdOf(event.data)
+    : event.kind === "prospect"
+    ? event.prospectId
+    : null;
+  const object = event.kind === "ignored" ? null : stringOrNull(event.envelope.object);
+  const { changes } = await db.run(INSERT_EVENT_SQL, [
+    eventKey,
+    event.eventId,
+    event.eventType,
+    object,
+    callId,
+    prospectId,
+    ctx.auditSeq,
+    receivedMs,
+    event.kind === "ignored" ? "ignored" : "applied",
+    ctx.bodyText,
+  ]);
+  const ids = {
+    ...(callId !== null ? { callId } : {}),
+    ...(prospectId !== null ? { prospectId } : {}),
+  };
+  if (changes === 0) return { status: "duplicate", ...ids };
+  if (event.kind === "ignored") return { status: "ignored" };
+  if (event.kind === "call") await applyCall(db, event, ctx);
+  else await applyProspect(db, event, ctx);
+  return { status: "applied", ...ids };
+}
+
+/**
+ * Applies one event in its own write transaction: committed when it succeeds,
+ * rolled back (and the error rethrown) when anything fails.
+ */
+export function applyEventInTransaction(
+  write: WriteTransactionRunner,
+  event: ClassifiedEvent,
+  ctx: ApplyContext,
+): Promise<ApplyOutcome> {
+  return write((db) => applyEvent(db, event, ctx));
+}
+
+type CallEvent = Extract<ClassifiedEvent, { kind: "call" }>;
+type ProspectEvent = Extract<ClassifiedEvent, { kind: "prospect" }>;
+
+async function applyCall(db: SqlExecutor, event: CallEvent, ctx: ApplyContext): Promise<void> {
+  const receivedMs = ctx.receivedAt.getTime();
+  const incoming: Snapshot = {
+    order: snapshotOrderOf(event.data, event.createdAtRaw, receivedMs, ctx.auditSeq),
+    data: event.data,
+  };
+  const row = await db.first(GET_CALL_SQL, [event.callId]);
+  const stored = row ? storedCall(row, event.callId) : null;
+
+  let snapshot: Snapshot = incoming;
+  let userId = event.userId;
+  if (stored) {
+    const merged = mergeSnapshots(stored.snapshot, incoming);
+    snapshot = merged;
+    userId = merged.incomingIsNewer ? event.userId ?? stored.userId : stored.userId ?? event.userId;
+  }
+  const data = snapshot.data;
+  const contactExternalId = (await resolveContact(db, data)) ?? stored?.contactExternalId ?? null;
+  const values: Record<typeof CALL_COLUMNS[number], SqlArg> = {
+    contact_external_id: contactExternalId,
+    prospect_id: prospectIdOf(data) ?? stored?.prospectId ?? null,
+    user_id: userId,
+    direction: stringOrNull(data.direction),
+    state: stringOrNull(data.state),
+    disposition: stringOrNull(data.call_disposition),
+    from_number: stringOrNull(data.from),
+    to_number: stringOrNull(data.to),
+    started_at: stringOrNull(data.dialed_at) ?? stringOrNull(data.created_at),
+    order_updated_ms: snapshot.order.updatedMs,
+    order_created_ms: snapshot.order.createdMs,
+    order_received_ms: snapshot.order.receivedMs,
+    order_seq: snapshot.order.seq,
+    data: JSON.stringify(data),
+    first_seen_at: Math.min(stored?.firstSeenAt ?? receivedMs, receivedMs),
+    last_event_at: Math.max(stored?.lastEventAt ?? receivedMs, receivedMs),
+  };
+  await db.run(UPSERT_CALL_SQL, [event.callId, ...CALL_COLUMNS.map((c) => values[c])]);
+}
+
+interface StoredCall {
+  snapshot: Snapshot;
+  contactExternalId: string | null;
+  prospectId: string | null;
+  userId: string | null;
+  firstSeenAt: number;
+  lastEventAt: number;
+}
+
+function storedCall(row: SqlRow, callId: string): StoredCall {
+  return {
+    snapshot: {
+      order: {
+        updatedMs: nullableInteger(row.order_updated_ms),
+        createdMs: nullableInteger(row.order_created_ms),
+        receivedMs: nullableInteger(row.order_received_ms) ?? 0,
+        seq: nullableInteger(row.order_seq) ?? 0,
+      },
+      data: storedObject(row.data, `calls.data of call ${callId}`),
+    },
+    contactExternalId: stringOrNull(row.contact_external_id),
+    prospectId: stringOrNull(row.prospect_id),
+    userId: stringOrNull(row.user_id),
+    firstSeenAt: nullableInteger(row.first_seen_at) ?? 0,
+    lastEventAt: nullableInteger(row.last_event_at) ?? 0,
+  };
+}
+
+/**
+ * The contact a call belongs to: `data.prospect.external_id`; else the external
+ * id Symbo gave this prospect in a prospect event; else the contact owning the
+ * prospect's number (the lookup's own rule, so the call lands on the contact the
+ * rep saw). Null when none applies.
+ */
+async function resolveContact(
+  db: SqlExecutor,
+  data: Record<string, unknown>,
+): Promise<string | null> {
+  const prospect = isJsonObject(data.prospect) ? data.prospect : {};
+  const externalId = idString(prospect.external_id);
+  if (externalId !== null) return externalId;
+  const prospectId = idString(prospect.id);
+  if (prospectId !== null) {
+    const row = await db.first(GET_PROSPECT_EXTERNAL_ID_SQL, [prospectId]);
+    const known = row ? idString(row.external_id) : null;
+    if (known !== null) return known;
+  }
+  const number = prospectNumber(data);
+  if (number === null) return null;
+  const contact = await findContactByPhone(db, number);
+  return contact ? contact.external_id : null;
+}
+
+/**
+ * The prospect's side of the call, in E.164: `to` for outbound, `from` for
+ * inbound, `to` when the direction is unknown. Symbo sends E.164; a number
+ * without a leading `+` is not guessed at (no region is known here).
+ */
+export function prospectNumber(data: Record<string, unknown>): string | null {
+  const direction = typeof data.direction === "string" ? data.direction.toLowerCase() : "";
+  const raw = direction === "inbound" ? data.from : data.to;
+  if (typeof raw !== "string") return null;
+  const trimmed = raw.trim();
+  if (!trimmed.startsWith("+")) return null;
+  const digits = trimmed.slice(1).replace(/\D/g, "");
+  return digits.length >= 1 && digits.length <= 15 ? `+${digits}` : null;
+}
+
+async function applyProspect(
+  db: SqlExecutor,
+  event: ProspectEvent,
+  ctx: ApplyContext,
+): Promise<void> {
+  const receivedMs = ctx.receivedAt.getTime();
+  const row = await db.first(GET_PROSPECT_SQL, [event.prospectId]);
+  let data = event.data;
+  let updatedAt = receivedMs;
+  if (row) {
+    // Prospects keep no order columns: their own updated_at decides when both
+    // parse, else the later arrival (the stored row's updated_at) loses.
+    const storedData = storedObject(row.data, `prospects.data of prospect ${event.prospectId}`);
+    const storedAt = nullableInteger(row.updated_at) ?? 0;
+    const merged = mergeSnapshots(
+      { order: snapshotOrderOf(storedData, null, storedAt, 0), data: storedData },
+      { order: snapshotOrderOf(event.data, null, receivedMs, 0), data: event.data },
+    );
+    data = merged.data;
+    updatedAt = Math.max(storedAt, receivedMs);
+  }
+  const externalId = idString(data.external_id);
+  await db.run(UPSERT_PROSPECT_SQL, [
+    event.prospectId,
+    externalId,
+    JSON.stringify(data),
+    updatedAt,
+  ]);
+  if (externalId === null) return;
+  // Calls that arrived before Symbo told us who this prospect is get linked now.
+  const unlinked = await db.all(UNLINKED_CALLS_OF_PROSPECT_SQL, [event.prospectId]);
+  for (const call of unlinked) {
+    await db.run(LINK_CALL_SQL, [externalId, stringOrNull(call.id)]);
+  }
+}
+
+function prospectIdOf(data: Record<string, unknown>): string | null {
+  return isJsonObject(data.prospect) ? idString(data.prospect.id) : null;
+}
+
+/** A string kept as sent, a number stringified; anything else null. */
+function stringOrNull(value: unknown): string | null {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  return null;
+}
+
+function nullableInteger(value: unknown): number | null {
+  if (typeof value === "bigint") return Number(value);
+  if (typeof value === "number") return value;
+  return null;
+}
+
+/** Parses a JSON object this service stored; a corrupt row is an error, never silently emptied. */
+function storedObject(text: unknown, what: string): Record<string, unknown> {
+  if (typeof text === "string") {
+    try {
+      const value: unknown = JSON.parse(text);
+      if (isJsonObject(value)) return value;
+    } catch {
+      // Reported below.
+    }
+  }
+  throw new Error(`The stored ${what} is not a JSON object; restore it with \`audit replay\`.`);
+}

@@ -1,0 +1,251 @@
+/**
+ * Classifies a verified webhook body: a call event (upsert of the call by
+ * `data.id`), a prospect event (snapshot kept by prospect id), or something this
+ * service does not act on. Pure: no I/O, no clock. Both event-name spellings of
+ * Symbo's guides are accepted (`call.created` and `call:created`).
+ */
+import { z } from "zod";
+
+/** A webhook body, sorted into what the store does with it. */
+export type ClassifiedEvent =
+  | {
+    kind: "call";
+    /** The event type as sent (`call.created`, `call:updated`, …), or the object name. */
+    eventType: string;
+    /** The envelope `id`, stringified; null when the body has none. */
+    eventId: string | null;
+    /** `data.id`, stringified. */
+    callId: string;
+    userId: string | null;
+    /** The envelope `created_at` exactly as sent (it may not be a valid timestamp). */
+    createdAtRaw: unknown;
+    data: Record<string, unknown>;
+    envelope: Record<string, unknown>;
+  }
+  | {
+    kind: "prospect";
+    eventType: string;
+    eventId: string | null;
+    /** `data.id`, stringified: Symbo's prospect id. */
+    prospectId: string;
+    /** `data.external_id`: our contact id, when Symbo knows it. */
+    externalId: string | null;
+    userId: string | null;
+    data: Record<string, unknown>;
+    envelope: Record<string, unknown>;
+  }
+  | { kind: "ignored"; eventType: string | null; eventId: string | null; reason: string };
+
+/** A verified body that is not a valid event; `path` names the offending key ("" for the body). */
+export class InvalidEventError extends Error {
+  override name = "InvalidEventError";
+  /** Dotted key path, e.g. `data.id`; `""` when the body is not JSON at all. */
+  readonly path: string;
+
+  constructor(path: string, problem: string) {
+    super(path === "" ? problem : `${path}: ${problem}`);
+    this.path = path;
+  }
+}
+
+/** True for a JSON object (not null, not an array). */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * An id as Symbo may send it: a non-blank string (kept as sent) or a finite
+ * number (stringified); anything else is null.
+ */
+export function idString(value: unknown): string | null {
+  if (typeof value === "string") return value.trim() === "" ? null : value;
+  if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  return null;
+}
+
+/** Envelope keys that may carry the event name, in order of precedence. */
+const TYPE_KEYS = ["description", "event", "type", "event_type"] as const;
+
+const CALL_TYPES: ReadonlySet<string> = new Set([
+  "call.created",
+  "call.completed",
+  "call.updated",
+  "call.recording-completed",
+]);
+
+const CONTACT_LOOKUP_TYPE = "call.contactlookup";
+
+const ID_PROBLEM = "expected a non-empty string or a number";
+
+const IdSchema = z.union([
+  z.string().refine((s) => s.trim() !== "", { error: ID_PROBLEM }),
+  z.number().finite(),
+], { error: ID_PROBLEM });
+
+const KeyedDataSchema = z.looseObject({
+  data: z.looseObject({ id: IdSchema }, { error: "expected an object" }),
+});
+
+type TypeClass = "call" | "prospect" | "lookup" | "unknown";
+
+/** One spelling for both guides: lower case, `:` → `.`, `_` → `-`. */
+function normalizeType(type: string): string {
+  return type.trim().toLowerCase().replaceAll(":", ".").replaceAll("_", "-");
+}
+
+function classifyType(type: string): TypeClass {
+  const normalized = normalizeType(type);
+  if (CALL_TYPES.has(normalized)) return "call";
+  if (normalized === CONTACT_LOOKUP_TYPE) return "lookup";
+  if (normalized.startsWith("prospect.") && normalized.length > "prospect.".length) {
+    return "prospect";
+  }
+  return "unknown";
+}
+
+/** The first recognised event name among the type keys, else the first name present. */
+function eventTypeOf(envelope: Record<string, unknown>): { type: string | null; cls: TypeClass } {
+  let first: string | null = null;
+  for (const key of TYPE_KEYS) {
+    const value = envelope[key];
+    if (typeof value !== "string" || value.trim() === "") continue;
+    const cls = classifyType(value);
+    if (cls !== "unknown") return { type: value, cls };
+    first ??= value;
+  }
+  return { type: first, cls: "unknown" };
+}
+
+function parseBody(bodyText: string): Record<string, unknown> {
+  let body: unknown;
+  try {
+    body = JSON.parse(bodyText);
+  } catch (error) {
+    const detail = error instanceof SyntaxError ? `: ${error.message}` : "";
+    throw new InvalidEventError("", `body is not valid JSON${detail}`);
+  }
+  if (!isJsonObject(body)) throw new InvalidEventError("body", "expected a JSON object");
+  return body;
+}
+
+/** Checks `data` is an object with an id; returns the stringified id. */
+function requireKeyedData(envelope: Record<string, unknown>): {
+  data: Record<string, unknown>;
+  id: string;
+} {
+  const result = KeyedDataSchema.safeParse(envelope);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issue ? issue.path.map(String).join(".") : "data";
+    throw new InvalidEventError(path, issue?.message ?? "expected an object");
+  }
+  const data = envelope.data;
+  const id = idString(result.data.data.id);
+  // Both hold once the schema passed; the checks keep the types honest without a cast.
+  if (!isJsonObject(data) || id === null) throw new InvalidEventError("data.id", ID_PROBLEM);
+  return { data, id };
+}
+
+function userIdOf(envelope: Record<string, unknown>, data: Record<string, unknown>) {
+  return idString(envelope.user_id) ?? idString(data.user_id);
+}
+
+/**
+ * Sorts a verified webhook body. The event name is taken from `description`
+ * (original guide), else `event`, `type`, `event_type`; the first of those that
+ * names a known event wins. Without a known name, `object: "Call"` (or
+ * `"Prospect"`) still decides. Unknown events and the `call:contactlookup`
+ * GET event are `ignored`.
+ *
+ * @throws {InvalidEventError} when the body is not a JSON object, or a call or
+ *   prospect event lacks an object `data` with a non-empty `data.id`.
+ */
+export function classifyEvent(bodyText: string): ClassifiedEvent {
+  return classifyEnvelope(parseBody(bodyText));
+}
+
+function classifyEnvelope(envelope: Record<string, unknown>): ClassifiedEvent {
+  const eventId = idString(envelope.id);
+  const { type, cls } = eventTypeOf(envelope);
+  const objectName = typeof envelope.object === "string" ? envelope.object : null;
+  const objectClass = objectName?.trim().toLowerCase();
+
+  let kind: "call" | "prospect";
+  if (cls === "call" || cls === "prospect") kind = cls;
+  else if (cls === "lookup") {
+    return {
+      kind: "ignored",
+      eventType: type,
+      eventId,
+      reason: "call:contactlookup is answered by the lookup GET, not applied as a POST event",
+    };
+  } else if (objectClass === "call") kind = "call";
+  else if (objectClass === "prospect") kind = "prospect";
+  else {
+    return { kind: "ignored", eventType: type, eventId, reason: unknownReason(type, objectName) };
+  }
+
+  const { data, id } = requireKeyedData(envelope);
+  const eventType = type ?? objectName ?? kind;
+  const userId = userIdOf(envelope, data);
+  if (kind === "call") {
+    return {
+      kind,
+      eventType,
+      eventId,
+      callId: id,
+      userId,
+      createdAtRaw: envelope.created_at,
+      data,
+      envelope,
+    };
+  }
+  return {
+    kind,
+    eventType,
+    eventId,
+    prospectId: id,
+    externalId: idString(data.external_id),
+    userId,
+    data,
+    envelope,
+  };
+}
+
+function unknownReason(type: string | null, objectName: string | null): string {
+  if (type !== null) return `unknown event type ${JSON.stringify(type)}`;
+  if (objectName !== null) return `unknown object ${JSON.stringify(objectName)}`;
+  return "no event type and no object";
+}
+
+/** What the audit line records about a body, whether or not it is a valid event. */
+export interface EventSummary {
+  eventType: string | null;
+  eventId: string | null;
+  callId: string | null;
+  userId: string | null;
+}
+
+/**
+ * Best-effort facts for the audit line: never throws. `callId` is set only for a
+ * valid call event; the other fields are read from any JSON object body.
+ */
+export function eventSummary(bodyText: string): EventSummary {
+  let envelope: Record<string, unknown>;
+  try {
+    envelope = parseBody(bodyText);
+  } catch {
+    return { eventType: null, eventId: null, callId: null, userId: null };
+  }
+  let callId: string | null = null;
+  let eventType = eventTypeOf(envelope).type;
+  try {
+    const event = classifyEnvelope(envelope);
+    eventType = event.eventType;
+    if (event.kind === "call") callId = event.callId;
+  } catch {
+    // An invalid event is still audited; the facts below are all there is.
+  }
+  const data = isJsonObject(envelope.data) ? envelope.data : {};
+  return { eventType, eventId: idString(envelope.id), callId, userId: userIdOf(envelope, data) };
+}

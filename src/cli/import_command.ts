@@ -1,0 +1,131 @@
+/**
+ * `symbo-crm import FILE.csv`: streams the CRM export into the store in one
+ * transaction and prints what happened; progress on a terminal.
+ */
+import { z } from "zod";
+import type { Config } from "../config/config.ts";
+import { ImportError, importContacts, type ImportSummary } from "../contacts/import_contacts.ts";
+import { toRegion } from "../contacts/phone.ts";
+import { writeRejectsCsv } from "../contacts/rejects_csv.ts";
+import { openConfiguredStore } from "./open_configured_store.ts";
+import { UsageError } from "./usage.ts";
+
+/** The import command's options, from the command line. */
+export interface ImportCommandOptions {
+  readonly file: string;
+  readonly region?: string | undefined;
+  readonly mapFile?: string | undefined;
+  readonly dryRun: boolean;
+  readonly strict: boolean;
+  readonly prune: boolean;
+  readonly rejectsFile?: string | undefined;
+}
+
+const MapFile = z.record(z.string(), z.string());
+
+/** Runs the import; returns the exit code. */
+export async function runImportCommand(config: Config, options: ImportCommandOptions): Promise<number> {
+  const regionCode = options.region ?? config.contacts.default_region;
+  const region = toRegion(regionCode);
+  if (!region) throw new UsageError(`--region ${regionCode} is not a country code libphonenumber knows.`);
+  const userMap = options.mapFile ? await readMapFile(options.mapFile) : undefined;
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(options.file, { read: true });
+  } catch (error) {
+    console.error(`Cannot read ${options.file}: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+  const size = (await file.stat()).size;
+  const store = await openConfiguredStore(config);
+  const progress = Deno.stderr.isTerminal() ? progressPrinter(size) : undefined;
+  let summary: ImportSummary;
+  try {
+    summary = await importContacts(store, file.readable, {
+      defaultRegion: region,
+      userMap,
+      dryRun: options.dryRun,
+      strict: options.strict,
+      prune: options.prune,
+      fileLabel: options.file,
+      onProgress: progress?.update,
+    });
+  } catch (error) {
+    progress?.done();
+    if (error instanceof ImportError) {
+      console.error(`${error.message}\nNothing was imported: the store is unchanged.`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    store.close();
+  }
+  progress?.done();
+  for (const line of formatSummary(summary, options)) console.log(line);
+  if (options.rejectsFile && summary.rejects.length > 0) {
+    await writeRejectsCsv(options.rejectsFile, summary.headerRow, summary.rejects);
+    console.log(`Rejected rows written to ${options.rejectsFile}.`);
+  }
+  return 0;
+}
+
+async function readMapFile(path: string): Promise<Record<string, string>> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await Deno.readTextFile(path));
+  } catch (error) {
+    throw new UsageError(`--map ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const result = MapFile.safeParse(json);
+  if (!result.success) {
+    throw new UsageError(`--map ${path}: expected an object of "Their Header": "our_field" pairs.`);
+  }
+  return result.data;
+}
+
+/** The summary as printed lines. */
+export function formatSummary(summary: ImportSummary, options: { dryRun: boolean; rejectsFile?: string | undefined }): string[] {
+  const lines = [
+    `${options.dryRun ? "Dry run (nothing written)" : "Imported"}: ${summary.rows} row(s) — ` +
+    `${summary.inserted} inserted, ${summary.updated} updated, ${summary.unchanged} unchanged, ` +
+    `${summary.rejected} rejected${summary.pruned > 0 ? `, ${summary.pruned} pruned` : ""}.`,
+  ];
+  if (summary.headers.unknown.length > 0) {
+    lines.push(`Columns not used: ${summary.headers.unknown.join(", ")}.`);
+  }
+  if (summary.duplicateIdsInFile > 0) {
+    lines.push(`${summary.duplicateIdsInFile} row(s) repeat an external_id already in the file; the later row won.`);
+  }
+  for (const reject of summary.rejects.slice(0, 20)) lines.push(`  line ${reject.line}: rejected: ${reject.reason}`);
+  if (summary.rejected > 20 && !options.rejectsFile) {
+    lines.push(`  … and ${summary.rejected - 20} more (use --rejects OUT.csv to get them all).`);
+  }
+  for (const warning of summary.warnings.slice(0, 20)) lines.push(`  line ${warning.line}: warning: ${warning.message}`);
+  if (summary.warningCount > 20) lines.push(`  … ${summary.warningCount} warnings in all.`);
+  if (summary.sharedNumberCount > 0) {
+    lines.push(`${summary.sharedNumberCount} number(s) are shared by several contacts (the most recently updated wins a lookup):`);
+    for (const shared of summary.sharedNumbers.slice(0, 10)) {
+      lines.push(`  ${shared.e164}: ${shared.externalIds.join(", ")}`);
+    }
+  }
+  return lines;
+}
+
+function progressPrinter(totalBytes: number) {
+  const encoder = new TextEncoder();
+  let last = 0;
+  return {
+    update(progress: { rows: number; bytes?: number }) {
+      const now = performance.now();
+      if (now - last < 200) return;
+      last = now;
+      const percent = progress.bytes !== undefined && totalBytes > 0
+        ? ` (${Math.min(100, Math.round((progress.bytes / totalBytes) * 100))}%)`
+        : "";
+      Deno.stderr.writeSync(encoder.encode(`\r  ${progress.rows.toLocaleString("en-US")} rows${percent}   `));
+    },
+    done() {
+      if (last > 0) Deno.stderr.writeSync(encoder.encode("\n"));
+    },
+  };
+}

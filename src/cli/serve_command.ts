@@ -1,0 +1,177 @@
+/**
+ * `symbo-crm serve`: the one place the running service is wired together —
+ * store, audit log, signing keys, tokens, metrics, routes — then served, with a
+ * startup banner and a graceful shutdown on SIGTERM/SIGINT.
+ */
+import type { AuditLog } from "../audit/audit_log.ts";
+import { openAuditLog } from "../audit/audit_log.ts";
+import { createEventApplier } from "../calls/event_applier.ts";
+import { callRoutes } from "../admin/call_routes.ts";
+import type { Config } from "../config/config.ts";
+import { ensureLookupToken } from "../config/lookup_token.ts";
+import { countContacts } from "../contacts/contact_store.ts";
+import { toRegion } from "../contacts/phone.ts";
+import { createApp, type Route } from "../http/app.ts";
+import { errorResponse } from "../http/http_error.ts";
+import { logger } from "../log/logging.ts";
+import { Metrics } from "../ops/metrics.ts";
+import { opsRoutes } from "../ops/ops_routes.ts";
+import { redactUrl, type Store } from "../store/open_store.ts";
+import { openConfiguredStore } from "./open_configured_store.ts";
+import { createLookupHandler } from "../symbo/lookup_route.ts";
+import { importSigningKeys } from "../symbo/signature.ts";
+import { createWebhookHandler } from "../symbo/webhook_route.ts";
+import { VERSION } from "../version.ts";
+
+/** A running server. */
+export interface RunningServer {
+  readonly url: string;
+  readonly store: Store;
+  readonly audit: AuditLog;
+  /** Stops accepting, finishes in-flight requests, closes the audit log and store. */
+  shutdown(): Promise<void>;
+  /** Resolves when the server has stopped. */
+  readonly finished: Promise<void>;
+}
+
+/** Options that only the entry point and tests set. */
+export interface ServeOptions {
+  readonly clock?: () => Date;
+  /** Where the banner goes (stderr by default). */
+  readonly print?: (line: string) => void;
+  /** Install SIGTERM/SIGINT handlers (the CLI does; in-process tests do not). */
+  readonly handleSignals?: boolean;
+}
+
+/** Opens everything and serves. */
+export async function startServer(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
+  const clock = options.clock ?? (() => new Date());
+  const print = options.print ?? ((line: string) => console.error(line));
+  const log = logger("http");
+  const store = await openConfiguredStore(config);
+  const audit = await openAuditLog({
+    dir: config.audit.dir,
+    clock,
+    onWarning: (message) => logger("audit").warn(message),
+  });
+
+  const signingKeys = await importSigningKeys(config.symbo.webhook_secrets);
+  let lookupTokens = config.symbo.lookup_tokens;
+  let generatedToken: { token: string; created: boolean; path: string } | null = null;
+  if (lookupTokens.length === 0) {
+    generatedToken = await ensureLookupToken(config.data_dir);
+    lookupTokens = [generatedToken.token];
+  }
+
+  const metrics = new Metrics();
+  metrics.gauge("symbo_crm_contacts", "Contacts in the store.", () => countContacts(store.reader));
+  metrics.gauge("symbo_crm_calls", "Calls in the store.", async () => {
+    const row = await store.reader.first("SELECT COUNT(*) AS n FROM calls");
+    return row ? Number(row.n) : 0;
+  });
+
+  const lookup = createLookupHandler({
+    reader: store.reader,
+    lookupTokens,
+    signingKeys,
+    defaultRegion: toRegion(config.contacts.default_region),
+    onResult: (result) =>
+      metrics.increment("symbo_crm_lookups_total", "Contact lookups by result.", { result }),
+  });
+  const webhook = createWebhookHandler({
+    signingKeys,
+    audit,
+    apply: createEventApplier(store.write),
+    maxBodyBytes: config.symbo.max_body_bytes,
+    clock,
+    log: logger("webhook"),
+    onOutcome: (outcome) =>
+      metrics.increment("symbo_crm_webhooks_total", "Webhook deliveries by outcome.", { outcome }),
+  });
+
+  const routes: Route[] = [
+    { method: "GET", path: "/symbo/lookup", handler: lookup },
+    { method: "GET", path: "/symbo/webhook", handler: lookup },
+    { method: "POST", path: "/symbo/webhook", handler: webhook },
+    ...callRoutes(store, config.admin.tokens),
+    ...opsRoutes({
+      metrics,
+      metricsToken: config.metrics.token,
+      checks: [
+        { name: "store", check: async () => void (await store.client.execute("SELECT 1")) },
+        { name: "audit", check: () => checkWritable(config.audit.dir) },
+      ],
+    }),
+  ];
+  const app = createApp({ routes, metrics, log, requestTimeoutMs: config.server.request_timeout_ms });
+
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const tls = config.server.tls
+    ? { cert: await Deno.readTextFile(config.server.tls.cert_file), key: await Deno.readTextFile(config.server.tls.key_file) }
+    : undefined;
+  const server = Deno.serve({
+    hostname: config.server.hostname,
+    port: config.server.port,
+    ...tls,
+    onListen: (addr) => listening.resolve(addr),
+    onError: (error) => {
+      log.error("Unhandled server error: {error}", { error: String(error) });
+      return errorResponse(500, "internal_error", "The server could not handle this request.");
+    },
+  }, app.fetch);
+  const addr = await listening.promise;
+  const scheme = tls ? "https" : "http";
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const url = `${scheme}://${host}:${addr.port}`;
+
+  let stopping: Promise<void> | null = null;
+  const shutdown = () => {
+    stopping ??= (async () => {
+      await server.shutdown();
+      await audit.close();
+      store.close();
+    })();
+    return stopping;
+  };
+  if (options.handleSignals) {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      Deno.addSignalListener(signal, () => {
+        logger("server").info("Received {signal}; finishing in-flight requests and stopping.", { signal });
+        void shutdown();
+      });
+    }
+  }
+
+  const banner = [
+    `symbo-crm ${VERSION} listening on ${url}`,
+    `  store:    ${redactUrl(store.url)} (${store.mode})`,
+    `  audit:    ${config.audit.dir}`,
+    `  webhook:  ${
+      signingKeys.length > 0
+        ? `POST ${url}/symbo/webhook (${signingKeys.length} secret${signingKeys.length > 1 ? "s" : ""})`
+        : "NOT CONFIGURED: set symbo.webhook_secrets or SYMBO_WEBHOOK_SECRETS (answers 503 until then)"
+    }`,
+    `  lookup:   GET ${url}/symbo/lookup?number=… (${
+      generatedToken ? `generated token in ${generatedToken.path}` : `${lookupTokens.length} token(s)`
+    })`,
+    `  admin:    ${config.admin.tokens.length > 0 ? "on" : "off (set admin.tokens or ADMIN_TOKENS)"}`,
+    `  tls:      ${tls ? "on" : "off"}; ip allowlist: ${config.symbo.allowed_ips.length > 0 ? "on" : "off"}`,
+  ];
+  if (generatedToken?.created) {
+    banner.push(
+      "",
+      `  Generated a lookup token (shown only this once; kept in ${generatedToken.path}):`,
+      `    ${generatedToken.token}`,
+    );
+  }
+  for (const line of banner) print(line);
+
+  const finished = server.finished.then(() => shutdown());
+  return { url, store, audit, shutdown, finished };
+}
+
+async function checkWritable(dir: string): Promise<void> {
+  const probe = `${dir}/.readyz-${crypto.randomUUID()}`;
+  await Deno.writeTextFile(probe, "", { mode: 0o600 });
+  await Deno.remove(probe);
+}

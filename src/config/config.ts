@@ -1,0 +1,206 @@
+/**
+ * Configuration: one zod schema with the defaults of DESIGN §4, read from a
+ * JSON file and then overridden from the environment. Every problem is reported
+ * at once with its key path. This is the only module that reads `Deno.env`.
+ */
+import { z } from "zod";
+import { toRegion } from "../contacts/phone.ts";
+
+/** Lookup and admin tokens shorter than this are refused at start. */
+export const MIN_TOKEN_LENGTH = 16;
+const MIB = 1024 * 1024;
+
+const token = (what: string) =>
+  z.string().min(
+    MIN_TOKEN_LENGTH,
+    `${what} must be at least ${MIN_TOKEN_LENGTH} characters (generate one with: openssl rand -hex 24)`,
+  );
+
+const cidr = z.string().refine(
+  (value) => parseCidrLoose(value),
+  "expected an IP address or CIDR such as 203.0.113.0/24 or 2001:db8::/32",
+);
+
+export const ConfigSchema = z.strictObject({
+  data_dir: z.string().min(1).default("data"),
+  server: z.strictObject({
+    hostname: z.string().min(1).default("0.0.0.0"),
+    port: z.number().int().min(0).max(65535).default(8787),
+    trust_proxy: z.boolean().default(false),
+    request_timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
+    shutdown_timeout_ms: z.number().int().min(0).max(600_000).default(10_000),
+    tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
+  }).prefault({}),
+  database: z.strictObject({
+    url: z.string().regex(/^(file:|libsql:|https?:|wss?:)/, {
+      message: "expected a libSQL URL: file:PATH, libsql://, http(s):// or ws(s)://",
+    }).default("file:data/crm.db"),
+    auth_token: z.string().min(1).optional(),
+    sync_url: z.string().regex(/^(libsql:|https?:|wss?:)/, {
+      message: "expected the primary's URL: libsql://, http(s):// or ws(s)://",
+    }).optional(),
+    sync_interval_seconds: z.number().positive().max(86_400).optional(),
+    busy_timeout_ms: z.number().int().min(0).max(600_000).default(5_000),
+  }).prefault({}),
+  audit: z.strictObject({
+    dir: z.string().min(1).default("data/audit"),
+  }).prefault({}),
+  symbo: z.strictObject({
+    webhook_secrets: z.array(z.string().min(1, "a webhook secret cannot be empty")).default([]),
+    lookup_tokens: z.array(token("a lookup token")).default([]),
+    max_body_bytes: z.number().int().min(1024).max(100 * MIB).default(5 * MIB),
+    allowed_ips: z.array(cidr).default([]),
+  }).prefault({}),
+  admin: z.strictObject({
+    tokens: z.array(token("an admin token")).default([]),
+    max_import_bytes: z.number().int().min(1024).max(10 * 1024 * MIB).default(512 * MIB),
+  }).prefault({}),
+  contacts: z.strictObject({
+    default_region: z.string().refine((code) => toRegion(code) !== undefined, {
+      message: "expected a two-letter country code libphonenumber knows, such as US, GB or DE",
+    }).default("US"),
+  }).prefault({}),
+  metrics: z.strictObject({
+    token: token("the metrics token").optional(),
+  }).prefault({}),
+  log: z.strictObject({
+    level: z.enum(["debug", "info", "warning", "error"]).default("info"),
+  }).prefault({}),
+});
+
+/** The validated configuration. */
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Where the configuration came from (shown by the banner and check-config). */
+export interface ConfigSource {
+  readonly file: string | null;
+  readonly envOverrides: readonly string[];
+}
+
+/** Every problem found in the configuration, each with its key path. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(readonly origin: string, readonly problems: readonly string[]) {
+    super(`Invalid configuration in ${origin}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+/** The environment variables that override file values. */
+export const ENV_OVERRIDES = {
+  PORT: "server.port",
+  DATABASE_URL: "database.url",
+  DATABASE_AUTH_TOKEN: "database.auth_token",
+  SYMBO_WEBHOOK_SECRETS: "symbo.webhook_secrets",
+  SYMBO_LOOKUP_TOKENS: "symbo.lookup_tokens",
+  ADMIN_TOKENS: "admin.tokens",
+} as const;
+
+/** Options of `loadConfig`; the environment and file reader are injected. */
+export interface LoadConfigOptions {
+  /** `--config` from the command line. */
+  readonly path?: string | undefined;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly readTextFile?: (path: string) => Promise<string>;
+  readonly exists?: (path: string) => Promise<boolean>;
+}
+
+/**
+ * Loads the configuration: `--config`, else `SYMBO_CRM_CONFIG`, else
+ * `./config.json` when present, else the defaults; then the env overrides.
+ */
+export async function loadConfig(
+  options: LoadConfigOptions,
+): Promise<{ config: Config; source: ConfigSource }> {
+  const readTextFile = options.readTextFile ?? Deno.readTextFile;
+  const exists = options.exists ?? fileExists;
+  const explicit = options.path ?? nonEmpty(options.env.SYMBO_CRM_CONFIG);
+  const file = explicit ?? (await exists("config.json") ? "config.json" : null);
+  let raw: unknown = {};
+  if (file !== null) {
+    let text: string;
+    try {
+      text = await readTextFile(file);
+    } catch (error) {
+      throw new ConfigError(file, [`cannot read the file: ${errorMessage(error)}`]);
+    }
+    try {
+      raw = JSON.parse(text);
+    } catch (error) {
+      throw new ConfigError(file, [`not valid JSON: ${errorMessage(error)}`]);
+    }
+  }
+  const { value, applied } = applyEnvOverrides(raw, options.env);
+  const result = ConfigSchema.safeParse(value);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const path = issue.path.map(String).join(".");
+      const envName = Object.entries(ENV_OVERRIDES).find(([, key]) => path.startsWith(key))?.[0];
+      const fromEnv = envName !== undefined && applied.includes(envName) ? ` (from ${envName})` : "";
+      return `${path === "" ? "(top level)" : path}${fromEnv}: ${issue.message}`;
+    });
+    throw new ConfigError(file ?? "the built-in defaults", problems);
+  }
+  return { config: result.data, source: { file, envOverrides: applied } };
+}
+
+/** Reads the process environment (the one place that does). */
+export function readEnvironment(): Record<string, string> {
+  return Deno.env.toObject();
+}
+
+function applyEnvOverrides(
+  raw: unknown,
+  env: Readonly<Record<string, string | undefined>>,
+): { value: unknown; applied: string[] } {
+  if (!isPlainObject(raw)) return { value: raw, applied: [] };
+  const value: Record<string, unknown> = structuredClone(raw);
+  const applied: string[] = [];
+  for (const [name, path] of Object.entries(ENV_OVERRIDES)) {
+    const text = nonEmpty(env[name]);
+    if (text === undefined) continue;
+    const [section, key] = path.split(".") as [string, string];
+    const existing = value[section];
+    const target: Record<string, unknown> = isPlainObject(existing) ? { ...existing } : {};
+    target[key] = name === "PORT"
+      ? (/^\d+$/.test(text.trim()) ? Number(text.trim()) : text)
+      : path.endsWith("s") && key !== "auth_token"
+      ? text.split(",").map((part) => part.trim()).filter((part) => part !== "")
+      : text;
+    value[section] = target;
+    applied.push(name);
+  }
+  return { value, applied };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value;
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Accepts `a.b.c.d`, `a.b.c.d/n`, IPv6 and IPv6/n; the full parse is in ip_allowlist.ts. */
+function parseCidrLoose(value: string): boolean {
+  const [address, bits, ...rest] = value.split("/");
+  if (rest.length > 0 || address === undefined) return false;
+  const isV4 = /^(\d{1,3})(\.\d{1,3}){3}$/.test(address) &&
+    address.split(".").every((part) => Number(part) <= 255);
+  const isV6 = !isV4 && /^[0-9a-fA-F:]+$/.test(address) && address.includes(":");
+  if (!isV4 && !isV6) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n <= (isV4 ? 32 : 128);
+}

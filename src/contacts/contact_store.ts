@@ -1,0 +1,140 @@
+/**
+ * Contacts in the store: the one place that knows the `contacts` and
+ * `contact_phones` tables. Every function takes the executor first, so the
+ * same code runs on the prepared local driver, the client, or a transaction.
+ */
+import type { SqlExecutor, SqlRow } from "../store/sql.ts";
+import { text } from "../store/sql.ts";
+import { ALL_CONTACT_FIELDS, type AnyContactField, type Contact, PHONE_FIELDS } from "./contact.ts";
+
+const COLUMNS = ALL_CONTACT_FIELDS.join(", ");
+
+const FIND_BY_PHONE_SQL = `SELECT ${ALL_CONTACT_FIELDS.map((f) => "c." + f).join(", ")}
+  FROM contact_phones p JOIN contacts c ON c.external_id = p.external_id
+  WHERE p.e164 = ? ORDER BY c.updated_at DESC, c.external_id DESC LIMIT 1`;
+const GET_SQL = `SELECT ${COLUMNS}, updated_at FROM contacts WHERE external_id = ?`;
+const GET_HASH_SQL = "SELECT content_hash FROM contacts WHERE external_id = ?";
+const INSERT_SQL = `INSERT INTO contacts (${COLUMNS}, content_hash, updated_at)
+  VALUES (${ALL_CONTACT_FIELDS.map(() => "?").join(", ")}, ?, ?)`;
+const UPDATE_SQL = `UPDATE contacts SET ${
+  ALL_CONTACT_FIELDS.slice(1).map((f) => `${f} = ?`).join(", ")
+}, content_hash = ?, updated_at = ? WHERE external_id = ?`;
+const DELETE_PHONES_SQL = "DELETE FROM contact_phones WHERE external_id = ?";
+const INSERT_PHONE_SQL = "INSERT OR IGNORE INTO contact_phones (e164, external_id) VALUES (?, ?)";
+
+/** What saving a contact did. */
+export type SaveOutcome = "inserted" | "updated" | "unchanged";
+
+/** Reads a stored row into a contact. */
+export function contactFromRow(row: SqlRow): Contact {
+  const contact = {} as Record<AnyContactField, string>;
+  for (const field of ALL_CONTACT_FIELDS) contact[field] = text(row, field);
+  return contact;
+}
+
+/**
+ * The contact that owns `e164`: the most recently updated one when several share
+ * it (ties broken by external_id, so the answer is deterministic).
+ */
+export async function findContactByPhone(
+  db: SqlExecutor,
+  e164: string,
+): Promise<Contact | undefined> {
+  const row = await db.first(FIND_BY_PHONE_SQL, [e164]);
+  return row ? contactFromRow(row) : undefined;
+}
+
+/** The first contact found for any of the candidate numbers, in order. */
+export async function findContactByAnyPhone(
+  db: SqlExecutor,
+  candidates: readonly string[],
+): Promise<Contact | undefined> {
+  for (const e164 of candidates) {
+    const contact = await findContactByPhone(db, e164);
+    if (contact) return contact;
+  }
+  return undefined;
+}
+
+/** The contact with this external id, with its last update time (epoch ms). */
+export async function getContact(
+  db: SqlExecutor,
+  externalId: string,
+): Promise<{ contact: Contact; updatedAt: number } | undefined> {
+  const row = await db.first(GET_SQL, [externalId]);
+  return row ? { contact: contactFromRow(row), updatedAt: Number(row.updated_at) } : undefined;
+}
+
+/** The distinct E.164 numbers of a contact (its phone index rows). */
+export function contactNumbers(contact: Contact): string[] {
+  const numbers = new Set<string>();
+  for (const field of PHONE_FIELDS) if (contact[field] !== "") numbers.add(contact[field]);
+  return [...numbers];
+}
+
+/**
+ * Inserts or updates a contact by `external_id` and keeps its phone index rows
+ * in step. A contact whose content did not change is left untouched (its
+ * `updated_at` too), so re-importing the same export changes nothing.
+ */
+export async function saveContact(
+  db: SqlExecutor,
+  contact: Contact,
+  now: number,
+): Promise<SaveOutcome> {
+  const hash = contactHash(contact);
+  const existing = await db.first(GET_HASH_SQL, [contact.external_id]);
+  if (existing && text(existing, "content_hash") === hash) return "unchanged";
+  if (existing) {
+    const values = ALL_CONTACT_FIELDS.slice(1).map((f) => contact[f]);
+    await db.run(UPDATE_SQL, [...values, hash, now, contact.external_id]);
+    await db.run(DELETE_PHONES_SQL, [contact.external_id]);
+  } else {
+    await db.run(INSERT_SQL, [...ALL_CONTACT_FIELDS.map((f) => contact[f]), hash, now]);
+  }
+  for (const e164 of contactNumbers(contact)) {
+    await db.run(INSERT_PHONE_SQL, [e164, contact.external_id]);
+  }
+  return existing ? "updated" : "inserted";
+}
+
+/**
+ * Deletes a contact and its phone index rows. Its calls stay, without the link.
+ * Returns false when there was no such contact.
+ */
+export async function deleteContact(db: SqlExecutor, externalId: string): Promise<boolean> {
+  await db.run(DELETE_PHONES_SQL, [externalId]);
+  await db.run("UPDATE calls SET contact_external_id = NULL WHERE contact_external_id = ?", [
+    externalId,
+  ]);
+  const { changes } = await db.run("DELETE FROM contacts WHERE external_id = ?", [externalId]);
+  return changes > 0;
+}
+
+/** Number of stored contacts. */
+export async function countContacts(db: SqlExecutor): Promise<number> {
+  const row = await db.first("SELECT COUNT(*) AS n FROM contacts");
+  return row ? Number(row.n) : 0;
+}
+
+/**
+ * A fast 53-bit content hash of every field (cyrb53 over the joined values),
+ * used only to tell "unchanged" from "updated"; not a security boundary.
+ */
+export function contactHash(contact: Contact): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (const field of ALL_CONTACT_FIELDS) {
+    const value = contact[field];
+    for (let i = 0; i < value.length; i++) {
+      const code = value.charCodeAt(i);
+      h1 = Math.imul(h1 ^ code, 2654435761);
+      h2 = Math.imul(h2 ^ code, 1597334677);
+    }
+    h1 = Math.imul(h1 ^ 0x1f, 2654435761);
+    h2 = Math.imul(h2 ^ 0x1f, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+}

@@ -1,0 +1,117 @@
+/**
+ * The HTTP application: a function of its dependencies. It wires the routes
+ * (Symbo, admin, operations), the request middleware (request id, timing,
+ * metrics, access log, security headers) and the one error-to-response place.
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import type { Logger } from "../log/logging.ts";
+import type { Metrics } from "../ops/metrics.ts";
+import { errorResponse, toErrorResponse } from "./http_error.ts";
+
+/** A plain request handler. */
+export type Handler = (request: Request) => Promise<Response> | Response;
+
+/** One route of the application. */
+export interface Route {
+  readonly method: "GET" | "POST" | "PUT" | "DELETE";
+  readonly path: string;
+  readonly handler: (request: Request, params: Readonly<Record<string, string>>) => Promise<Response> | Response;
+}
+
+/** What the application needs. */
+export interface AppDeps {
+  readonly routes: readonly Route[];
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly requestTimeoutMs: number;
+  /** The client address of a request, for the access log and allowlists. */
+  readonly newRequestId?: () => string;
+}
+
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-store",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+};
+
+/** Builds the application; returns a `fetch`-style handler plus the Hono app for tests. */
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  const newRequestId = deps.newRequestId ?? (() => crypto.randomUUID());
+
+  app.use("*", async (c, next) => {
+    const started = performance.now();
+    const requestId = sanitizeRequestId(c.req.header("x-request-id")) ?? newRequestId();
+    await next();
+    const route = c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
+    const status = c.res.status;
+    const seconds = (performance.now() - started) / 1000;
+    deps.metrics.increment("symbo_crm_http_requests_total", "HTTP requests by route, method and status.", {
+      route,
+      method: c.req.method,
+      status: String(status),
+    });
+    deps.metrics.observe("symbo_crm_http_request_duration_seconds", "HTTP request latency by route.", {
+      route,
+    }, seconds);
+    const headers = c.res.headers;
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+      if (!headers.has(name)) headers.set(name, value);
+    }
+    headers.set("x-request-id", requestId);
+    // Lookups that answer normally are the hot path: logged at debug, the rest at info.
+    const quiet = route === "/symbo/lookup" && (status === 200 || status === 404);
+    deps.log[quiet ? "debug" : "info"]("{method} {route} {status} {ms}ms", {
+      requestId,
+      method: c.req.method,
+      route,
+      status,
+      ms: Math.round(seconds * 10000) / 10,
+    });
+  });
+
+  const byPath = new Map<string, string[]>();
+  for (const route of deps.routes) {
+    byPath.set(route.path, [...(byPath.get(route.path) ?? []), route.method]);
+    app.on(route.method, route.path, (c: Context) => withTimeout(route.handler(c.req.raw, c.req.param()), deps.requestTimeoutMs));
+  }
+  for (const [path, methods] of byPath) {
+    const allow = [...new Set(methods.flatMap((m) => (m === "GET" ? ["GET", "HEAD"] : [m])))].join(", ");
+    app.all(path, () =>
+      errorResponse(405, "method_not_allowed", `This route accepts ${allow}.`, { allow }));
+  }
+
+  app.notFound(() => errorResponse(404, "no_such_route", "There is no such route."));
+  app.onError((error) =>
+    toErrorResponse(error, (unexpected) => {
+      deps.log.error("Unhandled error: {error}", { error: describe(unexpected) });
+    })
+  );
+  return app;
+}
+
+async function withTimeout(response: Promise<Response> | Response, ms: number): Promise<Response> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<Response>((resolve) => {
+    timer = setTimeout(
+      () => resolve(errorResponse(503, "timeout", `The request took longer than ${ms} ms.`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([response, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function sanitizeRequestId(value: string | undefined): string | null {
+  return value !== undefined && /^[A-Za-z0-9._-]{1,64}$/.test(value) ? value : null;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

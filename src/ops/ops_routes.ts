@@ -1,0 +1,76 @@
+/**
+ * Operations routes: liveness, readiness (the store answers a query and the
+ * audit folder is writable) and Prometheus metrics.
+ */
+import type { Route } from "../http/app.ts";
+import { bearerToken, matchesAny } from "../http/constant_time.ts";
+import { errorResponse, jsonResponse } from "../http/http_error.ts";
+import type { Metrics } from "./metrics.ts";
+
+/** A named readiness probe: resolves when healthy, throws with the reason when not. */
+export interface ReadinessCheck {
+  readonly name: string;
+  readonly check: () => Promise<void>;
+}
+
+/** What the operations routes need. */
+export interface OpsDeps {
+  readonly metrics: Metrics;
+  readonly checks: readonly ReadinessCheck[];
+  readonly metricsToken?: string | undefined;
+  readonly checkTimeoutMs?: number;
+}
+
+/** The `/healthz`, `/readyz` and `/metrics` routes. */
+export function opsRoutes(deps: OpsDeps): Route[] {
+  const timeoutMs = deps.checkTimeoutMs ?? 2000;
+  return [
+    { method: "GET", path: "/healthz", handler: () => jsonResponse(200, { status: "ok" }) },
+    {
+      method: "GET",
+      path: "/readyz",
+      handler: async () => {
+        const results = await Promise.all(deps.checks.map(async ({ name, check }) => {
+          try {
+            await withDeadline(check(), timeoutMs);
+            return [name, "ok"] as const;
+          } catch (error) {
+            return [name, error instanceof Error ? error.message : String(error)] as const;
+          }
+        }));
+        const checks = Object.fromEntries(results);
+        const ready = results.every(([, result]) => result === "ok");
+        return jsonResponse(ready ? 200 : 503, { status: ready ? "ready" : "not_ready", checks });
+      },
+    },
+    {
+      method: "GET",
+      path: "/metrics",
+      handler: async (request) => {
+        if (deps.metricsToken !== undefined) {
+          const token = bearerToken(request.headers.get("authorization"));
+          if (token === null || !matchesAny(token, [deps.metricsToken])) {
+            return errorResponse(401, "unauthorized", "Pass the metrics token as Authorization: Bearer.");
+          }
+        }
+        return new Response(await deps.metrics.render(), {
+          headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+        });
+      },
+    },
+  ];
+}
+
+async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

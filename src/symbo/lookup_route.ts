@@ -1,0 +1,73 @@
+/**
+ * The contact lookup Symbo calls while the phone rings (DESIGN §5.1):
+ * authorize (lookup token, or a signature of the empty body), read the number
+ * however it arrived, probe the phone index, answer the guide's exact body.
+ */
+import type { CountryCode } from "libphonenumber-js";
+import { toLookupBody } from "../contacts/contact.ts";
+import { findContactByAnyPhone } from "../contacts/contact_store.ts";
+import { lookupCandidates } from "../contacts/phone.ts";
+import { bearerToken, constantTimeEqual, matchesAny } from "../http/constant_time.ts";
+import { errorResponse, HttpError } from "../http/http_error.ts";
+import type { SqlExecutor } from "../store/sql.ts";
+import type { SigningKey } from "./signature.ts";
+
+/** What the lookup needs. */
+export interface LookupDeps {
+  readonly reader: SqlExecutor;
+  readonly lookupTokens: readonly string[];
+  readonly signingKeys: readonly SigningKey[];
+  readonly defaultRegion: CountryCode | undefined;
+  readonly onResult?: (result: "hit" | "miss" | "invalid") => void;
+}
+
+const NOT_FOUND_BODY = JSON.stringify({ error: "not_found", message: "No contact has this number." });
+const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
+
+/** Builds the lookup handler: `(Request) => Promise<Response>`. */
+export function createLookupHandler(deps: LookupDeps): (request: Request) => Promise<Response> {
+  const emptyBodySignatures = deps.signingKeys.map((k) => k.emptyBodySignature);
+  return async (request) => {
+    const url = new URL(request.url);
+    authorizeLookup(request, url, deps.lookupTokens, emptyBodySignatures);
+    const raw = url.searchParams.get("number");
+    if (raw === null || raw.trim() === "") {
+      deps.onResult?.("invalid");
+      return errorResponse(400, "missing_number", "Pass the phone number as ?number=<E.164>.");
+    }
+    const candidates = lookupCandidates(raw, deps.defaultRegion);
+    if (candidates.length === 0) {
+      deps.onResult?.("invalid");
+      return errorResponse(400, "invalid_number", "The number parameter is not a phone number.");
+    }
+    const contact = await findContactByAnyPhone(deps.reader, candidates);
+    deps.onResult?.(contact ? "hit" : "miss");
+    if (!contact) return new Response(NOT_FOUND_BODY, { status: 404, headers: JSON_HEADERS });
+    return new Response(JSON.stringify(toLookupBody(contact)), { status: 200, headers: JSON_HEADERS });
+  };
+}
+
+function authorizeLookup(
+  request: Request,
+  url: URL,
+  tokens: readonly string[],
+  emptyBodySignatures: readonly string[],
+): void {
+  const token = url.searchParams.get("token") ?? bearerToken(request.headers.get("authorization"));
+  if (token !== null && tokens.length > 0 && matchesAny(token, tokens)) return;
+  const signature = request.headers.get("x-hmac-signature");
+  if (signature !== null) {
+    const presented = signature.trim().toLowerCase().replace(/^sha256=/, "");
+    let valid = false;
+    for (const expected of emptyBodySignatures) valid = constantTimeEqual(presented, expected) || valid;
+    if (valid) return;
+  }
+  throw new HttpError(
+    401,
+    "unauthorized",
+    token === null && signature === null
+      ? "Pass the lookup token as ?token= or Authorization: Bearer, or sign the request."
+      : "The lookup token or signature is not valid.",
+    { "www-authenticate": 'Bearer realm="symbo-crm"' },
+  );
+}

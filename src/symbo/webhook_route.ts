@@ -1,0 +1,135 @@
+/**
+ * The call activity webhook (DESIGN §5.2). The order of work is the security
+ * and durability contract, and it reads top to bottom here:
+ * size limit → signature over the raw bytes → audit line fsync'd → parse and
+ * validate → apply in one store transaction → answer.
+ */
+import type { AuditLog } from "../audit/audit_log.ts";
+import type { ApplyContext, ApplyOutcome } from "../calls/apply_event.ts";
+import { type ClassifiedEvent, classifyEvent, eventSummary, InvalidEventError } from "../calls/call_event.ts";
+import { errorResponse, HttpError, jsonResponse } from "../http/http_error.ts";
+import { readBodyLimited } from "../http/read_body.ts";
+import type { Logger } from "../log/logging.ts";
+import { type SigningKey, toHex, verifySignature } from "./signature.ts";
+
+/** Every way a webhook request can end, for metrics. */
+export type WebhookOutcome =
+  | "applied"
+  | "duplicate"
+  | "ignored"
+  | "invalid"
+  | "signature_missing"
+  | "signature_invalid"
+  | "too_large"
+  | "audit_failed"
+  | "apply_failed"
+  | "not_configured";
+
+/** What the webhook needs. */
+export interface WebhookDeps {
+  readonly signingKeys: readonly SigningKey[];
+  readonly audit: AuditLog;
+  readonly apply: (event: ClassifiedEvent, context: ApplyContext) => Promise<ApplyOutcome>;
+  readonly maxBodyBytes: number;
+  readonly clock: () => Date;
+  readonly log: Logger;
+  readonly onOutcome?: (outcome: WebhookOutcome) => void;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Builds the webhook handler: `(Request) => Promise<Response>`. */
+export function createWebhookHandler(deps: WebhookDeps): (request: Request) => Promise<Response> {
+  const outcome = (name: WebhookOutcome) => deps.onOutcome?.(name);
+  return async (request) => {
+    if (deps.signingKeys.length === 0) {
+      outcome("not_configured");
+      return errorResponse(
+        503,
+        "webhook_not_configured",
+        "No webhook secret is configured: set symbo.webhook_secrets (or SYMBO_WEBHOOK_SECRETS) to the secret Symbo gave you.",
+      );
+    }
+    let body: Uint8Array<ArrayBuffer>;
+    try {
+      body = await readBodyLimited(request, deps.maxBodyBytes);
+    } catch (error) {
+      if (error instanceof HttpError && error.status === 413) outcome("too_large");
+      throw error;
+    }
+
+    const signature = request.headers.get("x-hmac-signature");
+    if (signature === null || signature.trim() === "") {
+      outcome("signature_missing");
+      return errorResponse(401, "missing_signature", "The X-Hmac-Signature header is missing.");
+    }
+    if (!(await verifySignature(deps.signingKeys, body, signature))) {
+      outcome("signature_invalid");
+      return errorResponse(
+        401,
+        "invalid_signature",
+        "The X-Hmac-Signature header does not match the body under any configured webhook secret.",
+      );
+    }
+
+    const receivedAt = deps.clock();
+    const bodyText = decodeUtf8(body);
+    const summary = bodyText === null
+      ? { eventType: null, eventId: null, callId: null, userId: null }
+      : eventSummary(bodyText);
+    let auditSeq: number;
+    try {
+      const record = await deps.audit.append({ receivedAt, ...summary, signature, body });
+      auditSeq = record.seq;
+    } catch (error) {
+      outcome("audit_failed");
+      deps.log.error("Audit log append failed; the event was not applied: {error}", {
+        error: String(error),
+        eventId: summary.eventId,
+      });
+      return errorResponse(
+        503,
+        "audit_unavailable",
+        "The audit log cannot be written right now; the event was not accepted. Retry later.",
+      );
+    }
+
+    let event: ClassifiedEvent;
+    try {
+      if (bodyText === null) throw new InvalidEventError("body", "the body is not valid UTF-8");
+      event = classifyEvent(bodyText);
+    } catch (error) {
+      if (!(error instanceof InvalidEventError)) throw error;
+      outcome("invalid");
+      return errorResponse(400, "invalid_event", error.message);
+    }
+
+    const bodySha256 = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", body)));
+    let result: ApplyOutcome;
+    try {
+      result = await deps.apply(event, { receivedAt, auditSeq, bodyText: bodyText ?? "", bodySha256 });
+    } catch (error) {
+      outcome("apply_failed");
+      deps.log.error("Applying a webhook event failed; it is in the audit log (seq {auditSeq}): {error}", {
+        auditSeq,
+        error: String(error),
+        eventId: summary.eventId,
+      });
+      return errorResponse(
+        500,
+        "apply_failed",
+        "The event was recorded in the audit log but could not be stored; `symbo-crm audit replay` recovers it.",
+      );
+    }
+    outcome(result.status);
+    return jsonResponse(200, { status: result.status });
+  };
+}
+
+function decodeUtf8(body: Uint8Array): string | null {
+  try {
+    return utf8.decode(body);
+  } catch {
+    return null;
+  }
+}
