@@ -7,6 +7,8 @@ import type { AuditLog } from "../audit/audit_log.ts";
 import { openAuditLog } from "../audit/audit_log.ts";
 import { createEventApplier } from "../calls/event_applier.ts";
 import { callRoutes } from "../admin/call_routes.ts";
+import { contactRoutes } from "../admin/contact_routes.ts";
+import { clientAddress, createAllowlist } from "../http/ip_allowlist.ts";
 import type { Config } from "../config/config.ts";
 import { ensureLookupToken } from "../config/lookup_token.ts";
 import { countContacts } from "../contacts/contact_store.ts";
@@ -93,6 +95,7 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
     { method: "GET", path: "/symbo/lookup", handler: lookup },
     { method: "GET", path: "/symbo/webhook", handler: lookup },
     { method: "POST", path: "/symbo/webhook", handler: webhook },
+    ...contactRoutes(store, config.admin.tokens, toRegion(config.contacts.default_region)),
     ...callRoutes(store, config.admin.tokens),
     ...opsRoutes({
       metrics,
@@ -103,7 +106,16 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
       ],
     }),
   ];
-  const app = createApp({ routes, metrics, log, requestTimeoutMs: config.server.request_timeout_ms });
+  const allowlist = createAllowlist(config.symbo.allowed_ips);
+  const app = createApp({
+    routes,
+    metrics,
+    log,
+    requestTimeoutMs: config.server.request_timeout_ms,
+    symboAccess: config.symbo.allowed_ips.length === 0
+      ? undefined
+      : (request, peer) => allowlist.allows(clientAddress(request, peer, config.server.trust_proxy)),
+  });
 
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const tls = config.server.tls
@@ -118,7 +130,7 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
       log.error("Unhandled server error: {error}", { error: String(error) });
       return errorResponse(500, "internal_error", "The server could not handle this request.");
     },
-  }, app.fetch);
+  }, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }));
   const addr = await listening.promise;
   const scheme = tls ? "https" : "http";
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
@@ -164,7 +176,7 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
       `    ${generatedToken.token}`,
     );
   }
-  for (const line of banner) print(line);
+  print(banner.join("\n"));
 
   const finished = server.finished.then(() => shutdown());
   return { url, store, audit, shutdown, finished };

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { toRegion } from "../contacts/phone.ts";
+import { parseCidr } from "../http/ip_allowlist.ts";
 
 /** Lookup and admin tokens shorter than this are refused at start. */
 export const MIN_TOKEN_LENGTH = 16;
@@ -17,7 +18,7 @@ const token = (what: string) =>
   );
 
 const cidr = z.string().refine(
-  (value) => parseCidrLoose(value),
+  (value) => parseCidr(value) !== null,
   "expected an IP address or CIDR such as 203.0.113.0/24 or 2001:db8::/32",
 );
 
@@ -190,17 +191,4 @@ async function fileExists(path: string): Promise<boolean> {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** Accepts `a.b.c.d`, `a.b.c.d/n`, IPv6 and IPv6/n; the full parse is in ip_allowlist.ts. */
-function parseCidrLoose(value: string): boolean {
-  const [address, bits, ...rest] = value.split("/");
-  if (rest.length > 0 || address === undefined) return false;
-  const isV4 = /^(\d{1,3})(\.\d{1,3}){3}$/.test(address) &&
-    address.split(".").every((part) => Number(part) <= 255);
-  const isV6 = !isV4 && /^[0-9a-fA-F:]+$/.test(address) && address.includes(":");
-  if (!isV4 && !isV6) return false;
-  if (bits === undefined) return true;
-  const n = Number(bits);
-  return /^\d+$/.test(bits) && n <= (isV4 ? 32 : 128);
 }

@@ -25,8 +25,9 @@ export interface AppDeps {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly requestTimeoutMs: number;
-  /** The client address of a request, for the access log and allowlists. */
   readonly newRequestId?: () => string;
+  /** Decides whether a client may reach the Symbo routes (the IP allowlist). */
+  readonly symboAccess?: (request: Request, peer: string | null) => boolean;
 }
 
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -37,9 +38,14 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
 };
 
-/** Builds the application; returns a `fetch`-style handler plus the Hono app for tests. */
-export function createApp(deps: AppDeps): Hono {
-  const app = new Hono();
+/** What the server passes along with each request. */
+export interface ConnectionInfo {
+  readonly remoteAddr?: Deno.Addr;
+}
+
+/** Builds the application: `app.fetch(request, { remoteAddr })`, or `app.request()` in tests. */
+export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
+  const app = new Hono<{ Bindings: ConnectionInfo }>();
   const newRequestId = deps.newRequestId ?? (() => crypto.randomUUID());
 
   app.use("*", async (c, next) => {
@@ -73,10 +79,22 @@ export function createApp(deps: AppDeps): Hono {
     });
   });
 
+  const symboAccess = deps.symboAccess;
+  if (symboAccess) {
+    app.use("/symbo/*", async (c, next) => {
+      const addr = c.env?.remoteAddr;
+      const peer = addr && "hostname" in addr ? addr.hostname : null;
+      if (!symboAccess(c.req.raw, peer)) {
+        return errorResponse(403, "forbidden", "This address may not use the Symbo endpoints.");
+      }
+      await next();
+    });
+  }
+
   const byPath = new Map<string, string[]>();
   for (const route of deps.routes) {
     byPath.set(route.path, [...(byPath.get(route.path) ?? []), route.method]);
-    app.on(route.method, route.path, (c: Context) => withTimeout(route.handler(c.req.raw, c.req.param()), deps.requestTimeoutMs));
+    app.on(route.method, route.path, (c: Context<{ Bindings: ConnectionInfo }>) => withTimeout(route.handler(c.req.raw, c.req.param()), deps.requestTimeoutMs));
   }
   for (const [path, methods] of byPath) {
     const allow = [...new Set(methods.flatMap((m) => (m === "GET" ? ["GET", "HEAD"] : [m])))].join(", ");

@@ -131,8 +131,12 @@ Deno.test("with no configuration the server generates a lookup token and prints 
   const first = await startServerProcess({ dir, config: { log: { level: "warning" } } });
   let token = "";
   try {
-    const index = first.output.findIndex((line) => line.includes("Generated a lookup token"));
-    token = first.output[index + 1]?.trim() ?? "";
+    const tokenLine = () => {
+      const index = first.output.findIndex((line) => line.includes("Generated a lookup token"));
+      return index >= 0 ? first.output[index + 1]?.trim() : undefined;
+    };
+    for (let i = 0; i < 100 && !tokenLine(); i++) await new Promise((r) => setTimeout(r, 20));
+    token = tokenLine() ?? "";
     assertEquals(token.length >= 16, true);
     const response = await fetch(`${first.url}/symbo/lookup?number=%2B18005551212&token=${token}`);
     assertEquals(response.status, 404);

@@ -1,0 +1,151 @@
+/**
+ * Admin routes for contacts: get by external id, search (name, email, any phone
+ * format), create or replace (the import's own row rules and normalization),
+ * delete. Writes go through the store's write transactions.
+ */
+import type { CountryCode } from "libphonenumber-js";
+import { z } from "zod";
+import { ALL_CONTACT_FIELDS, CONTACT_FIELDS, type Contact, type ContactField, toLookupBody } from "../contacts/contact.ts";
+import { toContact } from "../contacts/contact_row.ts";
+import { contactFromRow, deleteContact, getContact, saveContact } from "../contacts/contact_store.ts";
+import { lookupCandidates } from "../contacts/phone.ts";
+import { requireAdmin } from "../http/admin_auth.ts";
+import type { Route } from "../http/app.ts";
+import { errorResponse, HttpError, jsonResponse } from "../http/http_error.ts";
+import { readBodyLimited } from "../http/read_body.ts";
+import type { Store } from "../store/open_store.ts";
+import { limitParam, parseJsonBody, parseQuery } from "./query_params.ts";
+
+const field = z.string().max(10_000);
+// Built from the field list so the API can never drift from the lookup body.
+const contactShape = Object.fromEntries(CONTACT_FIELDS.map((name) => [name, field.optional()])) as {
+  [K in ContactField]: z.ZodOptional<typeof field>;
+};
+
+/** A contact as the admin API takes it: the lookup body's shape. */
+export const ContactBody = z.strictObject({
+  ...contactShape,
+  account: z.strictObject({
+    external_id: field.trim().min(1, "an account needs its external_id"),
+    name: field.trim().min(1, "an account needs its name"),
+    website_url: field.optional(),
+    industry: field.optional(),
+  }).optional(),
+});
+
+const SearchQuery = z.strictObject({
+  q: z.string().trim().min(1, "pass a name, email or phone number to search for"),
+  limit: limitParam(200, 50),
+});
+
+const JSON_BODY_LIMIT = 1024 * 1024;
+
+/** The contact routes of the admin API. */
+export function contactRoutes(
+  store: Store,
+  adminTokens: readonly string[],
+  defaultRegion: CountryCode | undefined,
+): Route[] {
+  const readJson = (request: Request) => readBodyLimited(request, JSON_BODY_LIMIT);
+  return [
+    {
+      method: "GET",
+      path: "/api/contacts",
+      handler: async (request) => {
+        requireAdmin(request, adminTokens);
+        const { q, limit } = parseQuery(new URL(request.url), SearchQuery);
+        return jsonResponse(200, { contacts: await searchContacts(store, q, limit, defaultRegion) });
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/contacts/:external_id",
+      handler: async (request, params) => {
+        requireAdmin(request, adminTokens);
+        const found = await getContact(store.reader, params.external_id ?? "");
+        if (!found) return errorResponse(404, "not_found", "No contact has this external_id.");
+        return jsonResponse(200, { ...toLookupBody(found.contact), updated_at: new Date(found.updatedAt).toISOString() });
+      },
+    },
+    {
+      method: "PUT",
+      path: "/api/contacts/:external_id",
+      handler: async (request, params) => {
+        requireAdmin(request, adminTokens);
+        const externalId = params.external_id ?? "";
+        const body = await parseJsonBody(request, ContactBody, readJson);
+        if (body.external_id !== undefined && body.external_id !== externalId) {
+          throw new HttpError(400, "invalid_body", "external_id: differs from the one in the URL.");
+        }
+        const { contact, warnings } = normalizeBody({ ...body, external_id: externalId }, defaultRegion);
+        const outcome = await store.write((db) => saveContact(db, contact, Date.now()));
+        return jsonResponse(outcome === "inserted" ? 201 : 200, {
+          status: outcome,
+          contact: toLookupBody(contact),
+          warnings,
+        });
+      },
+    },
+    {
+      method: "DELETE",
+      path: "/api/contacts/:external_id",
+      handler: async (request, params) => {
+        requireAdmin(request, adminTokens);
+        const deleted = await store.write((db) => deleteContact(db, params.external_id ?? ""));
+        return deleted
+          ? new Response(null, { status: 204 })
+          : errorResponse(404, "not_found", "No contact has this external_id.");
+      },
+    },
+  ];
+}
+
+/** Turns an API body into a stored contact with the import's own rules, or a 400. */
+function normalizeBody(
+  body: z.infer<typeof ContactBody> & { external_id: string },
+  defaultRegion: CountryCode | undefined,
+): { contact: Contact; warnings: readonly string[] } {
+  const flat: Record<string, string | undefined> = { ...body, account: undefined };
+  if (body.account) {
+    flat.account_external_id = body.account.external_id;
+    flat.account_name = body.account.name;
+    flat.account_website_url = body.account.website_url;
+    flat.account_industry = body.account.industry;
+  }
+  const record = ALL_CONTACT_FIELDS.map((name) => flat[name] ?? "");
+  const result = toContact(record, ALL_CONTACT_FIELDS, defaultRegion);
+  if (!result.ok) throw new HttpError(400, "invalid_contact", result.reason);
+  return { contact: result.contact, warnings: result.warnings };
+}
+
+const SEARCH_COLUMNS = ALL_CONTACT_FIELDS.join(", ");
+
+async function searchContacts(
+  store: Store,
+  q: string,
+  limit: number,
+  defaultRegion: CountryCode | undefined,
+): Promise<unknown[]> {
+  const digits = q.replace(/\D/g, "");
+  const numbers = digits.length >= 6 ? lookupCandidates(q, defaultRegion) : [];
+  if (numbers.length > 0) {
+    const rows = await store.reader.all(
+      `SELECT ${ALL_CONTACT_FIELDS.map((f) => "c." + f).join(", ")} FROM contact_phones p
+       JOIN contacts c ON c.external_id = p.external_id
+       WHERE p.e164 IN (${numbers.map(() => "?").join(", ")})
+       ORDER BY c.updated_at DESC, c.external_id DESC LIMIT ?`,
+      [...numbers, limit],
+    );
+    return rows.map((row) => toLookupBody(contactFromRow(row)));
+  }
+  const pattern = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => "\\" + c)}%`;
+  const rows = await store.reader.all(
+    `SELECT ${SEARCH_COLUMNS} FROM contacts
+     WHERE lower(first_name || ' ' || last_name) LIKE ?1 ESCAPE '\\'
+        OR lower(work_email) LIKE ?1 ESCAPE '\\' OR lower(personal_email) LIKE ?1 ESCAPE '\\'
+        OR external_id = ?2
+     ORDER BY updated_at DESC, external_id DESC LIMIT ?3`,
+    [pattern, q, limit],
+  );
+  return rows.map((row) => toLookupBody(contactFromRow(row)));
+}
