@@ -3,7 +3,13 @@
  * (`?since=`), the CSV export, and one call with its event history.
  */
 import { z } from "zod";
-import { allCalls, callChanges, type CallFilter, CursorError, listCalls } from "../calls/call_list.ts";
+import {
+  allCalls,
+  callChanges,
+  type CallFilter,
+  CursorError,
+  listCalls,
+} from "../calls/call_list.ts";
 import { getCallWithHistory } from "../calls/call_queries.ts";
 import { requireAdmin } from "../http/admin_auth.ts";
 import type { Route } from "../http/app.ts";
@@ -54,12 +60,21 @@ export function callRoutes(store: Store, adminTokens: readonly string[]): Route[
         const query = parseQuery(new URL(request.url), ListQuery);
         try {
           if (query.since !== undefined) {
-            const feed = await callChanges(store.reader, query.since === "" ? null : query.since, query.limit);
+            const feed = await callChanges(
+              store.reader,
+              query.since === "" ? null : query.since,
+              query.limit,
+            );
             return jsonResponse(200, feed);
           }
-          return jsonResponse(200, await listCalls(store.reader, filterOf(query), query.limit, query.cursor ?? null));
+          return jsonResponse(
+            200,
+            await listCalls(store.reader, filterOf(query), query.limit, query.cursor ?? null),
+          );
         } catch (error) {
-          if (error instanceof CursorError) throw new HttpError(400, "invalid_cursor", error.message);
+          if (error instanceof CursorError) {
+            throw new HttpError(400, "invalid_cursor", error.message);
+          }
           throw error;
         }
       },
@@ -119,7 +134,9 @@ export function callRoutes(store: Store, adminTokens: readonly string[]): Route[
       handler: async (request, params) => {
         requireAdmin(request, adminTokens);
         const found = await getCallWithHistory(store.client, params.id ?? "");
-        return found ? jsonResponse(200, found) : errorResponse(404, "not_found", "No call has this id.");
+        return found
+          ? jsonResponse(200, found)
+          : errorResponse(404, "not_found", "No call has this id.");
       },
     },
   ];

@@ -5,9 +5,20 @@
  */
 import type { CountryCode } from "libphonenumber-js";
 import { z } from "zod";
-import { ALL_CONTACT_FIELDS, CONTACT_FIELDS, type Contact, type ContactField, toLookupBody } from "../contacts/contact.ts";
+import {
+  ALL_CONTACT_FIELDS,
+  type Contact,
+  CONTACT_FIELDS,
+  type ContactField,
+  toLookupBody,
+} from "../contacts/contact.ts";
 import { toContact } from "../contacts/contact_row.ts";
-import { contactFromRow, deleteContact, getContact, saveContact } from "../contacts/contact_store.ts";
+import {
+  contactFromRow,
+  deleteContact,
+  getContact,
+  saveContact,
+} from "../contacts/contact_store.ts";
 import { lookupCandidates } from "../contacts/phone.ts";
 import { requireAdmin } from "../http/admin_auth.ts";
 import type { Route } from "../http/app.ts";
@@ -54,7 +65,9 @@ export function contactRoutes(
       handler: async (request) => {
         requireAdmin(request, adminTokens);
         const { q, limit } = parseQuery(new URL(request.url), SearchQuery);
-        return jsonResponse(200, { contacts: await searchContacts(store, q, limit, defaultRegion) });
+        return jsonResponse(200, {
+          contacts: await searchContacts(store, q, limit, defaultRegion),
+        });
       },
     },
     {
@@ -64,7 +77,10 @@ export function contactRoutes(
         requireAdmin(request, adminTokens);
         const found = await getContact(store.reader, params.external_id ?? "");
         if (!found) return errorResponse(404, "not_found", "No contact has this external_id.");
-        return jsonResponse(200, { ...toLookupBody(found.contact), updated_at: new Date(found.updatedAt).toISOString() });
+        return jsonResponse(200, {
+          ...toLookupBody(found.contact),
+          updated_at: new Date(found.updatedAt).toISOString(),
+        });
       },
     },
     {
@@ -77,7 +93,10 @@ export function contactRoutes(
         if (body.external_id !== undefined && body.external_id !== externalId) {
           throw new HttpError(400, "invalid_body", "external_id: differs from the one in the URL.");
         }
-        const { contact, warnings } = normalizeBody({ ...body, external_id: externalId }, defaultRegion);
+        const { contact, warnings } = normalizeBody(
+          { ...body, external_id: externalId },
+          defaultRegion,
+        );
         const outcome = await store.write((db) => saveContact(db, contact, Date.now()));
         return jsonResponse(outcome === "inserted" ? 201 : 200, {
           status: outcome,

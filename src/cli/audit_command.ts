@@ -9,7 +9,10 @@ import { openConfiguredStore } from "./open_configured_store.ts";
 import { importSigningKeys, verifySignature } from "../symbo/signature.ts";
 
 /** Runs `audit verify` or `audit replay`; returns the exit code. */
-export async function runAuditCommand(config: Config, action: "verify" | "replay"): Promise<number> {
+export async function runAuditCommand(
+  config: Config,
+  action: "verify" | "replay",
+): Promise<number> {
   return action === "verify" ? await verify(config) : await replay(config);
 }
 

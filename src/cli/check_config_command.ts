@@ -8,16 +8,22 @@ export function describeConfig(config: Config, source: ConfigSource): string[] {
     `Configuration is valid (${source.file ?? "built-in defaults"}${
       source.envOverrides.length > 0 ? `, overridden by ${source.envOverrides.join(", ")}` : ""
     }).`,
-    `  listen:          ${config.server.hostname}:${config.server.port}${config.server.tls ? " (TLS)" : ""}`,
+    `  listen:          ${config.server.hostname}:${config.server.port}${
+      config.server.tls ? " (TLS)" : ""
+    }`,
     `  store:           ${redactUrl(config.database.url)}`,
     `  audit dir:       ${config.audit.dir}`,
     `  webhook secrets: ${config.symbo.webhook_secrets.length}${
       config.symbo.webhook_secrets.length === 0 ? " (the webhook answers 503 until one is set)" : ""
     }`,
     `  lookup tokens:   ${config.symbo.lookup_tokens.length}${
-      config.symbo.lookup_tokens.length === 0 ? ` (one is generated in ${config.data_dir}/ on first start)` : ""
+      config.symbo.lookup_tokens.length === 0
+        ? ` (one is generated in ${config.data_dir}/ on first start)`
+        : ""
     }`,
-    `  admin tokens:    ${config.admin.tokens.length}${config.admin.tokens.length === 0 ? " (admin API off)" : ""}`,
+    `  admin tokens:    ${config.admin.tokens.length}${
+      config.admin.tokens.length === 0 ? " (admin API off)" : ""
+    }`,
     `  default region:  ${config.contacts.default_region}`,
   ];
 }

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import type { Config } from "../config/config.ts";
-import { ImportError, importContacts, type ImportSummary } from "../contacts/import_contacts.ts";
+import { importContacts, ImportError, type ImportSummary } from "../contacts/import_contacts.ts";
 import { toRegion } from "../contacts/phone.ts";
 import { writeRejectsCsv } from "../contacts/rejects_csv.ts";
 import { openConfiguredStore } from "./open_configured_store.ts";
@@ -24,16 +24,23 @@ export interface ImportCommandOptions {
 const MapFile = z.record(z.string(), z.string());
 
 /** Runs the import; returns the exit code. */
-export async function runImportCommand(config: Config, options: ImportCommandOptions): Promise<number> {
+export async function runImportCommand(
+  config: Config,
+  options: ImportCommandOptions,
+): Promise<number> {
   const regionCode = options.region ?? config.contacts.default_region;
   const region = toRegion(regionCode);
-  if (!region) throw new UsageError(`--region ${regionCode} is not a country code libphonenumber knows.`);
+  if (!region) {
+    throw new UsageError(`--region ${regionCode} is not a country code libphonenumber knows.`);
+  }
   const userMap = options.mapFile ? await readMapFile(options.mapFile) : undefined;
   let file: Deno.FsFile;
   try {
     file = await Deno.open(options.file, { read: true });
   } catch (error) {
-    console.error(`Cannot read ${options.file}: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(
+      `Cannot read ${options.file}: ${error instanceof Error ? error.message : String(error)}`,
+    );
     return 1;
   }
   const size = (await file.stat()).size;
@@ -74,7 +81,9 @@ async function readMapFile(path: string): Promise<Record<string, string>> {
   try {
     json = JSON.parse(await Deno.readTextFile(path));
   } catch (error) {
-    throw new UsageError(`--map ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new UsageError(
+      `--map ${path}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   const result = MapFile.safeParse(json);
   if (!result.success) {
@@ -84,7 +93,10 @@ async function readMapFile(path: string): Promise<Record<string, string>> {
 }
 
 /** The summary as printed lines. */
-export function formatSummary(summary: ImportSummary, options: { dryRun: boolean; rejectsFile?: string | undefined }): string[] {
+export function formatSummary(
+  summary: ImportSummary,
+  options: { dryRun: boolean; rejectsFile?: string | undefined },
+): string[] {
   const lines = [
     `${options.dryRun ? "Dry run (nothing written)" : "Imported"}: ${summary.rows} row(s) — ` +
     `${summary.inserted} inserted, ${summary.updated} updated, ${summary.unchanged} unchanged, ` +
@@ -94,16 +106,24 @@ export function formatSummary(summary: ImportSummary, options: { dryRun: boolean
     lines.push(`Columns not used: ${summary.headers.unknown.join(", ")}.`);
   }
   if (summary.duplicateIdsInFile > 0) {
-    lines.push(`${summary.duplicateIdsInFile} row(s) repeat an external_id already in the file; the later row won.`);
+    lines.push(
+      `${summary.duplicateIdsInFile} row(s) repeat an external_id already in the file; the later row won.`,
+    );
   }
-  for (const reject of summary.rejects.slice(0, 20)) lines.push(`  line ${reject.line}: rejected: ${reject.reason}`);
+  for (const reject of summary.rejects.slice(0, 20)) {
+    lines.push(`  line ${reject.line}: rejected: ${reject.reason}`);
+  }
   if (summary.rejected > 20 && !options.rejectsFile) {
     lines.push(`  … and ${summary.rejected - 20} more (use --rejects OUT.csv to get them all).`);
   }
-  for (const warning of summary.warnings.slice(0, 20)) lines.push(`  line ${warning.line}: warning: ${warning.message}`);
+  for (const warning of summary.warnings.slice(0, 20)) {
+    lines.push(`  line ${warning.line}: warning: ${warning.message}`);
+  }
   if (summary.warningCount > 20) lines.push(`  … ${summary.warningCount} warnings in all.`);
   if (summary.sharedNumberCount > 0) {
-    lines.push(`${summary.sharedNumberCount} number(s) are shared by several contacts (the most recently updated wins a lookup):`);
+    lines.push(
+      `${summary.sharedNumberCount} number(s) are shared by several contacts (the most recently updated wins a lookup):`,
+    );
     for (const shared of summary.sharedNumbers.slice(0, 10)) {
       lines.push(`  ${shared.e164}: ${shared.externalIds.join(", ")}`);
     }
@@ -122,7 +142,9 @@ function progressPrinter(totalBytes: number) {
       const percent = progress.bytes !== undefined && totalBytes > 0
         ? ` (${Math.min(100, Math.round((progress.bytes / totalBytes) * 100))}%)`
         : "";
-      Deno.stderr.writeSync(encoder.encode(`\r  ${progress.rows.toLocaleString("en-US")} rows${percent}   `));
+      Deno.stderr.writeSync(
+        encoder.encode(`\r  ${progress.rows.toLocaleString("en-US")} rows${percent}   `),
+      );
     },
     done() {
       if (last > 0) Deno.stderr.writeSync(encoder.encode("\n"));

@@ -46,7 +46,10 @@ export interface ServeOptions {
 }
 
 /** Opens everything and serves. */
-export async function startServer(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  options: ServeOptions = {},
+): Promise<RunningServer> {
   const clock = options.clock ?? (() => new Date());
   const print = options.print ?? ((line: string) => console.error(line));
   const log = logger("http");
@@ -114,12 +117,16 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
     requestTimeoutMs: config.server.request_timeout_ms,
     symboAccess: config.symbo.allowed_ips.length === 0
       ? undefined
-      : (request, peer) => allowlist.allows(clientAddress(request, peer, config.server.trust_proxy)),
+      : (request, peer) =>
+        allowlist.allows(clientAddress(request, peer, config.server.trust_proxy)),
   });
 
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const tls = config.server.tls
-    ? { cert: await Deno.readTextFile(config.server.tls.cert_file), key: await Deno.readTextFile(config.server.tls.key_file) }
+    ? {
+      cert: await Deno.readTextFile(config.server.tls.cert_file),
+      key: await Deno.readTextFile(config.server.tls.key_file),
+    }
     : undefined;
   const server = Deno.serve({
     hostname: config.server.hostname,
@@ -139,7 +146,22 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
   let stopping: Promise<void> | null = null;
   const shutdown = () => {
     stopping ??= (async () => {
-      await server.shutdown();
+      // In-flight requests get shutdown_timeout_ms to finish; a webhook cut off
+      // after its audit line is still recovered by `audit replay`.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          logger("server").warn(
+            "In-flight requests did not finish within {ms} ms; stopping anyway.",
+            {
+              ms: config.server.shutdown_timeout_ms,
+            },
+          );
+          resolve();
+        }, config.server.shutdown_timeout_ms);
+      });
+      await Promise.race([server.shutdown(), deadline]);
+      clearTimeout(timer);
       await audit.close();
       store.close();
     })();
@@ -148,7 +170,9 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
   if (options.handleSignals) {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
       Deno.addSignalListener(signal, () => {
-        logger("server").info("Received {signal}; finishing in-flight requests and stopping.", { signal });
+        logger("server").info("Received {signal}; finishing in-flight requests and stopping.", {
+          signal,
+        });
         void shutdown();
       });
     }
@@ -160,14 +184,22 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
     `  audit:    ${config.audit.dir}`,
     `  webhook:  ${
       signingKeys.length > 0
-        ? `POST ${url}/symbo/webhook (${signingKeys.length} secret${signingKeys.length > 1 ? "s" : ""})`
+        ? `POST ${url}/symbo/webhook (${signingKeys.length} secret${
+          signingKeys.length > 1 ? "s" : ""
+        })`
         : "NOT CONFIGURED: set symbo.webhook_secrets or SYMBO_WEBHOOK_SECRETS (answers 503 until then)"
     }`,
     `  lookup:   GET ${url}/symbo/lookup?number=… (${
-      generatedToken ? `generated token in ${generatedToken.path}` : `${lookupTokens.length} token(s)`
+      generatedToken
+        ? `generated token in ${generatedToken.path}`
+        : `${lookupTokens.length} token(s)`
     })`,
-    `  admin:    ${config.admin.tokens.length > 0 ? "on" : "off (set admin.tokens or ADMIN_TOKENS)"}`,
-    `  tls:      ${tls ? "on" : "off"}; ip allowlist: ${config.symbo.allowed_ips.length > 0 ? "on" : "off"}`,
+    `  admin:    ${
+      config.admin.tokens.length > 0 ? "on" : "off (set admin.tokens or ADMIN_TOKENS)"
+    }`,
+    `  tls:      ${tls ? "on" : "off"}; ip allowlist: ${
+      config.symbo.allowed_ips.length > 0 ? "on" : "off"
+    }`,
   ];
   if (generatedToken?.created) {
     banner.push(

@@ -16,8 +16,13 @@ export function requireAdmin(request: Request, tokens: readonly string[]): void 
   }
   const token = bearerToken(request.headers.get("authorization"));
   if (token === null || !matchesAny(token, tokens)) {
-    throw new HttpError(401, "unauthorized", "Pass a valid admin token as Authorization: Bearer <token>.", {
-      "www-authenticate": 'Bearer realm="symbo-crm-admin"',
-    });
+    throw new HttpError(
+      401,
+      "unauthorized",
+      "Pass a valid admin token as Authorization: Bearer <token>.",
+      {
+        "www-authenticate": 'Bearer realm="symbo-crm-admin"',
+      },
+    );
   }
 }

@@ -16,7 +16,10 @@ export type Handler = (request: Request) => Promise<Response> | Response;
 export interface Route {
   readonly method: "GET" | "POST" | "PUT" | "DELETE";
   readonly path: string;
-  readonly handler: (request: Request, params: Readonly<Record<string, string>>) => Promise<Response> | Response;
+  readonly handler: (
+    request: Request,
+    params: Readonly<Record<string, string>>,
+  ) => Promise<Response> | Response;
 }
 
 /** What the application needs. */
@@ -55,14 +58,23 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
     const route = c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
     const status = c.res.status;
     const seconds = (performance.now() - started) / 1000;
-    deps.metrics.increment("symbo_crm_http_requests_total", "HTTP requests by route, method and status.", {
-      route,
-      method: c.req.method,
-      status: String(status),
-    });
-    deps.metrics.observe("symbo_crm_http_request_duration_seconds", "HTTP request latency by route.", {
-      route,
-    }, seconds);
+    deps.metrics.increment(
+      "symbo_crm_http_requests_total",
+      "HTTP requests by route, method and status.",
+      {
+        route,
+        method: c.req.method,
+        status: String(status),
+      },
+    );
+    deps.metrics.observe(
+      "symbo_crm_http_request_duration_seconds",
+      "HTTP request latency by route.",
+      {
+        route,
+      },
+      seconds,
+    );
     const headers = c.res.headers;
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
       if (!headers.has(name)) headers.set(name, value);
@@ -94,12 +106,21 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
   const byPath = new Map<string, string[]>();
   for (const route of deps.routes) {
     byPath.set(route.path, [...(byPath.get(route.path) ?? []), route.method]);
-    app.on(route.method, route.path, (c: Context<{ Bindings: ConnectionInfo }>) => withTimeout(route.handler(c.req.raw, c.req.param()), deps.requestTimeoutMs));
+    app.on(
+      route.method,
+      route.path,
+      (c: Context<{ Bindings: ConnectionInfo }>) =>
+        withTimeout(route.handler(c.req.raw, c.req.param()), deps.requestTimeoutMs),
+    );
   }
   for (const [path, methods] of byPath) {
-    const allow = [...new Set(methods.flatMap((m) => (m === "GET" ? ["GET", "HEAD"] : [m])))].join(", ");
-    app.all(path, () =>
-      errorResponse(405, "method_not_allowed", `This route accepts ${allow}.`, { allow }));
+    const allow = [...new Set(methods.flatMap((m) => (m === "GET" ? ["GET", "HEAD"] : [m])))].join(
+      ", ",
+    );
+    app.all(
+      path,
+      () => errorResponse(405, "method_not_allowed", `This route accepts ${allow}.`, { allow }),
+    );
   }
 
   app.notFound(() => errorResponse(404, "no_such_route", "There is no such route."));

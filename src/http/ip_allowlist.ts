@@ -77,10 +77,16 @@ export function createAllowlist(cidrs: readonly string[]): { allows(ip: string |
 }
 
 /** The client address of a request, honouring X-Forwarded-For only behind a trusted proxy. */
-export function clientAddress(request: Request, peer: string | null, trustProxy: boolean): string | null {
+export function clientAddress(
+  request: Request,
+  peer: string | null,
+  trustProxy: boolean,
+): string | null {
   if (trustProxy) {
     const forwarded = request.headers.get("x-forwarded-for");
-    const last = forwarded?.split(",").map((part) => part.trim()).filter((part) => part !== "").at(-1);
+    const last = forwarded?.split(",").map((part) => part.trim()).filter((part) => part !== "").at(
+      -1,
+    );
     if (last) return last;
   }
   return peer;

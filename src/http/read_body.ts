@@ -6,7 +6,10 @@
 import { HttpError } from "./http_error.ts";
 
 /** Reads the whole body as bytes, or throws a 413 `HttpError`. */
-export async function readBodyLimited(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer>> {
+export async function readBodyLimited(
+  request: Request,
+  limit: number,
+): Promise<Uint8Array<ArrayBuffer>> {
   const declared = request.headers.get("content-length");
   if (declared !== null) {
     const length = Number(declared);

@@ -14,18 +14,30 @@ async function seededServer() {
   const store = await openStore({ url: `file:${dir}/crm.db` });
   if (!store.driver) throw new Error("expected a local store");
   const db = driverExecutor(store.driver);
-  await saveContact(db, aContact({
-    external_id: "12345",
-    first_name: "Sally",
-    last_name: "Sample",
-    work_phone: "+18005551212",
-    mobile_phone: "+18005551213",
-    address_country: "US",
-    account_external_id: "9876",
-    account_name: "Sample Company",
-  }), 1000);
-  await saveContact(db, aContact({ external_id: "old", first_name: "Old", home_phone: "+442079460958" }), 1000);
-  await saveContact(db, aContact({ external_id: "new", first_name: "New", other_phone: "+442079460958" }), 2000);
+  await saveContact(
+    db,
+    aContact({
+      external_id: "12345",
+      first_name: "Sally",
+      last_name: "Sample",
+      work_phone: "+18005551212",
+      mobile_phone: "+18005551213",
+      address_country: "US",
+      account_external_id: "9876",
+      account_name: "Sample Company",
+    }),
+    1000,
+  );
+  await saveContact(
+    db,
+    aContact({ external_id: "old", first_name: "Old", home_phone: "+442079460958" }),
+    1000,
+  );
+  await saveContact(
+    db,
+    aContact({ external_id: "new", first_name: "New", other_phone: "+442079460958" }),
+    2000,
+  );
   store.close();
   return await startServerProcess({
     dir,
@@ -86,7 +98,10 @@ Deno.test("lookup over HTTP against the real server", async (t) => {
     await t.step("answers 404 not_found for an unknown number", async () => {
       const response = await get(`number=%2B19998887777&token=${TOKEN}`);
       assertEquals(response.status, 404);
-      assertEquals(await response.json(), { error: "not_found", message: "No contact has this number." });
+      assertEquals(await response.json(), {
+        error: "not_found",
+        message: "No contact has this number.",
+      });
     });
 
     await t.step("answers 400 with no usable number", async () => {
@@ -98,7 +113,12 @@ Deno.test("lookup over HTTP against the real server", async (t) => {
     });
 
     await t.step("answers 401 without a token or with a wrong one", async () => {
-      for (const query of ["number=%2B18005551212", "number=%2B18005551212&token=wrong-token-123456789"]) {
+      for (
+        const query of [
+          "number=%2B18005551212",
+          "number=%2B18005551212&token=wrong-token-123456789",
+        ]
+      ) {
         const response = await get(query);
         assertEquals(response.status, 401);
         assertEquals((await response.json()).error, "unauthorized");

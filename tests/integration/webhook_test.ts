@@ -31,7 +31,9 @@ Deno.test("webhook over HTTP against the real server", async (t) => {
   const server = await startServerProcess({ dir, config: configFor(dir) });
   try {
     await t.step("the guide's own example (with its malformed created_at) is applied", async () => {
-      const body = await Deno.readTextFile(new URL("../fixtures/symbo_guide_call_created.json", import.meta.url));
+      const body = await Deno.readTextFile(
+        new URL("../fixtures/symbo_guide_call_created.json", import.meta.url),
+      );
       const response = await postSigned(server.url, SECRET, body);
       assertEquals(response.status, 200);
       assertEquals(response.headers.get("content-type"), "application/json; charset=utf-8");
@@ -43,18 +45,29 @@ Deno.test("webhook over HTTP against the real server", async (t) => {
       assertEquals(stored.events[0].body.created_at, "023-01-11T20:19:40.000Z");
     });
 
-    await t.step("the same event delivered twice is applied once and answered duplicate", async () => {
-      const body = callEventBody({ eventId: "evt-dup", callId: "call-dup" });
-      assertEquals(await (await postSigned(server.url, SECRET, body)).json(), { status: "applied" });
-      assertEquals(await (await postSigned(server.url, SECRET, body)).json(), { status: "duplicate" });
-      const { body: stored } = await getCall(server, "call-dup");
-      assertEquals(stored.events.length, 1);
-    });
+    await t.step(
+      "the same event delivered twice is applied once and answered duplicate",
+      async () => {
+        const body = callEventBody({ eventId: "evt-dup", callId: "call-dup" });
+        assertEquals(await (await postSigned(server.url, SECRET, body)).json(), {
+          status: "applied",
+        });
+        assertEquals(await (await postSigned(server.url, SECRET, body)).json(), {
+          status: "duplicate",
+        });
+        const { body: stored } = await getCall(server, "call-dup");
+        assertEquals(stored.events.length, 1);
+      },
+    );
 
     await t.step("a body without an id is deduplicated by its hash", async () => {
       const body = callEventBody({ eventId: null, callId: "call-noid" });
-      assertEquals(await (await postSigned(server.url, SECRET, body)).json(), { status: "applied" });
-      assertEquals(await (await postSigned(server.url, SECRET, body)).json(), { status: "duplicate" });
+      assertEquals(await (await postSigned(server.url, SECRET, body)).json(), {
+        status: "applied",
+      });
+      assertEquals(await (await postSigned(server.url, SECRET, body)).json(), {
+        status: "duplicate",
+      });
     });
 
     await t.step("an older snapshot arriving late never overwrites newer fields", async () => {
@@ -81,19 +94,36 @@ Deno.test("webhook over HTTP against the real server", async (t) => {
     });
 
     await t.step("both event spellings are accepted", async () => {
-      for (const type of ["call:completed", "call:updated", "call:recording-completed", "call.updated"]) {
-        const response = await postSigned(server.url, SECRET, callEventBody({ callId: `call-${type}`, type }));
+      for (
+        const type of ["call:completed", "call:updated", "call:recording-completed", "call.updated"]
+      ) {
+        const response = await postSigned(
+          server.url,
+          SECRET,
+          callEventBody({ callId: `call-${type}`, type }),
+        );
         assertEquals(await response.json(), { status: "applied" }, type);
       }
     });
 
     await t.step("unknown events are audited and answered ignored", async () => {
-      const body = JSON.stringify({ id: "evt-unknown", object: "Meeting", description: "meeting.created", data: {} });
-      assertEquals(await (await postSigned(server.url, SECRET, body)).json(), { status: "ignored" });
+      const body = JSON.stringify({
+        id: "evt-unknown",
+        object: "Meeting",
+        description: "meeting.created",
+        data: {},
+      });
+      assertEquals(await (await postSigned(server.url, SECRET, body)).json(), {
+        status: "ignored",
+      });
     });
 
     await t.step("a signature under the rotated-out secret still verifies", async () => {
-      const response = await postSigned(server.url, OLD_SECRET, callEventBody({ callId: "call-old-secret" }));
+      const response = await postSigned(
+        server.url,
+        OLD_SECRET,
+        callEventBody({ callId: "call-old-secret" }),
+      );
       assertEquals(response.status, 200);
       await response.body?.cancel();
     });
@@ -116,7 +146,11 @@ Deno.test("webhook over HTTP against the real server", async (t) => {
         ["not hex", { "x-hmac-signature": "z".repeat(64) }, body],
       ];
       for (const [name, headers, sent] of cases) {
-        const response = await fetch(`${server.url}/symbo/webhook`, { method: "POST", headers, body: sent });
+        const response = await fetch(`${server.url}/symbo/webhook`, {
+          method: "POST",
+          headers,
+          body: sent,
+        });
         assertEquals(response.status, 401, name);
         assertMatch((await response.json()).error, /signature/, name);
       }
@@ -124,7 +158,10 @@ Deno.test("webhook over HTTP against the real server", async (t) => {
     });
 
     await t.step("a body over the limit is answered 413, declared or streamed", async () => {
-      const big = callEventBody({ callId: "call-big", extra: { transcription: "x".repeat(70 * 1024) } });
+      const big = callEventBody({
+        callId: "call-big",
+        extra: { transcription: "x".repeat(70 * 1024) },
+      });
       const declared = await postSigned(server.url, SECRET, big);
       assertEquals(declared.status, 413);
       assertEquals((await declared.json()).error, "body_too_large");
@@ -140,32 +177,50 @@ Deno.test("webhook over HTTP against the real server", async (t) => {
     });
 
     await t.step("concurrent deliveries are all applied and the audit log verifies", async () => {
-      const bodies = Array.from({ length: 200 }, (_, i) => callEventBody({ callId: `call-c-${i % 50}`, eventId: `evt-c-${i}`, updatedAt: `2024-01-11T20:${String(i % 60).padStart(2, "0")}:00.000Z` }));
-      const responses = await Promise.all(bodies.map((body) => postSigned(server.url, SECRET, body)));
+      const bodies = Array.from(
+        { length: 200 },
+        (_, i) =>
+          callEventBody({
+            callId: `call-c-${i % 50}`,
+            eventId: `evt-c-${i}`,
+            updatedAt: `2024-01-11T20:${String(i % 60).padStart(2, "0")}:00.000Z`,
+          }),
+      );
+      const responses = await Promise.all(
+        bodies.map((body) => postSigned(server.url, SECRET, body)),
+      );
       for (const response of responses) {
         assertEquals(response.status, 200);
         await response.body?.cancel();
       }
-      for (let i = 0; i < 50; i++) assertEquals((await getCall(server, `call-c-${i}`)).body.events.length, 4);
+      for (let i = 0; i < 50; i++) {
+        assertEquals((await getCall(server, `call-c-${i}`)).body.events.length, 4);
+      }
     });
   } finally {
     assertEquals(await server.stop(), 0);
   }
 
   await t.step("audit verify passes on the log the server wrote", async () => {
-    const result = await runCli(["audit", "verify", "--config", `${dir}/config.json`], { cwd: dir });
+    const result = await runCli(["audit", "verify", "--config", `${dir}/config.json`], {
+      cwd: dir,
+    });
     assertEquals(result.code, 0, result.stdout + result.stderr);
   });
 
   await t.step("audit verify names the first edited line and exits 1", async () => {
-    const [file] = [...Deno.readDirSync(`${dir}/audit`)].map((e) => e.name).filter((n) => n.endsWith(".jsonl"));
+    const [file] = [...Deno.readDirSync(`${dir}/audit`)].map((e) => e.name).filter((n) =>
+      n.endsWith(".jsonl")
+    );
     assert(file);
     const path = `${dir}/audit/${file}`;
     const original = await Deno.readTextFile(path);
     const lines = original.split("\n");
     lines[2] = (lines[2] ?? "").replace("answered_positive", "answered_negative");
     await Deno.writeTextFile(path, lines.join("\n"));
-    const result = await runCli(["audit", "verify", "--config", `${dir}/config.json`], { cwd: dir });
+    const result = await runCli(["audit", "verify", "--config", `${dir}/config.json`], {
+      cwd: dir,
+    });
     assertEquals(result.code, 1);
     assertMatch(result.stdout + result.stderr, new RegExp(`${file}.*line 3`));
     await Deno.writeTextFile(path, original);
@@ -173,20 +228,36 @@ Deno.test("webhook over HTTP against the real server", async (t) => {
 
   await t.step("audit replay into an empty store rebuilds the same calls", async () => {
     const replayDir = await Deno.makeTempDir({ prefix: "symbo-crm-replay-" });
-    await Deno.writeTextFile(`${replayDir}/config.json`, JSON.stringify({ ...configFor(replayDir), audit: { dir: `${dir}/audit` } }));
-    const first = await runCli(["audit", "replay", "--config", `${replayDir}/config.json`], { cwd: replayDir });
+    await Deno.writeTextFile(
+      `${replayDir}/config.json`,
+      JSON.stringify({ ...configFor(replayDir), audit: { dir: `${dir}/audit` } }),
+    );
+    const first = await runCli(["audit", "replay", "--config", `${replayDir}/config.json`], {
+      cwd: replayDir,
+    });
     assertEquals(first.code, 0, first.stderr);
-    const again = await runCli(["audit", "replay", "--config", `${replayDir}/config.json`], { cwd: replayDir });
+    const again = await runCli(["audit", "replay", "--config", `${replayDir}/config.json`], {
+      cwd: replayDir,
+    });
     assertMatch(again.stdout, /0 applied/);
     const live = await startServerProcess({ dir, config: configFor(dir) });
-    const replayed = await startServerProcess({ dir: replayDir, config: { ...configFor(replayDir), audit: { dir: `${replayDir}/audit` } } });
+    const replayed = await startServerProcess({
+      dir: replayDir,
+      config: { ...configFor(replayDir), audit: { dir: `${replayDir}/audit` } },
+    });
     try {
-      for (const id of ["call-ooo", "call-dup", "call-c-7", "2dc92583-0376-469b-9909-3a020b75d777"]) {
+      for (
+        const id of ["call-ooo", "call-dup", "call-c-7", "2dc92583-0376-469b-9909-3a020b75d777"]
+      ) {
         const a = (await getCall(live, id)).body;
         const b = (await getCall(replayed, id)).body;
         assertEquals(b.call.data, a.call.data, id);
         assertEquals(b.call.disposition, a.call.disposition, id);
-        assertEquals(b.events.map((e: { event_key: string }) => e.event_key), a.events.map((e: { event_key: string }) => e.event_key), id);
+        assertEquals(
+          b.events.map((e: { event_key: string }) => e.event_key),
+          a.events.map((e: { event_key: string }) => e.event_key),
+          id,
+        );
       }
     } finally {
       await live.stop();
@@ -217,7 +288,10 @@ Deno.test("no acknowledged webhook is lost when the server is killed with SIGKIL
   while (acknowledged.length < 150) await new Promise((resolve) => setTimeout(resolve, 5));
   await server.kill();
   await Promise.all(senders);
-  assert(acknowledged.length >= 150 && acknowledged.length < sent, `acked ${acknowledged.length} of ${sent}`);
+  assert(
+    acknowledged.length >= 150 && acknowledged.length < sent,
+    `acked ${acknowledged.length} of ${sent}`,
+  );
 
   const restarted = await startServerProcess({ dir, config: configFor(dir) });
   try {

@@ -1,0 +1,251 @@
+import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
+import { callEventBody, postSigned } from "../helpers/events.ts";
+import { runCli, startServerProcess } from "../helpers/server_process.ts";
+
+const SECRET = "webhook secret for tests";
+const ADMIN = "admin-token-0123456789abcdef";
+const TOKEN = "lookup-token-0123456789";
+
+function configFor(dir: string, extra: Record<string, unknown> = {}) {
+  return {
+    database: { url: `file:${dir}/crm.db` },
+    audit: { dir: `${dir}/audit` },
+    data_dir: dir,
+    symbo: { webhook_secrets: [SECRET], lookup_tokens: [TOKEN] },
+    admin: { tokens: [ADMIN] },
+    log: { level: "info" },
+    ...extra,
+  };
+}
+
+Deno.test("health, readiness and metrics", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-ops-" });
+  const server = await startServerProcess({ dir, config: configFor(dir) });
+  try {
+    await t.step("healthz and readyz answer 200 with JSON", async () => {
+      assertEquals(await (await fetch(`${server.url}/healthz`)).json(), { status: "ok" });
+      const ready = await fetch(`${server.url}/readyz`);
+      assertEquals(ready.status, 200);
+      assertEquals(await ready.json(), { status: "ready", checks: { store: "ok", audit: "ok" } });
+    });
+
+    await t.step("readyz fails when the audit folder is not writable", async () => {
+      await Deno.chmod(`${dir}/audit`, 0o500);
+      try {
+        const probe = await fetch(`${server.url}/readyz`);
+        // root ignores directory permissions; only assert when they apply.
+        if (Deno.uid() !== 0) assertEquals(probe.status, 503);
+        await probe.body?.cancel();
+      } finally {
+        await Deno.chmod(`${dir}/audit`, 0o700);
+      }
+    });
+
+    await t.step(
+      "metrics count requests, lookups and webhook outcomes in Prometheus text",
+      async () => {
+        await (await fetch(`${server.url}/symbo/lookup?number=%2B18005551212&token=${TOKEN}`)).body
+          ?.cancel();
+        const body = callEventBody({ callId: "m-1", eventId: "m-evt" });
+        await (await postSigned(server.url, SECRET, body)).body?.cancel();
+        await (await postSigned(server.url, SECRET, body)).body?.cancel();
+        await (await fetch(`${server.url}/symbo/webhook`, { method: "POST", body })).body?.cancel();
+        const response = await fetch(`${server.url}/metrics`);
+        assertEquals(
+          response.headers.get("content-type"),
+          "text/plain; version=0.0.4; charset=utf-8",
+        );
+        const text = await response.text();
+        assertMatch(text, /symbo_crm_lookups_total\{result="miss"\} 1/);
+        assertMatch(text, /symbo_crm_webhooks_total\{outcome="applied"\} 1/);
+        assertMatch(text, /symbo_crm_webhooks_total\{outcome="duplicate"\} 1/);
+        assertMatch(text, /symbo_crm_webhooks_total\{outcome="signature_missing"\} 1/);
+        assertMatch(
+          text,
+          /symbo_crm_http_requests_total\{route="\/symbo\/webhook",method="POST",status="200"\} 2/,
+        );
+        assertMatch(
+          text,
+          /symbo_crm_http_request_duration_seconds_bucket\{route="\/symbo\/lookup",le="\+Inf"\} 1/,
+        );
+        assertMatch(text, /symbo_crm_calls 1/);
+        assertMatch(text, /symbo_crm_contacts 0/);
+      },
+    );
+
+    await t.step(
+      "logs are JSON lines with a request id and no secrets or full numbers",
+      async () => {
+        await (await fetch(
+          `${server.url}/symbo/lookup?number=%2B18005559876&token=wrong-token-xxxxxxxxxx`,
+          {
+            headers: { "x-request-id": "req-abc-123" },
+          },
+        )).body?.cancel();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const logs = server.output.filter((line) => line.startsWith("{"));
+        assert(logs.length > 0);
+        for (const line of logs) JSON.parse(line);
+        const all = logs.join("\n");
+        assert(all.includes("req-abc-123"));
+        for (const secret of [SECRET, ADMIN, TOKEN, "wrong-token-xxxxxxxxxx", "18005559876"]) {
+          assert(!all.includes(secret), `logs contain ${secret}`);
+        }
+      },
+    );
+  } finally {
+    assertEquals(await server.stop(), 0);
+  }
+});
+
+Deno.test("SIGTERM finishes in-flight webhooks and loses none it acknowledged", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-shutdown-" });
+  const server = await startServerProcess({
+    dir,
+    config: configFor(dir, { log: { level: "warning" } }),
+  });
+  const acknowledged: string[] = [];
+  const failures: number[] = [];
+  const sender = async (worker: number) => {
+    for (let i = 0; i < 200; i++) {
+      try {
+        const callId = `term-${worker}-${i}`;
+        const response = await postSigned(server.url, SECRET, callEventBody({ callId }));
+        if (response.status === 200) acknowledged.push(callId);
+        else failures.push(response.status);
+        await response.body?.cancel();
+      } catch {
+        return; // refused: the server stopped accepting
+      }
+    }
+  };
+  const senders = Array.from({ length: 8 }, (_, w) => sender(w));
+  while (acknowledged.length < 100) await new Promise((resolve) => setTimeout(resolve, 5));
+  const code = await server.stop();
+  await Promise.all(senders);
+  assertEquals(code, 0);
+  assertEquals(failures, [], "in-flight requests were answered, not failed");
+  const restarted = await startServerProcess({
+    dir,
+    config: configFor(dir, { log: { level: "warning" } }),
+  });
+  try {
+    for (const id of acknowledged) {
+      const response = await fetch(`${restarted.url}/api/calls/${id}`, {
+        headers: { authorization: `Bearer ${ADMIN}` },
+      });
+      assertEquals(response.status, 200, id);
+      await response.body?.cancel();
+    }
+  } finally {
+    await restarted.stop();
+  }
+});
+
+Deno.test("backup writes a consistent owner-only copy while the server runs, never over a file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-backup-" });
+  const server = await startServerProcess({
+    dir,
+    config: configFor(dir, { log: { level: "warning" } }),
+  });
+  try {
+    for (let i = 0; i < 20; i++) {
+      await (await postSigned(server.url, SECRET, callEventBody({ callId: `b-${i}` }))).body
+        ?.cancel();
+    }
+    const out = `${dir}/backup.db`;
+    const first = await runCli(["backup", out, "--config", server.configPath], { cwd: dir });
+    assertEquals(first.code, 0, first.stderr);
+    assertEquals((await Deno.stat(out)).mode! & 0o777, 0o600);
+    const again = await runCli(["backup", out, "--config", server.configPath], { cwd: dir });
+    assertEquals(again.code, 1);
+    assertMatch(again.stderr, /already exists/);
+
+    const restoredDir = await Deno.makeTempDir({ prefix: "symbo-crm-restored-" });
+    const restored = await startServerProcess({
+      dir: restoredDir,
+      config: {
+        ...configFor(restoredDir, { log: { level: "warning" } }),
+        database: { url: `file:${out}` },
+      },
+    });
+    try {
+      const calls = await (await fetch(`${restored.url}/api/calls?limit=100`, {
+        headers: { authorization: `Bearer ${ADMIN}` },
+      })).json();
+      assertEquals(calls.calls.length, 20);
+    } finally {
+      await restored.stop();
+    }
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("TLS: the server answers over HTTPS with the configured certificate", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-tls-" });
+  const openssl = await new Deno.Command("openssl", {
+    args: [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      `${dir}/key.pem`,
+      "-out",
+      `${dir}/cert.pem`,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assertEquals(openssl.code, 0, new TextDecoder().decode(openssl.stderr));
+  const server = await startServerProcess({
+    dir,
+    config: configFor(dir, {
+      server: { tls: { cert_file: `${dir}/cert.pem`, key_file: `${dir}/key.pem` } },
+      log: { level: "warning" },
+    }),
+  });
+  const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(`${dir}/cert.pem`)] });
+  try {
+    assertMatch(server.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const response = await fetch(
+      `${server.url}/symbo/lookup?number=%2B18005551212&token=${TOKEN}`,
+      { client },
+    );
+    assertEquals(response.status, 404);
+    assertEquals((await response.json()).error, "not_found");
+  } finally {
+    client.close();
+    await server.stop();
+  }
+});
+
+Deno.test("check-config reports every problem with its key path and exits 1", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-check-" });
+  await Deno.writeTextFile(
+    `${dir}/bad.json`,
+    JSON.stringify({ server: { port: -1 }, admin: { tokens: ["short"] } }),
+  );
+  const bad = await runCli(["check-config", "--config", `${dir}/bad.json`], { cwd: dir });
+  assertEquals(bad.code, 1);
+  assertMatch(bad.stderr, /server\.port/);
+  assertMatch(bad.stderr, /admin\.tokens\.0: an admin token must be at least 16 characters/);
+  const good = await runCli(["check-config"], { cwd: dir });
+  assertEquals(good.code, 0);
+  assertMatch(good.stdout, /Configuration is valid \(built-in defaults\)/);
+  const usage = await runCli(["frobnicate"], { cwd: dir });
+  assertEquals(usage.code, 2);
+  assertMatch(usage.stderr, /Unknown command "frobnicate"/);
+});
