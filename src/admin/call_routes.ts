@@ -15,7 +15,7 @@ import { requireAdmin } from "../http/admin_auth.ts";
 import type { Route } from "../http/app.ts";
 import { errorResponse, HttpError, jsonResponse } from "../http/http_error.ts";
 import type { Store } from "../store/open_store.ts";
-import { csvLine } from "./csv_cell.ts";
+import { csvLine } from "../csv/csv_cell.ts";
 import { limitParam, parseQuery, timeParam } from "./query_params.ts";
 
 const ListQuery = z.strictObject({

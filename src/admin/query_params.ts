@@ -29,7 +29,7 @@ export const timeParam = z.string().transform((value, ctx) => {
 });
 
 /** A page size between 1 and `max`. */
-export function limitParam(max: number, fallback: number) {
+export function limitParam(max: number, fallback: number): z.ZodType<number, string | undefined> {
   return z.string().regex(/^\d+$/, "expected a whole number").transform(Number).pipe(
     z.number().int().min(1).max(max),
   ).default(fallback);

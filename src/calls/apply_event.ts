@@ -4,7 +4,6 @@
  * replayed audit log rebuilds exactly what the webhook built. It owns the dedupe
  * rule, the out-of-order merge of call snapshots and the call → contact link.
  */
-import type { Client, Transaction } from "@libsql/client";
 import { findContactByPhone } from "../contacts/contact_store.ts";
 import type { SqlArg, SqlExecutor, SqlRow } from "../store/sql.ts";
 import type { WriteTransactionRunner } from "../store/write_transaction.ts";

@@ -70,7 +70,9 @@ export async function listCalls(
     where.args.push(seenAt, seenAt, id);
   }
   const rows = await db.all(
-    `SELECT ${CALL_COLUMNS} FROM calls ${where.sql.length > 0 ? "WHERE " + where.sql.join(" AND ") : ""}
+    `SELECT ${CALL_COLUMNS} FROM calls ${
+      where.sql.length > 0 ? "WHERE " + where.sql.join(" AND ") : ""
+    }
      ORDER BY first_seen_at DESC, id DESC LIMIT ?`,
     [...where.args, limit + 1],
   );
@@ -102,14 +104,20 @@ export async function callChanges(
 }
 
 /** Iterates every call matching the filter, oldest first, a page at a time (for exports). */
-export async function* allCalls(db: SqlExecutor, filter: CallFilter, pageSize = 500): AsyncGenerator<CallRecord> {
+export async function* allCalls(
+  db: SqlExecutor,
+  filter: CallFilter,
+  pageSize = 500,
+): AsyncGenerator<CallRecord> {
   let afterSeq = 0;
   while (true) {
     const where = whereClause(filter);
     where.sql.push("change_seq > ?");
     where.args.push(afterSeq);
     const rows = await db.all(
-      `SELECT ${CALL_COLUMNS} FROM calls WHERE ${where.sql.join(" AND ")} ORDER BY change_seq LIMIT ?`,
+      `SELECT ${CALL_COLUMNS} FROM calls WHERE ${
+        where.sql.join(" AND ")
+      } ORDER BY change_seq LIMIT ?`,
       [...where.args, pageSize],
     );
     for (const row of rows) yield callRecord(row);

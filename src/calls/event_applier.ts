@@ -5,7 +5,7 @@
  * holds its event. Queue order is apply order, so replay and live agree.
  */
 import type { WriteTransactionRunner } from "../store/write_transaction.ts";
-import { applyEvent, type ApplyContext, type ApplyOutcome } from "./apply_event.ts";
+import { type ApplyContext, applyEvent, type ApplyOutcome } from "./apply_event.ts";
 import type { ClassifiedEvent } from "./call_event.ts";
 
 /** Applies events durably; resolves after the commit that holds the event. */
@@ -20,7 +20,10 @@ interface Pending {
 type Settled = { ok: true; outcome: ApplyOutcome } | { ok: false; error: unknown };
 
 /** Creates a group-committing applier over the store's write transactions. */
-export function createEventApplier(write: WriteTransactionRunner, options: { maxBatch?: number } = {}): EventApplier {
+export function createEventApplier(
+  write: WriteTransactionRunner,
+  options: { maxBatch?: number } = {},
+): EventApplier {
   const maxBatch = options.maxBatch ?? 256;
   const queue: Pending[] = [];
   let draining = false;

@@ -36,7 +36,9 @@ export async function replayAuditLog(
   options: { onWarning?: (message: string) => void; onProgress?: (lines: number) => void } = {},
 ): Promise<ReplaySummary> {
   const summary: ReplaySummary = { lines: 0, applied: 0, duplicate: 0, ignored: 0, invalid: 0 };
-  for await (const { file, lineNumber, record } of readAuditRecords(dir, { onWarning: options.onWarning })) {
+  for await (
+    const { file, lineNumber, record } of readAuditRecords(dir, { onWarning: options.onWarning })
+  ) {
     summary.lines++;
     const bodyText = recordBodyText(record);
     let event;

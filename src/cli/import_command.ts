@@ -2,11 +2,11 @@
  * `symbo-crm import FILE.csv`: streams the CRM export into the store in one
  * transaction and prints what happened; progress on a terminal.
  */
-import { z } from "zod";
 import type { Config } from "../config/config.ts";
 import { importContacts, ImportError, type ImportSummary } from "../contacts/import_contacts.ts";
 import { toRegion } from "../contacts/phone.ts";
-import { writeRejectsCsv } from "../contacts/rejects_csv.ts";
+import { HeaderMapError, parseUserMap, type UserMap } from "../contacts/csv_headers.ts";
+import { createRejectsFile } from "../contacts/rejects_csv.ts";
 import { openConfiguredStore } from "./open_configured_store.ts";
 import { UsageError } from "./usage.ts";
 
@@ -20,8 +20,6 @@ export interface ImportCommandOptions {
   readonly prune: boolean;
   readonly rejectsFile?: string | undefined;
 }
-
-const MapFile = z.record(z.string(), z.string());
 
 /** Runs the import; returns the exit code. */
 export async function runImportCommand(
@@ -46,6 +44,7 @@ export async function runImportCommand(
   const size = (await file.stat()).size;
   const store = await openConfiguredStore(config);
   const progress = Deno.stderr.isTerminal() ? progressPrinter(size) : undefined;
+  const rejects = options.rejectsFile ? createRejectsFile() : undefined;
   let summary: ImportSummary;
   try {
     summary = await importContacts(store, file.readable, {
@@ -56,40 +55,47 @@ export async function runImportCommand(
       prune: options.prune,
       fileLabel: options.file,
       onProgress: progress?.update,
+      onReject: rejects?.add,
     });
   } catch (error) {
     progress?.done();
     if (error instanceof ImportError) {
-      console.error(`${error.message}\nNothing was imported: the store is unchanged.`);
+      if (error.summary) {
+        for (const line of formatSummary(error.summary, options)) console.error(line);
+      }
+      console.error(error.message);
+      await rejects?.discard();
       return 1;
     }
+    await rejects?.discard();
     throw error;
   } finally {
     store.close();
   }
   progress?.done();
   for (const line of formatSummary(summary, options)) console.log(line);
-  if (options.rejectsFile && summary.rejects.length > 0) {
-    await writeRejectsCsv(options.rejectsFile, summary.headerRow, summary.rejects);
-    console.log(`Rejected rows written to ${options.rejectsFile}.`);
+  if (options.rejectsFile && rejects) {
+    await rejects.finish(options.rejectsFile, summary.headerRow);
+    console.log(`${summary.rejected} rejected row(s) written to ${options.rejectsFile}.`);
   }
   return 0;
 }
 
-async function readMapFile(path: string): Promise<Record<string, string>> {
-  let json: unknown;
+async function readMapFile(path: string): Promise<UserMap> {
+  let text: string;
   try {
-    json = JSON.parse(await Deno.readTextFile(path));
+    text = await Deno.readTextFile(path);
   } catch (error) {
     throw new UsageError(
       `--map ${path}: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  const result = MapFile.safeParse(json);
-  if (!result.success) {
-    throw new UsageError(`--map ${path}: expected an object of "Their Header": "our_field" pairs.`);
+  try {
+    return parseUserMap(text, `--map ${path}`);
+  } catch (error) {
+    if (error instanceof HeaderMapError) throw new UsageError(error.message);
+    throw error;
   }
-  return result.data;
 }
 
 /** The summary as printed lines. */

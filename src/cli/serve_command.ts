@@ -8,6 +8,7 @@ import { openAuditLog } from "../audit/audit_log.ts";
 import { createEventApplier } from "../calls/event_applier.ts";
 import { callRoutes } from "../admin/call_routes.ts";
 import { contactRoutes } from "../admin/contact_routes.ts";
+import { importRoute } from "../admin/import_route.ts";
 import { clientAddress, createAllowlist } from "../http/ip_allowlist.ts";
 import type { Config } from "../config/config.ts";
 import { ensureLookupToken } from "../config/lookup_token.ts";
@@ -68,6 +69,7 @@ export async function startServer(
     lookupTokens = [generatedToken.token];
   }
 
+  const defaultRegion = toRegion(config.contacts.default_region);
   const metrics = new Metrics();
   metrics.gauge("symbo_crm_contacts", "Contacts in the store.", () => countContacts(store.reader));
   metrics.gauge("symbo_crm_calls", "Calls in the store.", async () => {
@@ -79,7 +81,7 @@ export async function startServer(
     reader: store.reader,
     lookupTokens,
     signingKeys,
-    defaultRegion: toRegion(config.contacts.default_region),
+    defaultRegion,
     onResult: (result) =>
       metrics.increment("symbo_crm_lookups_total", "Contact lookups by result.", { result }),
   });
@@ -98,7 +100,8 @@ export async function startServer(
     { method: "GET", path: "/symbo/lookup", handler: lookup },
     { method: "GET", path: "/symbo/webhook", handler: lookup },
     { method: "POST", path: "/symbo/webhook", handler: webhook },
-    ...contactRoutes(store, config.admin.tokens, toRegion(config.contacts.default_region)),
+    importRoute(store, config.admin.tokens, defaultRegion, config.admin.max_import_bytes),
+    ...contactRoutes(store, config.admin.tokens, defaultRegion),
     ...callRoutes(store, config.admin.tokens),
     ...opsRoutes({
       metrics,

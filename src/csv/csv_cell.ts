@@ -1,14 +1,17 @@
 /**
  * Writing CSV cells safely: quoted when needed, and cells that a spreadsheet
  * would run as a formula (`= + - @`, tab, carriage return) neutralized with a
- * leading apostrophe.
+ * leading apostrophe (CSV injection). Used by every CSV this service writes.
  */
+
+const FORMULA_START = /^[=+\-@\t\r]/;
+const NEEDS_QUOTES = /[",;\t\r\n]|^\s|\s$/;
 
 /** One CSV cell. */
 export function csvCell(value: unknown): string {
-  let text = value === null || value === undefined ? "" : String(value);
-  if (/^[=+\-@\t\r]/.test(text)) text = "'" + text;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  const text = value === null || value === undefined ? "" : String(value);
+  const safe = FORMULA_START.test(text) ? "'" + text : text;
+  return NEEDS_QUOTES.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
 /** One CSV line (with its CRLF). */

@@ -1,0 +1,339 @@
+/**
+ * Streaming CSV reading for imports: sniffs the delimiter (`,` `;` or tab) from
+ * the header line, strips a byte order mark, parses with csv-parse's stream API
+ * (quoted multi-line fields included) and yields each record with the 1-based
+ * line where it starts. Never holds more than one chunk and one record; a
+ * quote that is never closed stops at a record-size limit instead of reading
+ * the rest of the file into one field.
+ */
+import { Buffer } from "node:buffer";
+import { pipeline, Readable } from "node:stream";
+import { CsvError, parse } from "csv-parse";
+
+/** One record of the file, with the line (1-based) where it starts. */
+export interface CsvRecord {
+  readonly record: string[];
+  readonly line: number;
+}
+
+/** The field delimiters we detect. */
+export type CsvDelimiter = "," | ";" | "\t";
+
+/** Tuning for {@link CsvReader}. */
+export interface CsvReaderOptions {
+  /** Longest record accepted (bytes of field content); guards against a quote never closed. */
+  readonly maxRecordBytes?: number;
+  /** How far to look for the end of the header line when sniffing the delimiter. */
+  readonly maxHeaderBytes?: number;
+}
+
+/**
+ * The file is not valid CSV (broken quoting, a runaway record, an unsupported
+ * encoding). `line` is where the problem is; the message says what and how to fix it.
+ */
+export class CsvFormatError extends Error {
+  override name = "CsvFormatError";
+  /** 1-based line of the problem. */
+  readonly line: number;
+  /** The problem, without the line prefix. */
+  readonly problem: string;
+  /** csv-parse's error code, or our own (`CSV_UNSUPPORTED_ENCODING`). */
+  readonly code: string;
+
+  constructor(line: number, problem: string, code: string, options?: ErrorOptions) {
+    super(`Cannot parse CSV at line ${line}: ${problem}`, options);
+    this.line = line;
+    this.problem = problem;
+    this.code = code;
+  }
+}
+
+const DEFAULT_MAX_RECORD_BYTES = 1 << 20;
+const DEFAULT_MAX_HEADER_BYTES = 1 << 20;
+const LF = 10;
+const CR = 13;
+
+/**
+ * A single-use async iterable of the records of a CSV byte stream (a file's
+ * `readable` or an HTTP body). The header line is the first record.
+ */
+export class CsvReader implements AsyncIterable<CsvRecord> {
+  #input: ReadableStream<Uint8Array>;
+  #options: CsvReaderOptions;
+  #bytesRead = 0;
+  #delimiter: CsvDelimiter | undefined;
+  #started = false;
+
+  constructor(input: ReadableStream<Uint8Array>, options: CsvReaderOptions = {}) {
+    this.#input = input;
+    this.#options = options;
+  }
+
+  /** Bytes read from the input so far (for progress). */
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+
+  /** The delimiter found in the header line (known once the first record is read). */
+  get delimiter(): CsvDelimiter | undefined {
+    return this.#delimiter;
+  }
+
+  /** Yields the records in file order. Throws {@link CsvFormatError} on broken CSV. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<CsvRecord, void, undefined> {
+    if (this.#started) throw new Error("A CsvReader can be iterated only once.");
+    this.#started = true;
+    const reader = this.#input.getReader();
+    const prefix: Uint8Array[] = [];
+    let ended = false;
+    let sniffed: Sniffed | undefined;
+    try {
+      const limit = this.#options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+      let size = 0;
+      while (!ended) {
+        const { done, value } = await reader.read();
+        if (done) {
+          ended = true;
+          break;
+        }
+        this.#bytesRead += value.byteLength;
+        prefix.push(value);
+        size += value.byteLength;
+        sniffed = sniff(concat(prefix, size));
+        if (sniffed.headerComplete || size >= limit) break;
+      }
+    } catch (error) {
+      await reader.cancel().catch(() => {});
+      throw error;
+    }
+    if (prefix.length === 0) {
+      await reader.cancel().catch(() => {});
+      return;
+    }
+    sniffed ??= sniff(concat(prefix, prefix.reduce((n, c) => n + c.byteLength, 0)));
+    if (sniffed.encoding === "utf-16be") {
+      await reader.cancel().catch(() => {});
+      throw new CsvFormatError(
+        1,
+        "the file is UTF-16 big-endian, which is not supported; save it as UTF-8",
+        "CSV_UNSUPPORTED_ENCODING",
+      );
+    }
+    this.#delimiter = sniffed.delimiter;
+
+    // csv-parse's own line counter counts a CRLF inside a quoted field twice,
+    // so lines are counted here, from each record's raw text, in parse order
+    // (on_record runs synchronously as records are parsed, so the count is
+    // also right for an error that discards records not yet consumed).
+    let nextLine = 1;
+    const lines: number[] = [];
+    let head = 0;
+    const parser = parse({
+      delimiter: sniffed.delimiter,
+      bom: true,
+      raw: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      max_record_size: this.#options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
+      // With `raw`, csv-parse hands on_record `{ record, raw }` (its typings say string[]).
+      on_record: (record) => {
+        const value: unknown = record;
+        if (isParsedRecord(value)) {
+          lines.push(nextLine + leadingLineBreaks(value.raw));
+          nextLine += lineBreaks(value.raw);
+        }
+        return record;
+      },
+    });
+    // Errors of either side reach us through the parser's iterator.
+    const source = this.#chunks(reader, prefix.splice(0), ended, sniffed.encoding);
+    pipeline(Readable.from(source, { objectMode: false }), parser, () => {});
+
+    try {
+      for await (const item of parser) {
+        const parsed: unknown = item;
+        const line = lines[head++];
+        if (!isParsedRecord(parsed) || line === undefined) {
+          throw new Error("csv-parse returned an unexpected record");
+        }
+        if (head === lines.length) {
+          lines.length = 0;
+          head = 0;
+        }
+        yield { record: parsed.record, line };
+      }
+    } catch (error) {
+      throw error instanceof CsvError ? toFormatError(error, nextLine) : error;
+    } finally {
+      parser.destroy();
+    }
+  }
+
+  async *#chunks(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    prefix: readonly Uint8Array[],
+    ended: boolean,
+    encoding: Sniffed["encoding"],
+  ): AsyncGenerator<Buffer> {
+    // UTF-16 (Excel's "Unicode text") is re-encoded as UTF-8 for the parser.
+    const decoder = encoding === "utf-16le" ? new TextDecoder("utf-16le") : undefined;
+    const encoder = new TextEncoder();
+    const convert = (chunk: Uint8Array) =>
+      toBuffer(decoder ? encoder.encode(decoder.decode(chunk, { stream: true })) : chunk);
+    try {
+      for (const chunk of prefix) yield convert(chunk);
+      while (!ended) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        this.#bytesRead += value.byteLength;
+        yield convert(value);
+      }
+      if (decoder) yield toBuffer(encoder.encode(decoder.decode()));
+    } finally {
+      // Stops a file or HTTP body we no longer need (early exit or error).
+      await reader.cancel().catch(() => {});
+    }
+  }
+}
+
+/** Reads `input` as CSV records (see {@link CsvReader}). */
+export function readCsv(
+  input: ReadableStream<Uint8Array>,
+  options: CsvReaderOptions = {},
+): CsvReader {
+  return new CsvReader(input, options);
+}
+
+interface ParsedRecord {
+  readonly record: string[];
+  readonly raw: string;
+}
+
+function isParsedRecord(value: unknown): value is ParsedRecord {
+  if (typeof value !== "object" || value === null) return false;
+  if (!("record" in value) || !("raw" in value)) return false;
+  return typeof value.raw === "string" && isStringArray(value.record);
+}
+
+function isStringArray(value: unknown): value is string[] {
+  if (!Array.isArray(value)) return false;
+  for (const item of value) if (typeof item !== "string") return false;
+  return true;
+}
+
+function toBuffer(chunk: Uint8Array): Buffer {
+  return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1 && chunks[0]) return chunks[0];
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** Line breaks in a record's raw text: CRLF, LF and a lone CR each count once. */
+export function lineBreaks(raw: string): number {
+  let count = 0;
+  for (let i = raw.indexOf("\n"); i !== -1; i = raw.indexOf("\n", i + 1)) count++;
+  for (let i = raw.indexOf("\r"); i !== -1; i = raw.indexOf("\r", i + 1)) {
+    if (raw.charCodeAt(i + 1) !== LF) count++;
+  }
+  return count;
+}
+
+// Skipped empty lines are kept at the front of the next record's raw text.
+function leadingLineBreaks(raw: string): number {
+  let end = 0;
+  while (end < raw.length && (raw.charCodeAt(end) === LF || raw.charCodeAt(end) === CR)) end++;
+  return end === 0 ? 0 : lineBreaks(raw.slice(0, end));
+}
+
+interface Sniffed {
+  readonly encoding: "utf-8" | "utf-16le" | "utf-16be";
+  readonly delimiter: CsvDelimiter;
+  /** The header line ended within the bytes seen. */
+  readonly headerComplete: boolean;
+}
+
+/**
+ * Picks the delimiter that occurs most often, outside quotes, in the header
+ * line (ties: comma, then semicolon, then tab; none: comma).
+ */
+function sniff(bytes: Uint8Array): Sniffed {
+  let encoding: Sniffed["encoding"] = "utf-8";
+  let start = 0;
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
+  else if (bytes[0] === 0xff && bytes[1] === 0xfe) [encoding, start] = ["utf-16le", 2];
+  else if (bytes[0] === 0xfe && bytes[1] === 0xff) [encoding, start] = ["utf-16be", 2];
+  const text = new TextDecoder(encoding).decode(bytes.subarray(start));
+  const counts = { ",": 0, ";": 0, "\t": 0 };
+  let quoted = false;
+  let headerComplete = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') quoted = !quoted;
+    else if (quoted) continue;
+    else if (ch === "\n" || ch === "\r") {
+      headerComplete = true;
+      break;
+    } else if (ch === "," || ch === ";" || ch === "\t") counts[ch]++;
+  }
+  let delimiter: CsvDelimiter = ",";
+  if (counts[";"] > counts[delimiter]) delimiter = ";";
+  if (counts["\t"] > counts[delimiter]) delimiter = "\t";
+  return { encoding, delimiter, headerComplete };
+}
+
+function toFormatError(error: CsvError, nextLine: number): CsvFormatError {
+  const raw = typeof error.raw === "string" ? error.raw : "";
+  const start = nextLine + leadingLineBreaks(raw);
+  const at = nextLine + lineBreaks(raw);
+  const column = typeof error.column === "number" ? ` (field ${error.column + 1})` : "";
+  const record = at !== start ? ` in the record that starts on line ${start}` : "";
+  const options = { cause: error };
+  switch (error.code) {
+    case "CSV_INVALID_CLOSING_QUOTE": {
+      const got = /got "(.*?)"/.exec(error.message)?.[1];
+      return new CsvFormatError(
+        at,
+        `a quoted field${column}${record} is closed by a quote followed by ` +
+          `${got === undefined ? "a character" : JSON.stringify(got)} instead of a delimiter ` +
+          'or the end of the line (inside a quoted field, write a quote as "")',
+        error.code,
+        options,
+      );
+    }
+    case "INVALID_OPENING_QUOTE":
+      return new CsvFormatError(
+        at,
+        `a quote appears inside an unquoted field${column}${record}; quote the whole field ` +
+          'and write each inner quote as ""',
+        error.code,
+        options,
+      );
+    case "CSV_QUOTE_NOT_CLOSED":
+      return new CsvFormatError(
+        start,
+        "a quoted field opened in the record that starts here is never closed " +
+          "(the rest of the file was read into it)",
+        error.code,
+        options,
+      );
+    case "CSV_MAX_RECORD_SIZE":
+      return new CsvFormatError(
+        start,
+        `the record that starts here grows past ${
+          error.message.match(/of (\d+)/)?.[1] ?? "the maximum"
+        } bytes, most likely because a quoted field is never closed`,
+        error.code,
+        options,
+      );
+    default:
+      return new CsvFormatError(at, error.message, error.code, options);
+  }
+}

@@ -1,0 +1,522 @@
+/**
+ * The CSV import (`symbo-crm import`, and any API that accepts an export):
+ * streams a file, maps its header, validates each row, and upserts contacts in
+ * ONE write transaction that applies fully or not at all while lookups keep
+ * reading the last committed state (WAL). Owns the import's counts, its
+ * bounded lists of warnings and rejected rows, duplicate ids, `--prune`,
+ * `--dry-run` and `--strict`, and the shared-number report.
+ *
+ * On a local file store the transaction runs on a dedicated `libsql` driver
+ * connection with statements prepared once (the fast path). It is deliberately
+ * NOT the store's shared `driver`: that connection serves lookups, and a
+ * lookup (or any other write) interleaved with a running import would
+ * otherwise read, or join, the import's uncommitted transaction.
+ */
+import Database from "libsql";
+import type { CountryCode } from "libphonenumber-js";
+import type { Store } from "../store/open_store.ts";
+import {
+  clientExecutor,
+  driverExecutor,
+  integer,
+  preparedDriver,
+  type SqlExecutor,
+  text,
+} from "../store/sql.ts";
+import type { AnyContactField } from "./contact.ts";
+import { createRowMapper } from "./contact_row.ts";
+import { deleteContact, saveContact } from "./contact_store.ts";
+import {
+  describeMissingColumns,
+  HeaderMapError,
+  type IgnoredHeader,
+  resolveHeaders,
+  type UserMap,
+  validateUserMap,
+} from "./csv_headers.ts";
+import { type CsvDelimiter, CsvFormatError, readCsv } from "./csv_reader.ts";
+
+/** How to run one import. */
+export interface ImportOptions {
+  /** Names the input in messages (a path, or e.g. "upload"). */
+  readonly fileLabel: string;
+  /** Region for national phone numbers of rows without a usable `address_country`. */
+  readonly defaultRegion: CountryCode | undefined;
+  /** `--map`: their header → our field (or null to ignore the column). Validated here. */
+  readonly userMap?: Readonly<Record<string, string | null>>;
+  /** Do all the work in the transaction, then roll it back: exact counts, no change. */
+  readonly dryRun?: boolean;
+  /**
+   * Abort (and change nothing) when any row is rejected. After the first
+   * rejected row, later rows are still validated (so every reject is reported)
+   * but no longer written, so insert/update counts stop there.
+   */
+  readonly strict?: boolean;
+  /** Delete stored contacts whose external_id is not in the file (rejected rows count as present). */
+  readonly prune?: boolean;
+  /** Clock for `updated_at` (epoch ms); one reading is used for the whole import. */
+  readonly now?: () => number;
+  /** Called a few times a second while rows are read, and once at the end. */
+  readonly onProgress?: (progress: ImportProgress) => void;
+  /** Called for every rejected row, including those past the summary's cap (e.g. `--rejects`). */
+  readonly onReject?: (row: RejectedRow) => void | Promise<void>;
+  /** Cap of the summary's `warnings` and `rejects` lists (counts are never capped). Default 1000. */
+  readonly listLimit?: number;
+  /** Cap of the summary's `sharedNumbers` list. Default 100. */
+  readonly sharedNumbersLimit?: number;
+  /** How long to wait for another writer to finish before giving up (local files). Default 5000. */
+  readonly busyTimeoutMs?: number;
+}
+
+/** Progress of a running import. */
+export interface ImportProgress {
+  /** Data rows read so far (not counting the header or blank lines). */
+  readonly rows: number;
+  /** Bytes of the input read so far. */
+  readonly bytes?: number;
+}
+
+/** A row that did not become a contact. */
+export interface RejectedRow {
+  /** 1-based line where the row starts in the file. */
+  readonly line: number;
+  readonly reason: string;
+  /** The row's fields as read (untrimmed), in header order. */
+  readonly record: readonly string[];
+}
+
+/** A remark about a row that was still imported (or about the header, at its line). */
+export interface ImportWarning {
+  readonly line: number;
+  readonly message: string;
+}
+
+/** A number that several stored contacts share after the import. */
+export interface SharedNumber {
+  readonly e164: string;
+  /** How many contacts have it. */
+  readonly contacts: number;
+  /** Their external ids, sorted, at most 20. */
+  readonly externalIds: readonly string[];
+}
+
+/** What the file's header line mapped to. */
+export interface ImportHeaders {
+  /** The header line as read. */
+  readonly names: readonly string[];
+  readonly delimiter: CsvDelimiter | undefined;
+  /** Field → the header that feeds it. */
+  readonly matched: Readonly<Partial<Record<AnyContactField, string>>>;
+  /** Headers that feed nothing. */
+  readonly unknown: readonly string[];
+  /** Headers not used because another column feeds the same field. */
+  readonly ignored: readonly IgnoredHeader[];
+  /** Headers the user map set to null. */
+  readonly excluded: readonly string[];
+}
+
+/** The outcome of an import (also attached to an {@link ImportError} of `--strict`). */
+export interface ImportSummary {
+  readonly file: string;
+  /** Data rows read (inserted + updated + unchanged + rejected). */
+  readonly rows: number;
+  readonly inserted: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  readonly rejected: number;
+  readonly pruned: number;
+  readonly warningCount: number;
+  /** The first `listLimit` warnings. */
+  readonly warnings: readonly ImportWarning[];
+  /** The first `listLimit` rejected rows (all of them go to `onReject`). */
+  readonly rejects: readonly RejectedRow[];
+  /** Numbers shared by several contacts after the import, most shared first (capped). */
+  readonly sharedNumbers: readonly SharedNumber[];
+  /** How many numbers are shared in all. */
+  readonly sharedNumberCount: number;
+  /** Rows whose external_id appeared on an earlier row (the later row wins). */
+  readonly duplicateIdsInFile: number;
+  readonly dryRun: boolean;
+  /** The file's header line as read (the header for a `--rejects` file). */
+  readonly headerRow: readonly string[];
+  /** True when the changes were committed (false for a dry run). */
+  readonly committed: boolean;
+  readonly headers: ImportHeaders;
+  readonly elapsedMs: number;
+}
+
+/**
+ * The import failed and changed nothing. The message names the file, the line
+ * (when there is one) and the problem; `summary` is set when the file was read
+ * to the end (`--strict`).
+ */
+export class ImportError extends Error {
+  override name = "ImportError";
+  readonly fileLabel: string;
+  readonly line: number | null;
+  readonly summary: ImportSummary | undefined;
+
+  constructor(
+    fileLabel: string,
+    line: number | null,
+    problem: string,
+    options: ErrorOptions & { summary?: ImportSummary } = {},
+  ) {
+    super(line === null ? `${fileLabel}: ${problem}` : `${fileLabel}, line ${line}: ${problem}`, {
+      cause: options.cause,
+    });
+    this.fileLabel = fileLabel;
+    this.line = line;
+    this.summary = options.summary;
+  }
+}
+
+const NOTHING_IMPORTED = "nothing was imported";
+const SLICE_MS = 20;
+const PROGRESS_MS = 200;
+const IDS_PER_SHARED_NUMBER = 20;
+const PRUNE_BATCH = 500;
+
+// The ids seen in the file, on disk rather than in a JS Set (1M ids would not be bounded memory).
+const DROP_SEEN_SQL = "DROP TABLE IF EXISTS temp.import_seen";
+const CREATE_SEEN_SQL =
+  "CREATE TEMP TABLE import_seen (external_id TEXT PRIMARY KEY) WITHOUT ROWID";
+const SEE_SQL = "INSERT OR IGNORE INTO temp.import_seen (external_id) VALUES (?)";
+const PRUNE_CANDIDATES_SQL = `SELECT external_id FROM contacts
+  WHERE external_id > ? AND external_id NOT IN (SELECT external_id FROM temp.import_seen)
+  ORDER BY external_id LIMIT ${PRUNE_BATCH}`;
+const SHARED_SQL = `SELECT e164, COUNT(*) AS n FROM contact_phones
+  GROUP BY e164 HAVING COUNT(*) > 1 ORDER BY n DESC, e164 LIMIT ?`;
+const SHARED_COUNT_SQL = `SELECT COUNT(*) AS n FROM
+  (SELECT 1 FROM contact_phones GROUP BY e164 HAVING COUNT(*) > 1)`;
+const SHARED_IDS_SQL = `SELECT external_id FROM contact_phones WHERE e164 = ?
+  ORDER BY external_id LIMIT ${IDS_PER_SHARED_NUMBER}`;
+
+/**
+ * Imports a CSV export into the store in one transaction (see the module
+ * comment). Resolves with the summary; rejects with an {@link ImportError}
+ * (store untouched) on a missing required column, broken quoting, a read or
+ * database error, `--strict` with a rejected row, or a `--prune` that would
+ * delete everything.
+ */
+export async function importContacts(
+  store: Store,
+  input: ReadableStream<Uint8Array>,
+  options: ImportOptions,
+): Promise<ImportSummary> {
+  const started = performance.now();
+  const label = options.fileLabel;
+  const listLimit = options.listLimit ?? 1000;
+  const dryRun = options.dryRun ?? false;
+  let userMap: UserMap | undefined;
+  try {
+    userMap = options.userMap ? validateUserMap(options.userMap) : undefined;
+  } catch (error) {
+    await input.cancel().catch(() => {}); // release the file or request body
+    if (error instanceof HeaderMapError) throw new ImportError(label, null, error.message);
+    throw error;
+  }
+
+  const csv = readCsv(input);
+  const records = csv[Symbol.asyncIterator]();
+  let session: WriteSession | undefined;
+  let lastLine: number | null = null;
+  try {
+    const header = await records.next();
+    if (header.done) {
+      throw new ImportError(
+        label,
+        null,
+        "the file is empty; expected a header line with external_id and first_name columns",
+      );
+    }
+    const names = header.value.record;
+    const headerLine = header.value.line;
+    lastLine = headerLine;
+    const resolution = resolveHeaders(names, userMap);
+    if (resolution.missingRequired.length > 0) {
+      throw new ImportError(
+        label,
+        headerLine,
+        `${describeMissingColumns(resolution, names)}; ${NOTHING_IMPORTED}`,
+      );
+    }
+    const mapper = createRowMapper(resolution.columns, options.defaultRegion);
+
+    const warnings: ImportWarning[] = [];
+    let warningCount = 0;
+    const warn = (line: number, message: string) => {
+      warningCount++;
+      if (warnings.length < listLimit) warnings.push({ line, message });
+    };
+    for (const note of resolution.notes) warn(headerLine, note);
+    for (const { header, field, keptHeader } of resolution.ignored) {
+      warn(
+        headerLine,
+        `column ${JSON.stringify(header)} ignored: ${field} comes from ` +
+          JSON.stringify(keptHeader),
+      );
+    }
+    for (const key of resolution.unusedMapKeys) {
+      warn(headerLine, `--map names ${JSON.stringify(key)}, but no column has that header`);
+    }
+
+    session = await beginSession(store, options.busyTimeoutMs ?? 5000, label);
+    const db = session.db;
+    await db.run(DROP_SEEN_SQL);
+    await db.run(CREATE_SEEN_SQL);
+
+    const now = (options.now ?? Date.now)();
+    const rejects: RejectedRow[] = [];
+    let rows = 0;
+    let inserted = 0;
+    let updated = 0;
+    let unchanged = 0;
+    let rejected = 0;
+    let duplicateIdsInFile = 0;
+    let firstReject: RejectedRow | undefined;
+    let writing = true;
+    let sliceStart = performance.now();
+    let lastProgress = sliceStart;
+
+    for (;;) {
+      const next = await records.next();
+      if (next.done) break;
+      const { record, line } = next.value;
+      lastLine = line;
+      if (isBlank(record)) continue;
+      rows++;
+      const result = mapper.map(record);
+      const id = result.ok ? result.contact.external_id : mapper.externalIdOf(record);
+      if (id !== "") {
+        const { changes } = await db.run(SEE_SQL, [id]);
+        if (changes === 0) duplicateIdsInFile++;
+      }
+      if (!result.ok) {
+        rejected++;
+        const reject: RejectedRow = { line, reason: result.reason, record };
+        firstReject ??= reject;
+        if (rejects.length < listLimit) rejects.push(reject);
+        if (options.onReject) await options.onReject(reject);
+        if (options.strict) writing = false;
+      } else {
+        for (const message of result.warnings) warn(line, message);
+        if (writing) {
+          const outcome = await saveContact(db, result.contact, now);
+          if (outcome === "inserted") inserted++;
+          else if (outcome === "updated") updated++;
+          else unchanged++;
+        }
+      }
+      // Keep the event loop (a server's lookups, timers, signals) responsive.
+      if ((rows & 127) === 0) {
+        const t = performance.now();
+        if (t - sliceStart >= SLICE_MS) {
+          if (options.onProgress && t - lastProgress >= PROGRESS_MS) {
+            options.onProgress({ rows, bytes: csv.bytesRead });
+            lastProgress = t;
+          }
+          await pause();
+          sliceStart = performance.now();
+        }
+      }
+    }
+    lastLine = null;
+    options.onProgress?.({ rows, bytes: csv.bytesRead });
+
+    let pruned = 0;
+    const strictFailed = options.strict === true && firstReject !== undefined;
+    if (options.prune && !strictFailed) {
+      if (inserted + updated + unchanged === 0) {
+        throw new ImportError(
+          label,
+          null,
+          `--prune with no valid rows would delete every contact; ${NOTHING_IMPORTED}`,
+        );
+      }
+      pruned = await prune(db);
+    }
+    const shared = strictFailed
+      ? { list: [], total: 0 }
+      : await sharedNumbers(db, options.sharedNumbersLimit ?? 100);
+    await db.run(DROP_SEEN_SQL);
+
+    const commit = !dryRun && !strictFailed;
+    if (commit) await session.commit();
+    else await session.rollback();
+
+    const summary: ImportSummary = {
+      file: label,
+      rows,
+      inserted,
+      updated,
+      unchanged,
+      rejected,
+      pruned,
+      warningCount,
+      warnings,
+      rejects,
+      sharedNumbers: shared.list,
+      sharedNumberCount: shared.total,
+      duplicateIdsInFile,
+      dryRun,
+      headerRow: names,
+      committed: commit,
+      headers: {
+        names,
+        delimiter: csv.delimiter,
+        matched: Object.fromEntries(resolution.matched),
+        unknown: resolution.unknown,
+        ignored: resolution.ignored,
+        excluded: resolution.excluded,
+      },
+      elapsedMs: Math.round(performance.now() - started),
+    };
+    if (strictFailed && firstReject) {
+      throw new ImportError(
+        label,
+        firstReject.line,
+        `${firstReject.reason} (--strict: ${rejected} row${
+          rejected === 1 ? "" : "s"
+        } rejected); ${NOTHING_IMPORTED}`,
+        { summary },
+      );
+    }
+    return summary;
+  } catch (error) {
+    if (session) await session.rollback().catch(() => {});
+    throw toImportError(error, label, lastLine);
+  } finally {
+    session?.close();
+    await records.return?.().catch(() => {});
+  }
+}
+
+/** The write transaction of one import. */
+interface WriteSession {
+  readonly db: SqlExecutor;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+  close(): void;
+}
+
+async function beginSession(
+  store: Store,
+  busyTimeoutMs: number,
+  label: string,
+): Promise<WriteSession> {
+  if (store.driver !== null && store.localPath !== null) {
+    const connection = new Database(store.localPath, { timeout: busyTimeoutMs });
+    try {
+      // A larger page cache for this connection only: bulk upserts touch many index pages.
+      connection.exec("PRAGMA cache_size = -65536");
+      connection.exec("BEGIN IMMEDIATE");
+    } catch (error) {
+      connection.close();
+      throw new ImportError(
+        label,
+        null,
+        `cannot start the import transaction (${messageOf(error)}); another import or ` +
+          `writer may hold the store, try again; ${NOTHING_IMPORTED}`,
+        { cause: error },
+      );
+    }
+    let open = true;
+    return {
+      db: driverExecutor(preparedDriver(connection)),
+      commit() {
+        connection.exec("COMMIT");
+        open = false;
+        return Promise.resolve();
+      },
+      rollback() {
+        if (open && connection.inTransaction) connection.exec("ROLLBACK");
+        open = false;
+        return Promise.resolve();
+      },
+      close() {
+        connection.close();
+      },
+    };
+  }
+  const tx = await store.client.transaction("write");
+  let open = true;
+  return {
+    db: clientExecutor(tx),
+    async commit() {
+      await tx.commit();
+      open = false;
+    },
+    async rollback() {
+      if (open) await tx.rollback();
+      open = false;
+    },
+    close() {
+      tx.close();
+    },
+  };
+}
+
+/** Deletes, through `deleteContact`, every contact the file did not name. */
+async function prune(db: SqlExecutor): Promise<number> {
+  let pruned = 0;
+  let after = "";
+  for (;;) {
+    const batch = await db.all(PRUNE_CANDIDATES_SQL, [after]);
+    if (batch.length === 0) return pruned;
+    for (const row of batch) {
+      const id = text(row, "external_id");
+      if (await deleteContact(db, id)) pruned++;
+      after = id;
+    }
+    await pause();
+  }
+}
+
+async function sharedNumbers(
+  db: SqlExecutor,
+  limit: number,
+): Promise<{ list: SharedNumber[]; total: number }> {
+  const total = integer((await db.first(SHARED_COUNT_SQL)) ?? {}, "n");
+  if (total === 0 || limit <= 0) return { list: [], total };
+  const list: SharedNumber[] = [];
+  for (const row of await db.all(SHARED_SQL, [limit])) {
+    const e164 = text(row, "e164");
+    const ids = await db.all(SHARED_IDS_SQL, [e164]);
+    list.push({
+      e164,
+      contacts: integer(row, "n"),
+      externalIds: ids.map((r) => text(r, "external_id")),
+    });
+  }
+  return { list, total };
+}
+
+function isBlank(record: readonly string[]): boolean {
+  for (const field of record) if (field.trim() !== "") return false;
+  return true;
+}
+
+function pause(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+function toImportError(error: unknown, label: string, line: number | null): ImportError {
+  if (error instanceof ImportError) return error;
+  if (error instanceof CsvFormatError) {
+    return new ImportError(label, error.line, `${error.problem}; ${NOTHING_IMPORTED}`, {
+      cause: error,
+    });
+  }
+  const where = line === null ? "" : ` while importing the row at line ${line}`;
+  return new ImportError(
+    label,
+    null,
+    `the import failed${where} (${messageOf(error)}); ${NOTHING_IMPORTED}`,
+    { cause: error },
+  );
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

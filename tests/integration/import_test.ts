@@ -1,0 +1,258 @@
+import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
+import { runCli, startServerProcess } from "../helpers/server_process.ts";
+
+const TOKEN = "lookup-token-0123456789";
+const ADMIN = "admin-token-0123456789abcdef";
+
+/** A generated row: the CSV cells of its phones and the E.164 each must be found under. */
+interface GeneratedRow {
+  readonly id: string;
+  readonly country: string;
+  readonly phones: readonly [string, string][];
+}
+
+/** Phone shapes seen in real exports, each with the E.164 it must normalize to. */
+function phoneShapes(i: number): { country: string; phones: [string, string][] } {
+  const n = String(1000 + (i % 9000)).padStart(4, "0");
+  const area = 200 + (Math.floor(i / 9000) % 700);
+  const us = `+1${area}555${n}`;
+  switch (i % 6) {
+    case 0:
+      return {
+        country: "US",
+        phones: [[`(${area}) 555-${n}`, us], [`+1 ${area}-555-${n} x12`, us]],
+      };
+    case 1:
+      return { country: "", phones: [[`${area}.555.${n}`, us]] };
+    case 2:
+      return { country: "US", phones: [[`1-${area}-555-${n}`, us], [`${area}555${n}`, us]] };
+    case 3: {
+      const uk = `+4420794${String(10000 + i).slice(-5)}`;
+      return {
+        country: "GB",
+        phones: [[`020 794${String(10000 + i).slice(-5).replace(/^(\d)/, "$1 ")}`, uk]],
+      };
+    }
+    case 4: {
+      const de = `+4930${String(1000000 + i).slice(-7)}`;
+      return { country: "Germany", phones: [[`030 ${String(1000000 + i).slice(-7)}`, de]] };
+    }
+    default: {
+      const fr = `+336${String(10000000 + i).slice(-8)}`;
+      return {
+        country: "FR",
+        phones: [[`06 ${String(10000000 + i).slice(-8).replace(/(\d\d)(?=\d)/g, "$1 ")}`, fr]],
+      };
+    }
+  }
+}
+
+function generate(count: number): { csv: string; rows: GeneratedRow[] } {
+  const header =
+    "external_id,first_name,last_name,work_phone,mobile_phone,address_country,account_external_id,account_name";
+  const lines = [header];
+  const rows: GeneratedRow[] = [];
+  for (let i = 0; i < count; i++) {
+    // Distinct numbers per row: i selects the subscriber number.
+    const { country, phones } = phoneShapes(i);
+    const id = `gen-${i}`;
+    const work = phones[0]?.[0] ?? "";
+    const mobile = phones[1]?.[0] ?? "";
+    const account = i % 10 === 0 ? `acc-${i},"Company ${i}, Inc."` : ",";
+    lines.push(`${id},First${i},"Last ""${i}""",${work},${mobile},${country},${account}`);
+    rows.push({ id, country, phones });
+  }
+  return { csv: lines.join("\r\n") + "\r\n", rows };
+}
+
+function configFor(dir: string) {
+  return {
+    database: { url: `file:${dir}/crm.db` },
+    audit: { dir: `${dir}/audit` },
+    data_dir: dir,
+    symbo: { lookup_tokens: [TOKEN] },
+    admin: { tokens: [ADMIN] },
+    log: { level: "warning" },
+  };
+}
+
+Deno.test("a few thousand generated rows import and every number is found in every format", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-import-" });
+  await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(configFor(dir)));
+  const { csv, rows } = generate(3000);
+  await Deno.writeTextFile(`${dir}/export.csv`, csv);
+
+  const imported = await runCli(["import", "export.csv", "--config", "config.json"], { cwd: dir });
+  assertEquals(imported.code, 0, imported.stderr);
+  assertMatch(imported.stdout, /3000 row\(s\) — 3000 inserted, 0 updated, 0 unchanged, 0 rejected/);
+
+  const again = await runCli(["import", "export.csv", "--config", "config.json"], { cwd: dir });
+  assertMatch(again.stdout, /0 inserted, 0 updated, 3000 unchanged/);
+
+  const server = await startServerProcess({ dir, config: configFor(dir) });
+  try {
+    const lookup = async (number: string) => {
+      const response = await fetch(
+        `${server.url}/symbo/lookup?number=${encodeURIComponent(number)}&token=${TOKEN}`,
+      );
+      return response.status === 200
+        ? (await response.json()).external_id
+        : (await response.body?.cancel(), null);
+    };
+    for (const row of rows) {
+      for (const [written, e164] of row.phones) {
+        assertEquals(await lookup(e164), row.id, `${row.id} by ${e164}`);
+        // As Symbo may send it: the unencoded + arrives as a space.
+        const response = await fetch(`${server.url}/symbo/lookup?number=${e164}&token=${TOKEN}`);
+        assertEquals((await response.json()).external_id, row.id, `${row.id} by unencoded ${e164}`);
+        if (row.country === "US" || row.country === "") {
+          assertEquals(await lookup(written), row.id, `${row.id} by ${written}`);
+        }
+      }
+    }
+    const sample =
+      await (await fetch(`${server.url}/symbo/lookup?number=%2B12005551000&token=${TOKEN}`)).json();
+    assertEquals(sample.account, {
+      external_id: "acc-0",
+      name: "Company 0, Inc.",
+      website_url: "",
+      industry: "",
+    });
+    assertEquals(sample.last_name, 'Last "0"');
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("bad input names file, line and problem, exits 1 and leaves the store untouched", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-import-bad-" });
+  await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(configFor(dir)));
+  await Deno.writeTextFile(
+    `${dir}/good.csv`,
+    "external_id,first_name,work_phone\n1,Ann,+18005550001\n",
+  );
+  assertEquals(
+    (await runCli(["import", "good.csv", "--config", "config.json"], { cwd: dir })).code,
+    0,
+  );
+
+  const cases: [string, string, RegExp][] = [
+    ["missing required column", "id_number,first_name\n2,Bob\n", /external_id/],
+    ["broken quoting", 'external_id,first_name\n2,"Bob\n3,Cy\n', /line 2/],
+  ];
+  for (const [name, content, pattern] of cases) {
+    await t.step(name, async () => {
+      await Deno.writeTextFile(`${dir}/bad.csv`, content);
+      const result = await runCli(["import", "bad.csv", "--config", "config.json"], { cwd: dir });
+      assertEquals(result.code, 1, result.stdout);
+      assertMatch(result.stderr, /bad\.csv/);
+      assertMatch(result.stderr, pattern);
+    });
+  }
+
+  await t.step("unreadable file", async () => {
+    const result = await runCli(["import", "missing.csv", "--config", "config.json"], { cwd: dir });
+    assertEquals(result.code, 1);
+    assertMatch(result.stderr, /missing\.csv/);
+  });
+
+  await t.step("--strict with a rejected row", async () => {
+    await Deno.writeTextFile(`${dir}/strict.csv`, "external_id,first_name\n5,Eve\n6,\n");
+    const result = await runCli(["import", "strict.csv", "--strict", "--config", "config.json"], {
+      cwd: dir,
+    });
+    assertEquals(result.code, 1);
+    assertMatch(result.stderr, /line 3/);
+  });
+
+  await t.step("the store still holds exactly the good import", async () => {
+    const server = await startServerProcess({ dir, config: configFor(dir) });
+    try {
+      const contacts = await (await fetch(`${server.url}/api/contacts?q=e`, {
+        headers: { authorization: `Bearer ${ADMIN}` },
+      })).json();
+      assertEquals(contacts.contacts, []);
+      const ann = await fetch(`${server.url}/api/contacts/1`, {
+        headers: { authorization: `Bearer ${ADMIN}` },
+      });
+      assertEquals((await ann.json()).first_name, "Ann");
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+Deno.test("--rejects writes every rejected row; --dry-run writes nothing; --prune removes the absent", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-import-flags-" });
+  await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(configFor(dir)));
+  const lines = ["external_id,first_name,work_phone"];
+  for (let i = 0; i < 1200; i++) {
+    lines.push(i % 2 === 0 ? `${i},Name${i},+1800555${String(1000 + i)}` : `${i},,`);
+  }
+  await Deno.writeTextFile(`${dir}/mixed.csv`, lines.join("\n") + "\n");
+
+  const dry = await runCli(["import", "mixed.csv", "--dry-run", "--config", "config.json"], {
+    cwd: dir,
+  });
+  assertEquals(dry.code, 0, dry.stderr);
+  assertMatch(dry.stdout, /Dry run/);
+  const result = await runCli([
+    "import",
+    "mixed.csv",
+    "--rejects",
+    "rejects.csv",
+    "--config",
+    "config.json",
+  ], {
+    cwd: dir,
+  });
+  assertEquals(result.code, 0, result.stderr);
+  assertMatch(result.stdout, /600 inserted, 0 updated, 0 unchanged, 600 rejected/);
+  const rejects = (await Deno.readTextFile(`${dir}/rejects.csv`)).trim().split("\r\n");
+  assertEquals(rejects.length, 601, "all 600 rejects, past the summary's cap of shown rows");
+  assertEquals(rejects[0], "line,reason,external_id,first_name,work_phone");
+  assertEquals(
+    [...(await Deno.readFile(`${dir}/rejects.csv`)).slice(0, 3)],
+    [0xef, 0xbb, 0xbf],
+    "a UTF-8 BOM",
+  );
+  assertMatch(rejects[1] ?? "", /^3,.*first_name/);
+  assertEquals((await Deno.stat(`${dir}/rejects.csv`)).mode! & 0o777, 0o600);
+
+  await Deno.writeTextFile(`${dir}/small.csv`, "external_id,first_name\n0,Name0\n2,Name2\n");
+  const pruned = await runCli(["import", "small.csv", "--prune", "--config", "config.json"], {
+    cwd: dir,
+  });
+  assertMatch(pruned.stdout, /598 pruned/);
+});
+
+Deno.test("POST /api/contacts/import runs the same import over HTTP", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-import-api-" });
+  const server = await startServerProcess({ dir, config: configFor(dir) });
+  const post = (body: string, query = "") =>
+    fetch(`${server.url}/api/contacts/import${query}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "text/csv" },
+      body,
+    });
+  try {
+    const csv =
+      "Record ID;First Name;Phone Number;Country/Region\n77;Zoe;020 7946 0958;United Kingdom\n";
+    const dry = await (await post(csv, "?dry_run=1")).json();
+    assertEquals([dry.inserted, dry.committed], [1, false]);
+    const response = await post(csv);
+    assertEquals(response.status, 200);
+    const summary = await response.json();
+    assertEquals([summary.inserted, summary.rejected], [1, 0]);
+    const found = await fetch(`${server.url}/symbo/lookup?number=%2B442079460958&token=${TOKEN}`);
+    assertEquals((await found.json()).external_id, "77");
+
+    const broken = await post('external_id,first_name\n1,"open\n');
+    assertEquals(broken.status, 422);
+    const body = await broken.json();
+    assertEquals(body.error, "import_failed");
+    assert(body.message.includes("line 2"), body.message);
+  } finally {
+    await server.stop();
+  }
+});
