@@ -249,3 +249,37 @@ Deno.test("check-config reports every problem with its key path and exits 1", as
   assertEquals(usage.code, 2);
   assertMatch(usage.stderr, /Unknown command "frobnicate"/);
 });
+
+Deno.test("the IP allowlist guards the Symbo routes, honouring X-Forwarded-For only behind a trusted proxy", async (t) => {
+  for (const trustProxy of [false, true]) {
+    await t.step(`trust_proxy ${trustProxy}`, async () => {
+      const dir = await Deno.makeTempDir({ prefix: "symbo-crm-allowlist-" });
+      const server = await startServerProcess({
+        dir,
+        config: configFor(dir, {
+          server: { trust_proxy: trustProxy },
+          symbo: { webhook_secrets: [SECRET], lookup_tokens: [TOKEN], allowed_ips: ["203.0.113.0/24"] },
+          log: { level: "warning" },
+        }),
+      });
+      try {
+        const lookup = (headers: Record<string, string>) =>
+          fetch(`${server.url}/symbo/lookup?number=%2B18005551212&token=${TOKEN}`, { headers });
+        const direct = await lookup({});
+        assertEquals(direct.status, 403);
+        assertEquals((await direct.json()).error, "forbidden");
+        const forwarded = await lookup({ "x-forwarded-for": "198.51.100.1, 203.0.113.9" });
+        assertEquals(forwarded.status, trustProxy ? 404 : 403);
+        await forwarded.body?.cancel();
+        const spoofed = await lookup({ "x-forwarded-for": "203.0.113.9, 198.51.100.1" });
+        assertEquals(spoofed.status, 403);
+        await spoofed.body?.cancel();
+        const health = await fetch(`${server.url}/healthz`);
+        assertEquals(health.status, 200, "operations routes are not behind the allowlist");
+        await health.body?.cancel();
+      } finally {
+        await server.stop();
+      }
+    });
+  }
+});
