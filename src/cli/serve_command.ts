@@ -71,6 +71,12 @@ export async function startServer(
 
   const defaultRegion = toRegion(config.contacts.default_region);
   const metrics = new Metrics();
+  const lookups = metrics.counter("symbo_crm_lookups_total", "Contact lookups by result.", [
+    "result",
+  ]);
+  const webhooks = metrics.counter("symbo_crm_webhooks_total", "Webhook deliveries by outcome.", [
+    "outcome",
+  ]);
   metrics.gauge("symbo_crm_contacts", "Contacts in the store.", () => countContacts(store.reader));
   metrics.gauge("symbo_crm_calls", "Calls in the store.", async () => {
     const row = await store.reader.first("SELECT COUNT(*) AS n FROM calls");
@@ -82,8 +88,7 @@ export async function startServer(
     lookupTokens,
     signingKeys,
     defaultRegion,
-    onResult: (result) =>
-      metrics.increment("symbo_crm_lookups_total", "Contact lookups by result.", { result }),
+    onResult: (result) => lookups.inc(result),
   });
   const webhook = createWebhookHandler({
     signingKeys,
@@ -92,13 +97,12 @@ export async function startServer(
     maxBodyBytes: config.symbo.max_body_bytes,
     clock,
     log: logger("webhook"),
-    onOutcome: (outcome) =>
-      metrics.increment("symbo_crm_webhooks_total", "Webhook deliveries by outcome.", { outcome }),
+    onOutcome: (outcome) => webhooks.inc(outcome),
   });
 
   const routes: Route[] = [
-    { method: "GET", path: "/symbo/lookup", handler: lookup },
-    { method: "GET", path: "/symbo/webhook", handler: lookup },
+    { method: "GET", path: "/symbo/lookup", handler: lookup, timeout: false },
+    { method: "GET", path: "/symbo/webhook", handler: lookup, timeout: false },
     { method: "POST", path: "/symbo/webhook", handler: webhook },
     importRoute(store, config.admin.tokens, defaultRegion, config.admin.max_import_bytes),
     ...contactRoutes(store, config.admin.tokens, defaultRegion),

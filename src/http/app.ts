@@ -20,6 +20,11 @@ export interface Route {
     request: Request,
     params: Readonly<Record<string, string>>,
   ) => Promise<Response> | Response;
+  /**
+   * Whether `request_timeout_ms` applies (default true). The lookup opts out: it
+   * bounds its own store calls, and a timer per request would cost the hot path.
+   */
+  readonly timeout?: boolean;
 }
 
 /** What the application needs. */
@@ -51,6 +56,18 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
   const app = new Hono<{ Bindings: ConnectionInfo }>();
   const newRequestId = deps.newRequestId ?? (() => crypto.randomUUID());
 
+  const requests = deps.metrics.counter(
+    "symbo_crm_http_requests_total",
+    "HTTP requests by route, method and status.",
+    ["route", "method", "status"],
+  );
+  const latency = deps.metrics.histogram(
+    "symbo_crm_http_request_duration_seconds",
+    "HTTP request latency by route.",
+    ["route"],
+  );
+  const securityHeaders = Object.entries(SECURITY_HEADERS);
+
   app.use("*", async (c, next) => {
     const started = performance.now();
     const requestId = sanitizeRequestId(c.req.header("x-request-id")) ?? newRequestId();
@@ -58,37 +75,26 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
     const route = c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
     const status = c.res.status;
     const seconds = (performance.now() - started) / 1000;
-    deps.metrics.increment(
-      "symbo_crm_http_requests_total",
-      "HTTP requests by route, method and status.",
-      {
-        route,
-        method: c.req.method,
-        status: String(status),
-      },
-    );
-    deps.metrics.observe(
-      "symbo_crm_http_request_duration_seconds",
-      "HTTP request latency by route.",
-      {
-        route,
-      },
-      seconds,
-    );
+    requests.inc(route, c.req.method, String(status));
+    latency.observe(seconds, route);
     const headers = c.res.headers;
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+    for (const [name, value] of securityHeaders) {
       if (!headers.has(name)) headers.set(name, value);
     }
     headers.set("x-request-id", requestId);
     // Lookups that answer normally are the hot path: logged at debug, the rest at info.
-    const quiet = route === "/symbo/lookup" && (status === 200 || status === 404);
-    deps.log[quiet ? "debug" : "info"]("{method} {route} {status} {ms}ms", {
-      requestId,
-      method: c.req.method,
-      route,
-      status,
-      ms: Math.round(seconds * 10000) / 10,
-    });
+    const level = route === "/symbo/lookup" && (status === 200 || status === 404)
+      ? "debug"
+      : "info";
+    if (deps.log.isEnabledFor(level)) {
+      deps.log[level]("{method} {route} {status} {ms}ms", {
+        requestId,
+        method: c.req.method,
+        route,
+        status,
+        ms: Math.round(seconds * 10000) / 10,
+      });
+    }
   });
 
   const symboAccess = deps.symboAccess;
@@ -109,8 +115,10 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
     app.on(
       route.method,
       route.path,
-      (c: Context<{ Bindings: ConnectionInfo }>) =>
-        withTimeout(route.handler(c.req.raw, c.req.param()), deps.requestTimeoutMs),
+      route.timeout === false
+        ? (c: Context<{ Bindings: ConnectionInfo }>) => route.handler(c.req.raw, c.req.param())
+        : (c: Context<{ Bindings: ConnectionInfo }>) =>
+          withTimeout(route.handler(c.req.raw, c.req.param()), deps.requestTimeoutMs),
     );
   }
   for (const [path, methods] of byPath) {

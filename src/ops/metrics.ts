@@ -1,9 +1,10 @@
 /**
  * In-process metrics in the Prometheus text exposition format: labelled
- * counters, latency histograms, and gauges read at scrape time.
+ * counters, latency histograms, and gauges read at scrape time. Metrics are
+ * declared once with their label names; recording is a map lookup on the
+ * joined label values (it runs on every request), and label text is only built
+ * when /metrics is scraped.
  */
-
-type Labels = Readonly<Record<string, string>>;
 
 const LATENCY_BUCKETS_SECONDS = [
   0.0005,
@@ -19,102 +20,134 @@ const LATENCY_BUCKETS_SECONDS = [
   1,
   2.5,
   5,
-];
+] as const;
 
-interface Histogram {
-  readonly labels: Labels;
-  readonly counts: number[];
-  sum: number;
-  count: number;
+/** A labelled counter: `inc("GET", "200")` with values in label-name order. */
+export interface Counter {
+  inc(...labelValues: string[]): void;
+  /** The current value for these label values (tests and tools). */
+  value(...labelValues: string[]): number;
+}
+
+/** A labelled latency histogram (seconds). */
+export interface Histogram {
+  observe(seconds: number, ...labelValues: string[]): void;
 }
 
 /** A gauge whose value is read when /metrics is scraped. */
 export type GaugeReader = () => Promise<number> | number;
 
+interface Series<T> {
+  readonly labelValues: readonly string[];
+  state: T;
+}
+
+interface HistogramState {
+  readonly counts: number[];
+  sum: number;
+  count: number;
+}
+
+type Renderer = () => Promise<string[]> | string[];
+
 /** The service's metrics registry. */
 export class Metrics {
-  readonly #counters = new Map<string, { help: string; values: Map<string, number> }>();
-  readonly #histograms = new Map<string, { help: string; series: Map<string, Histogram> }>();
-  readonly #gauges = new Map<string, { help: string; read: GaugeReader }>();
+  readonly #renderers: Renderer[] = [];
 
-  /** Adds `by` to a labelled counter. */
-  increment(name: string, help: string, labels: Labels = {}, by = 1): void {
-    let counter = this.#counters.get(name);
-    if (!counter) {
-      counter = { help, values: new Map() };
-      this.#counters.set(name, counter);
-    }
-    const key = labelText(labels);
-    counter.values.set(key, (counter.values.get(key) ?? 0) + by);
+  /** Declares a counter. */
+  counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
+    const series = new Map<string, Series<number>>();
+    const find = (values: string[]) => {
+      const key = values.join("\u0000");
+      let found = series.get(key);
+      if (!found) {
+        found = { labelValues: values, state: 0 };
+        series.set(key, found);
+      }
+      return found;
+    };
+    this.#renderers.push(() => [
+      `# HELP ${name} ${help}`,
+      `# TYPE ${name} counter`,
+      ...[...series.values()].map((s) =>
+        `${name}${labelText(labelNames, s.labelValues)} ${s.state}`
+      ),
+    ]);
+    return {
+      inc: (...values) => void find(values).state++,
+      value: (...values) => series.get(values.join("\u0000"))?.state ?? 0,
+    };
   }
 
-  /** Records one observation (seconds) in a labelled latency histogram. */
-  observe(name: string, help: string, labels: Labels, seconds: number): void {
-    let histogram = this.#histograms.get(name);
-    if (!histogram) {
-      histogram = { help, series: new Map() };
-      this.#histograms.set(name, histogram);
-    }
-    const key = labelText(labels);
-    let series = histogram.series.get(key);
-    if (!series) {
-      series = { labels, counts: LATENCY_BUCKETS_SECONDS.map(() => 0), sum: 0, count: 0 };
-      histogram.series.set(key, series);
-    }
-    for (let i = 0; i < LATENCY_BUCKETS_SECONDS.length; i++) {
-      if (seconds <= (LATENCY_BUCKETS_SECONDS[i] ?? Infinity)) series.counts[i] = (series.counts[i] ?? 0) + 1;
-    }
-    series.sum += seconds;
-    series.count += 1;
+  /** Declares a latency histogram. */
+  histogram(name: string, help: string, labelNames: readonly string[] = []): Histogram {
+    const series = new Map<string, Series<HistogramState>>();
+    this.#renderers.push(() => {
+      const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`];
+      for (const { labelValues, state } of series.values()) {
+        LATENCY_BUCKETS_SECONDS.forEach((bound, i) => {
+          const labels = labelText([...labelNames, "le"], [...labelValues, String(bound)]);
+          lines.push(`${name}_bucket${labels} ${state.counts[i] ?? 0}`);
+        });
+        lines.push(
+          `${name}_bucket${
+            labelText([...labelNames, "le"], [...labelValues, "+Inf"])
+          } ${state.count}`,
+        );
+        lines.push(`${name}_sum${labelText(labelNames, labelValues)} ${state.sum}`);
+        lines.push(`${name}_count${labelText(labelNames, labelValues)} ${state.count}`);
+      }
+      return lines;
+    });
+    return {
+      observe(seconds, ...values) {
+        const key = values.join("\u0000");
+        let found = series.get(key);
+        if (!found) {
+          found = {
+            labelValues: values,
+            state: { counts: LATENCY_BUCKETS_SECONDS.map(() => 0), sum: 0, count: 0 },
+          };
+          series.set(key, found);
+        }
+        const state = found.state;
+        // Buckets are cumulative: count this observation in its bucket and every larger one.
+        for (let i = 0; i < LATENCY_BUCKETS_SECONDS.length; i++) {
+          if (seconds <= LATENCY_BUCKETS_SECONDS[i]!) state.counts[i]!++;
+        }
+        state.sum += seconds;
+        state.count++;
+      },
+    };
   }
 
-  /** Registers a gauge read at scrape time. */
+  /** Declares a gauge read at scrape time. */
   gauge(name: string, help: string, read: GaugeReader): void {
-    this.#gauges.set(name, { help, read });
-  }
-
-  /** The current value of a counter (tests and the banner use it). */
-  counterValue(name: string, labels: Labels = {}): number {
-    return this.#counters.get(name)?.values.get(labelText(labels)) ?? 0;
+    this.#renderers.push(async () => {
+      let value: number;
+      try {
+        value = await read();
+      } catch {
+        value = NaN;
+      }
+      return [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`];
+    });
   }
 
   /** Renders every metric in the Prometheus text format. */
   async render(): Promise<string> {
     const lines: string[] = [];
-    for (const [name, counter] of this.#counters) {
-      lines.push(`# HELP ${name} ${counter.help}`, `# TYPE ${name} counter`);
-      for (const [labels, value] of counter.values) lines.push(`${name}${labels} ${value}`);
-    }
-    for (const [name, histogram] of this.#histograms) {
-      lines.push(`# HELP ${name} ${histogram.help}`, `# TYPE ${name} histogram`);
-      for (const series of histogram.series.values()) {
-        LATENCY_BUCKETS_SECONDS.forEach((bound, i) => {
-          const labels = labelText({ ...series.labels, le: String(bound) });
-          lines.push(`${name}_bucket${labels} ${series.counts[i] ?? 0}`);
-        });
-        lines.push(`${name}_bucket${labelText({ ...series.labels, le: "+Inf" })} ${series.count}`);
-        lines.push(`${name}_sum${labelText(series.labels)} ${series.sum}`);
-        lines.push(`${name}_count${labelText(series.labels)} ${series.count}`);
-      }
-    }
-    for (const [name, gauge] of this.#gauges) {
-      let value: number;
-      try {
-        value = await gauge.read();
-      } catch {
-        value = NaN;
-      }
-      lines.push(`# HELP ${name} ${gauge.help}`, `# TYPE ${name} gauge`, `${name} ${value}`);
-    }
+    for (const render of this.#renderers) lines.push(...await render());
     return lines.join("\n") + "\n";
   }
 }
 
-function labelText(labels: Labels): string {
-  const entries = Object.entries(labels);
-  if (entries.length === 0) return "";
-  const parts = entries.map(([key, value]) =>
-    `${key}="${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n")}"`
+function labelText(names: readonly string[], values: readonly string[]): string {
+  if (names.length === 0) return "";
+  const parts = names.map((name, i) =>
+    `${name}="${
+      (values[i] ?? "").replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n")
+    }"`
   );
   return `{${parts.join(",")}}`;
 }

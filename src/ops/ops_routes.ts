@@ -50,7 +50,11 @@ export function opsRoutes(deps: OpsDeps): Route[] {
         if (deps.metricsToken !== undefined) {
           const token = bearerToken(request.headers.get("authorization"));
           if (token === null || !matchesAny(token, [deps.metricsToken])) {
-            return errorResponse(401, "unauthorized", "Pass the metrics token as Authorization: Bearer.");
+            return errorResponse(
+              401,
+              "unauthorized",
+              "Pass the metrics token as Authorization: Bearer.",
+            );
           }
         }
         return new Response(await deps.metrics.render(), {
