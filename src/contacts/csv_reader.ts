@@ -81,6 +81,15 @@ export class CsvReader implements AsyncIterable<CsvRecord> {
 
   /** Yields the records in file order. Throws {@link CsvFormatError} on broken CSV. */
   async *[Symbol.asyncIterator](): AsyncGenerator<CsvRecord, void, undefined> {
+    for await (const batch of this.batches()) yield* batch;
+  }
+
+  /**
+   * Yields the records in file order, as many at a time as the parser has
+   * ready (one await per chunk of input rather than per record: this is the
+   * fast way to read a large file). Throws {@link CsvFormatError} on broken CSV.
+   */
+  async *batches(): AsyncGenerator<CsvRecord[], void, undefined> {
     if (this.#started) throw new Error("A CsvReader can be iterated only once.");
     this.#started = true;
     const reader = this.#input.getReader();
@@ -149,18 +158,42 @@ export class CsvReader implements AsyncIterable<CsvRecord> {
     const source = this.#chunks(reader, prefix.splice(0), ended, sniffed.encoding);
     pipeline(Readable.from(source, { objectMode: false }), parser, () => {});
 
+    // Drain the parser a readable event at a time: every record it has ready
+    // goes into one batch.
+    let wake: (() => void) | null = null;
+    let finished = false;
+    let failure: unknown = null;
+    const signal = () => {
+      wake?.();
+      wake = null;
+    };
+    parser.on("readable", signal);
+    parser.on("end", () => {
+      finished = true;
+      signal();
+    });
+    parser.on("error", (error) => {
+      failure = error;
+      signal();
+    });
     try {
-      for await (const item of parser) {
-        const parsed: unknown = item;
-        const line = lines[head++];
-        if (!isParsedRecord(parsed) || line === undefined) {
-          throw new Error("csv-parse returned an unexpected record");
+      for (;;) {
+        const batch: CsvRecord[] = [];
+        for (let item: unknown = parser.read(); item !== null; item = parser.read()) {
+          const line = lines[head++];
+          if (!isParsedRecord(item) || line === undefined) {
+            throw new Error("csv-parse returned an unexpected record");
+          }
+          if (head === lines.length) {
+            lines.length = 0;
+            head = 0;
+          }
+          batch.push({ record: item.record, line });
         }
-        if (head === lines.length) {
-          lines.length = 0;
-          head = 0;
-        }
-        yield { record: parsed.record, line };
+        if (batch.length > 0) yield batch;
+        else if (failure !== null) throw failure;
+        else if (finished) return;
+        else await new Promise<void>((resolve) => wake = resolve);
       }
     } catch (error) {
       throw error instanceof CsvError ? toFormatError(error, nextLine) : error;

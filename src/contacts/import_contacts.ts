@@ -24,17 +24,17 @@ import {
   text,
 } from "../store/sql.ts";
 import type { AnyContactField } from "./contact.ts";
-import { createRowMapper } from "./contact_row.ts";
 import { deleteContact, saveContact } from "./contact_store.ts";
 import {
   describeMissingColumns,
   HeaderMapError,
   type IgnoredHeader,
-  resolveHeaders,
   type UserMap,
   validateUserMap,
 } from "./csv_headers.ts";
-import { type CsvDelimiter, CsvFormatError, readCsv } from "./csv_reader.ts";
+import { type CsvDelimiter, CsvFormatError } from "./csv_reader.ts";
+import { contactFromValues } from "./mapped_rows.ts";
+import { mapCsvRowsInWorker } from "./worker_rows.ts";
 
 /** How to run one import. */
 export interface ImportOptions {
@@ -217,23 +217,24 @@ export async function importContacts(
     throw error;
   }
 
-  const csv = readCsv(input);
-  const records = csv[Symbol.asyncIterator]();
+  // Parsing and phone normalization run on a worker (the second core); this
+  // thread only writes SQL.
+  const events = mapCsvRowsInWorker(input, { userMap, defaultRegion: options.defaultRegion });
   let session: WriteSession | undefined;
   let lastLine: number | null = null;
+  let bytesRead = 0;
   try {
-    const header = await records.next();
-    if (header.done) {
+    const first = await events.next();
+    if (first.done || first.value.kind !== "header") {
       throw new ImportError(
         label,
         null,
         "the file is empty; expected a header line with external_id and first_name columns",
       );
     }
-    const names = header.value.record;
-    const headerLine = header.value.line;
+    const { names, line: headerLine, resolution } = first.value.header;
+    const delimiter = first.value.delimiter;
     lastLine = headerLine;
-    const resolution = resolveHeaders(names, userMap);
     if (resolution.missingRequired.length > 0) {
       throw new ImportError(
         label,
@@ -241,7 +242,6 @@ export async function importContacts(
         `${describeMissingColumns(resolution, names)}; ${NOTHING_IMPORTED}`,
       );
     }
-    const mapper = createRowMapper(resolution.columns, options.defaultRegion);
 
     const warnings: ImportWarning[] = [];
     let warningCount = 0;
@@ -279,50 +279,51 @@ export async function importContacts(
     let sliceStart = performance.now();
     let lastProgress = sliceStart;
 
-    for (;;) {
-      const next = await records.next();
-      if (next.done) break;
-      const { record, line } = next.value;
-      lastLine = line;
-      if (isBlank(record)) continue;
-      rows++;
-      const result = mapper.map(record);
-      const id = result.ok ? result.contact.external_id : mapper.externalIdOf(record);
-      if (id !== "") {
-        const { changes } = await db.run(SEE_SQL, [id]);
-        if (changes === 0) duplicateIdsInFile++;
-      }
-      if (!result.ok) {
-        rejected++;
-        const reject: RejectedRow = { line, reason: result.reason, record };
-        firstReject ??= reject;
-        if (rejects.length < listLimit) rejects.push(reject);
-        if (options.onReject) await options.onReject(reject);
-        if (options.strict) writing = false;
-      } else {
-        for (const message of result.warnings) warn(line, message);
-        if (writing) {
-          const outcome = await saveContact(db, result.contact, now);
-          if (outcome === "inserted") inserted++;
-          else if (outcome === "updated") updated++;
-          else unchanged++;
+    for await (const event of events) {
+      if (event.kind !== "rows") continue;
+      bytesRead = event.bytesRead;
+      for (const row of event.rows) {
+        const { line, externalId } = row;
+        lastLine = line;
+        rows++;
+        if (externalId !== "") {
+          const { changes } = await db.run(SEE_SQL, [externalId]);
+          if (changes === 0) duplicateIdsInFile++;
+        }
+        if (row.values === null) {
+          rejected++;
+          const reject: RejectedRow = {
+            line,
+            reason: row.reason ?? "rejected",
+            record: row.record ?? [],
+          };
+          firstReject ??= reject;
+          if (rejects.length < listLimit) rejects.push(reject);
+          if (options.onReject) await options.onReject(reject);
+          if (options.strict) writing = false;
+        } else {
+          for (const message of row.warnings) warn(line, message);
+          if (writing) {
+            const outcome = await saveContact(db, contactFromValues(row.values), now);
+            if (outcome === "inserted") inserted++;
+            else if (outcome === "updated") updated++;
+            else unchanged++;
+          }
         }
       }
       // Keep the event loop (a server's lookups, timers, signals) responsive.
-      if ((rows & 127) === 0) {
-        const t = performance.now();
-        if (t - sliceStart >= SLICE_MS) {
-          if (options.onProgress && t - lastProgress >= PROGRESS_MS) {
-            options.onProgress({ rows, bytes: csv.bytesRead });
-            lastProgress = t;
-          }
-          await pause();
-          sliceStart = performance.now();
+      const t = performance.now();
+      if (t - sliceStart >= SLICE_MS) {
+        if (options.onProgress && t - lastProgress >= PROGRESS_MS) {
+          options.onProgress({ rows, bytes: bytesRead });
+          lastProgress = t;
         }
+        await pause();
+        sliceStart = performance.now();
       }
     }
     lastLine = null;
-    options.onProgress?.({ rows, bytes: csv.bytesRead });
+    options.onProgress?.({ rows, bytes: bytesRead });
 
     let pruned = 0;
     const strictFailed = options.strict === true && firstReject !== undefined;
@@ -364,7 +365,7 @@ export async function importContacts(
       committed: commit,
       headers: {
         names,
-        delimiter: csv.delimiter,
+        delimiter,
         matched: Object.fromEntries(resolution.matched),
         unknown: resolution.unknown,
         ignored: resolution.ignored,
@@ -388,7 +389,7 @@ export async function importContacts(
     throw toImportError(error, label, lastLine);
   } finally {
     session?.close();
-    await records.return?.().catch(() => {});
+    await events.return(undefined).catch(() => {});
   }
 }
 
@@ -490,11 +491,6 @@ async function sharedNumbers(
     });
   }
   return { list, total };
-}
-
-function isBlank(record: readonly string[]): boolean {
-  for (const field of record) if (field.trim() !== "") return false;
-  return true;
 }
 
 function pause(): Promise<void> {

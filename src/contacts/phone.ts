@@ -31,9 +31,23 @@ export function toRegion(code: string | null | undefined): CountryCode | undefin
 export function normalizePhone(raw: string, region?: CountryCode): NormalizedPhone | null {
   const text = raw.trim();
   if (text === "" || text.length > 64) return null;
-  const parsed = parsePhoneNumberFromString(text, region);
+  const parsed = parsePhoneNumberFromString(withoutPunctuation(text), region);
   if (!parsed || !parsed.isPossible()) return null;
   return { e164: parsed.number, extension: parsed.ext ?? null };
+}
+
+const PLAIN_WRITTEN_NUMBER = /^\+?[0-9][0-9 ().\-]*$/;
+const PUNCTUATION = /[ ().\-]/g;
+
+/**
+ * Drops the spaces, dots, dashes and parentheses of a plainly written number
+ * (`+1 (415) 555-0134` → `+14155550134`) before libphonenumber sees it. The
+ * parser ignores those characters anyway, but matching them costs it a third
+ * of its time; text with letters, `#`, `/` or anything else is passed through
+ * untouched. tests/contacts/phone_test.ts checks that the result never differs.
+ */
+export function withoutPunctuation(text: string): string {
+  return PLAIN_WRITTEN_NUMBER.test(text) ? text.replace(PUNCTUATION, "") : text;
 }
 
 const CANONICAL_E164 = /^\+[1-9][0-9]{6,14}$/;

@@ -49,3 +49,39 @@ Deno.test("toRegion accepts known codes in any case and rejects others", () => {
   assertEquals(toRegion(""), undefined);
   assertEquals(toRegion(undefined), undefined);
 });
+
+Deno.test("dropping punctuation before parsing never changes libphonenumber's answer", async () => {
+  const { parsePhoneNumberFromString } = await import("libphonenumber-js");
+  const { withoutPunctuation } = await import("../../src/contacts/phone.ts");
+  const shapes = [
+    (a: string, b: string, c: string) => `(${a}) ${b}-${c}`,
+    (a: string, b: string, c: string) => `+1 ${a}-${b}-${c}`,
+    (a: string, b: string, c: string) => `${a}.${b}.${c}`,
+    (a: string, b: string, c: string) => `1-${a}-${b}-${c}`,
+    (a: string, b: string, c: string) => `+44 (0)${a.slice(1)} ${b}${c}`,
+    (a: string, b: string, c: string) => `0${a} ${b} ${c}`,
+    (a: string, b: string, c: string) => `00 49 ${a} ${b}${c}`,
+    (a: string, b: string, c: string) => `011 33 ${a.slice(0, 1)} ${b} ${c}`,
+    (a: string, b: string, c: string) => `${a} ${b} ${c} x12`,
+    (a: string, b: string, c: string) => `+${a}${b}${c}`,
+    (a: string, b: string, c: string) => `(${a})${b}${c}`,
+    (a: string, b: string, c: string) => `${a}--${b}..${c}`,
+    (a: string) => `${a}`,
+  ];
+  let seed = 7;
+  const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  const digits = (n: number) => Array.from({ length: n }, () => String(random(10))).join("");
+  let compared = 0;
+  for (let i = 0; i < 4000; i++) {
+    const shape = shapes[i % shapes.length]!;
+    const text = shape(String(200 + random(800)), digits(3), digits(4));
+    for (const region of ["US", "GB", "DE", "FR"] as const) {
+      const a = parsePhoneNumberFromString(text, region);
+      const b = parsePhoneNumberFromString(withoutPunctuation(text), region);
+      const key = (p: typeof a) => p && p.isPossible() ? `${p.number};${p.ext ?? ""}` : null;
+      assertEquals(key(b), key(a), `${text} (${region})`);
+      compared++;
+    }
+  }
+  assertEquals(compared, 16000);
+});
