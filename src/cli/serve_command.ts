@@ -89,11 +89,17 @@ export async function startServer(
     signingKeys,
     defaultRegion,
     onResult: (result) => lookups.inc(result),
+    onUnavailable: (error) =>
+      logger("lookup").warn("Lookup answered 503, the store is unavailable: {error}", {
+        error: String(error),
+      }),
   });
   const webhook = createWebhookHandler({
     signingKeys,
     audit,
-    apply: createEventApplier(store.write),
+    // Over the network each event costs a few round trips inside the batch's
+    // transaction; smaller batches keep it well under sqld's 5 s lock-steal timeout.
+    apply: createEventApplier(store.write, { maxBatch: store.mode === "file" ? 256 : 32 }),
     maxBodyBytes: config.symbo.max_body_bytes,
     clock,
     log: logger("webhook"),
@@ -111,7 +117,7 @@ export async function startServer(
       metrics,
       metricsToken: config.metrics.token,
       checks: [
-        { name: "store", check: async () => void (await store.client.execute("SELECT 1")) },
+        { name: "store", check: () => store.ping() },
         { name: "audit", check: () => checkWritable(config.audit.dir) },
       ],
     }),

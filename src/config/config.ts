@@ -136,7 +136,9 @@ export async function loadConfig(
     const problems = result.error.issues.map((issue) => {
       const path = issue.path.map(String).join(".");
       const envName = Object.entries(ENV_OVERRIDES).find(([, key]) => path.startsWith(key))?.[0];
-      const fromEnv = envName !== undefined && applied.includes(envName) ? ` (from ${envName})` : "";
+      const fromEnv = envName !== undefined && applied.includes(envName)
+        ? ` (from ${envName})`
+        : "";
       return `${path === "" ? "(top level)" : path}${fromEnv}: ${issue.message}`;
     });
     throw new ConfigError(file ?? "the built-in defaults", problems);

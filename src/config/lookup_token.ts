@@ -10,7 +10,9 @@ import { MIN_TOKEN_LENGTH } from "./config.ts";
 export const LOOKUP_TOKEN_FILE = "lookup_token";
 
 /** Reads the stored token, or generates and stores one. `created` says which. */
-export async function ensureLookupToken(dataDir: string): Promise<{ token: string; created: boolean; path: string }> {
+export async function ensureLookupToken(
+  dataDir: string,
+): Promise<{ token: string; created: boolean; path: string }> {
   const path = join(dataDir, LOOKUP_TOKEN_FILE);
   try {
     const token = (await Deno.readTextFile(path)).trim();

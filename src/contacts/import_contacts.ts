@@ -178,13 +178,20 @@ const IDS_PER_SHARED_NUMBER = 20;
 const PRUNE_BATCH = 500;
 
 // The ids seen in the file, on disk rather than in a JS Set (1M ids would not be bounded memory).
-const DROP_SEEN_SQL = "DROP TABLE IF EXISTS temp.import_seen";
-const CREATE_SEEN_SQL =
-  "CREATE TEMP TABLE import_seen (external_id TEXT PRIMARY KEY) WITHOUT ROWID";
-const SEE_SQL = "INSERT OR IGNORE INTO temp.import_seen (external_id) VALUES (?)";
-const PRUNE_CANDIDATES_SQL = `SELECT external_id FROM contacts
-  WHERE external_id > ? AND external_id NOT IN (SELECT external_id FROM temp.import_seen)
-  ORDER BY external_id LIMIT ${PRUNE_BATCH}`;
+// A TEMP table on a local file. A libSQL server refuses TEMP tables ("unsupported statement"),
+// so there it is a main-schema table created and dropped inside the import's own transaction:
+// nobody else ever sees it (it is gone before COMMIT, and a rollback removes it too).
+function seenTableSql(store: Store) {
+  const table = store.mode === "file" ? "temp.import_seen" : "main.import_seen";
+  return {
+    drop: `DROP TABLE IF EXISTS ${table}`,
+    create: `CREATE TABLE ${table} (external_id TEXT PRIMARY KEY) WITHOUT ROWID`,
+    see: `INSERT OR IGNORE INTO ${table} (external_id) VALUES (?)`,
+    pruneCandidates: `SELECT external_id FROM contacts
+  WHERE external_id > ? AND external_id NOT IN (SELECT external_id FROM ${table})
+  ORDER BY external_id LIMIT ${PRUNE_BATCH}`,
+  };
+}
 const SHARED_SQL = `SELECT e164, COUNT(*) AS n FROM contact_phones
   GROUP BY e164 HAVING COUNT(*) > 1 ORDER BY n DESC, e164 LIMIT ?`;
 const SHARED_COUNT_SQL = `SELECT COUNT(*) AS n FROM
@@ -263,8 +270,9 @@ export async function importContacts(
 
     session = await beginSession(store, options.busyTimeoutMs ?? 5000, label);
     const db = session.db;
-    await db.run(DROP_SEEN_SQL);
-    await db.run(CREATE_SEEN_SQL);
+    const seen = seenTableSql(store);
+    await db.run(seen.drop);
+    await db.run(seen.create);
 
     const now = (options.now ?? Date.now)();
     const rejects: RejectedRow[] = [];
@@ -287,7 +295,7 @@ export async function importContacts(
         lastLine = line;
         rows++;
         if (externalId !== "") {
-          const { changes } = await db.run(SEE_SQL, [externalId]);
+          const { changes } = await db.run(seen.see, [externalId]);
           if (changes === 0) duplicateIdsInFile++;
         }
         if (row.values === null) {
@@ -335,12 +343,12 @@ export async function importContacts(
           `--prune with no valid rows would delete every contact; ${NOTHING_IMPORTED}`,
         );
       }
-      pruned = await prune(db);
+      pruned = await prune(db, seen.pruneCandidates);
     }
     const shared = strictFailed
       ? { list: [], total: 0 }
       : await sharedNumbers(db, options.sharedNumbersLimit ?? 100);
-    await db.run(DROP_SEEN_SQL);
+    await db.run(seen.drop);
 
     const commit = !dryRun && !strictFailed;
     if (commit) await session.commit();
@@ -459,11 +467,11 @@ async function beginSession(
 }
 
 /** Deletes, through `deleteContact`, every contact the file did not name. */
-async function prune(db: SqlExecutor): Promise<number> {
+async function prune(db: SqlExecutor, candidatesSql: string): Promise<number> {
   let pruned = 0;
   let after = "";
   for (;;) {
-    const batch = await db.all(PRUNE_CANDIDATES_SQL, [after]);
+    const batch = await db.all(candidatesSql, [after]);
     if (batch.length === 0) return pruned;
     for (const row of batch) {
       const id = text(row, "external_id");

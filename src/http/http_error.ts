@@ -4,6 +4,8 @@
  * a bare 500 (never a stack trace or an internal message).
  */
 
+import { isStoreUnavailable } from "../store/write_transaction.ts";
+
 /** An error meant for the client: status, a stable code, and a human sentence. */
 export class HttpError extends Error {
   override name = "HttpError";
@@ -55,5 +57,17 @@ export function toErrorResponse(error: unknown, logUnexpected: (error: unknown) 
     return errorResponse(error.status, error.code, error.message, error.headers);
   }
   logUnexpected(error);
+  if (isStoreUnavailable(error)) {
+    // A remote store that is down or hung (the admin API, metrics, anything
+    // but the lookup and webhook, which answer this themselves): retry later.
+    return errorResponse(
+      503,
+      "store_unavailable",
+      "The database is unavailable right now; retry later.",
+      {
+        "retry-after": "5",
+      },
+    );
+  }
   return errorResponse(500, "internal_error", "The server could not handle this request.");
 }

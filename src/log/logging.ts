@@ -3,7 +3,14 @@
  * any sink a test hands in). Phone numbers are masked before they are logged;
  * secrets and bodies are never passed to a logger.
  */
-import { configureSync, getLogger, jsonLinesFormatter, type Logger, type LogLevel, type Sink } from "@logtape/logtape";
+import {
+  configureSync,
+  getLogger,
+  jsonLinesFormatter,
+  type Logger,
+  type LogLevel,
+  type Sink,
+} from "@logtape/logtape";
 
 export type { Logger, Sink };
 

@@ -10,6 +10,7 @@ import { lookupCandidates } from "../contacts/phone.ts";
 import { bearerToken, constantTimeEqual, matchesAny } from "../http/constant_time.ts";
 import { errorResponse, HttpError } from "../http/http_error.ts";
 import type { SqlExecutor } from "../store/sql.ts";
+import { isStoreUnavailable } from "../store/write_transaction.ts";
 import type { SigningKey } from "./signature.ts";
 
 /** What the lookup needs. */
@@ -18,10 +19,15 @@ export interface LookupDeps {
   readonly lookupTokens: readonly string[];
   readonly signingKeys: readonly SigningKey[];
   readonly defaultRegion: CountryCode | undefined;
-  readonly onResult?: (result: "hit" | "miss" | "invalid") => void;
+  readonly onResult?: (result: "hit" | "miss" | "invalid" | "unavailable") => void;
+  /** Told why a lookup could not reach the store (for the log). */
+  readonly onUnavailable?: (error: unknown) => void;
 }
 
-const NOT_FOUND_BODY = JSON.stringify({ error: "not_found", message: "No contact has this number." });
+const NOT_FOUND_BODY = JSON.stringify({
+  error: "not_found",
+  message: "No contact has this number.",
+});
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 
 /** Builds the lookup handler: `(Request) => Promise<Response>`. */
@@ -40,10 +46,28 @@ export function createLookupHandler(deps: LookupDeps): (request: Request) => Pro
       deps.onResult?.("invalid");
       return errorResponse(400, "invalid_number", "The number parameter is not a phone number.");
     }
-    const contact = await findContactByAnyPhone(deps.reader, candidates);
+    let contact;
+    try {
+      contact = await findContactByAnyPhone(deps.reader, candidates);
+    } catch (error) {
+      if (!isStoreUnavailable(error)) throw error;
+      // A remote store's reads carry a deadline (store/open_store.ts), so a
+      // hung server is answered here in bounded time instead of hanging the dialer.
+      deps.onResult?.("unavailable");
+      deps.onUnavailable?.(error);
+      return errorResponse(
+        503,
+        "store_unavailable",
+        "The contact database is unavailable right now; retry later.",
+        { "retry-after": "1" },
+      );
+    }
     deps.onResult?.(contact ? "hit" : "miss");
     if (!contact) return new Response(NOT_FOUND_BODY, { status: 404, headers: JSON_HEADERS });
-    return new Response(JSON.stringify(toLookupBody(contact)), { status: 200, headers: JSON_HEADERS });
+    return new Response(JSON.stringify(toLookupBody(contact)), {
+      status: 200,
+      headers: JSON_HEADERS,
+    });
   };
 }
 
@@ -59,7 +83,9 @@ function authorizeLookup(
   if (signature !== null) {
     const presented = signature.trim().toLowerCase().replace(/^sha256=/, "");
     let valid = false;
-    for (const expected of emptyBodySignatures) valid = constantTimeEqual(presented, expected) || valid;
+    for (const expected of emptyBodySignatures) {
+      valid = constantTimeEqual(presented, expected) || valid;
+    }
     if (valid) return;
   }
   throw new HttpError(

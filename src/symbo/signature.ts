@@ -59,7 +59,10 @@ export async function verifySignature(
 }
 
 /** Computes the lowercase hex signature of `body` (for tests and tools). */
-export async function signBody(secret: string, body: Uint8Array<ArrayBuffer> | string): Promise<string> {
+export async function signBody(
+  secret: string,
+  body: Uint8Array<ArrayBuffer> | string,
+): Promise<string> {
   const [key] = await importSigningKeys([secret]);
   if (!key) throw new Error("unreachable: one secret gives one key");
   const bytes = typeof body === "string" ? encoder.encode(body) : body;

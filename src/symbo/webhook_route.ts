@@ -6,10 +6,16 @@
  */
 import type { AuditLog } from "../audit/audit_log.ts";
 import type { ApplyContext, ApplyOutcome } from "../calls/apply_event.ts";
-import { type ClassifiedEvent, classifyEvent, eventSummary, InvalidEventError } from "../calls/call_event.ts";
+import {
+  type ClassifiedEvent,
+  classifyEvent,
+  eventSummary,
+  InvalidEventError,
+} from "../calls/call_event.ts";
 import { errorResponse, HttpError, jsonResponse } from "../http/http_error.ts";
 import { readBodyLimited } from "../http/read_body.ts";
 import type { Logger } from "../log/logging.ts";
+import { isStoreUnavailable } from "../store/write_transaction.ts";
 import { type SigningKey, toHex, verifySignature } from "./signature.ts";
 
 /** Every way a webhook request can end, for metrics. */
@@ -107,14 +113,32 @@ export function createWebhookHandler(deps: WebhookDeps): (request: Request) => P
     const bodySha256 = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", body)));
     let result: ApplyOutcome;
     try {
-      result = await deps.apply(event, { receivedAt, auditSeq, bodyText: bodyText ?? "", bodySha256 });
+      result = await deps.apply(event, {
+        receivedAt,
+        auditSeq,
+        bodyText: bodyText ?? "",
+        bodySha256,
+      });
     } catch (error) {
       outcome("apply_failed");
-      deps.log.error("Applying a webhook event failed; it is in the audit log (seq {auditSeq}): {error}", {
-        auditSeq,
-        error: String(error),
-        eventId: summary.eventId,
-      });
+      deps.log.error(
+        "Applying a webhook event failed; it is in the audit log (seq {auditSeq}): {error}",
+        {
+          auditSeq,
+          error: String(error),
+          eventId: summary.eventId,
+        },
+      );
+      if (isStoreUnavailable(error)) {
+        // Symbo retries a 5xx; the retry is deduplicated, and `audit replay`
+        // recovers the event should no retry ever come.
+        return errorResponse(
+          503,
+          "store_unavailable",
+          "The event was recorded in the audit log but the database is unavailable right now; retry later.",
+          { "retry-after": "5" },
+        );
+      }
       return errorResponse(
         500,
         "apply_failed",

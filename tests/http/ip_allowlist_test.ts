@@ -25,7 +25,9 @@ Deno.test("an allowlist admits addresses inside its ranges only", () => {
 });
 
 Deno.test("X-Forwarded-For counts only behind a trusted proxy, and only its last entry", () => {
-  const request = new Request("http://x/", { headers: { "x-forwarded-for": "6.6.6.6, 203.0.113.5" } });
+  const request = new Request("http://x/", {
+    headers: { "x-forwarded-for": "6.6.6.6, 203.0.113.5" },
+  });
   assertEquals(clientAddress(request, "127.0.0.1", false), "127.0.0.1");
   assertEquals(clientAddress(request, "127.0.0.1", true), "203.0.113.5");
   assertEquals(clientAddress(new Request("http://x/"), "127.0.0.1", true), "127.0.0.1");

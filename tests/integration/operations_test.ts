@@ -258,7 +258,11 @@ Deno.test("the IP allowlist guards the Symbo routes, honouring X-Forwarded-For o
         dir,
         config: configFor(dir, {
           server: { trust_proxy: trustProxy },
-          symbo: { webhook_secrets: [SECRET], lookup_tokens: [TOKEN], allowed_ips: ["203.0.113.0/24"] },
+          symbo: {
+            webhook_secrets: [SECRET],
+            lookup_tokens: [TOKEN],
+            allowed_ips: ["203.0.113.0/24"],
+          },
           log: { level: "warning" },
         }),
       });

@@ -19,18 +19,35 @@ Deno.test("signBody matches the published HMAC-SHA256 known-answer vector", asyn
 Deno.test("verifySignature accepts the vector in lower case, upper case and sha256= form", async () => {
   const keys = await importSigningKeys([VECTOR_SECRET]);
   const body = encoder.encode(VECTOR_BODY);
-  for (const header of [VECTOR_SIGNATURE, VECTOR_SIGNATURE.toUpperCase(), `sha256=${VECTOR_SIGNATURE}`]) {
+  for (
+    const header of [VECTOR_SIGNATURE, VECTOR_SIGNATURE.toUpperCase(), `sha256=${VECTOR_SIGNATURE}`]
+  ) {
     assertEquals(await verifySignature(keys, body, header), true, header);
   }
 });
 
 Deno.test("verifySignature rejects a tampered body, a wrong secret and malformed hex", async () => {
   const keys = await importSigningKeys([VECTOR_SECRET]);
-  assertEquals(await verifySignature(keys, encoder.encode("Hello, World?"), VECTOR_SIGNATURE), false);
+  assertEquals(
+    await verifySignature(keys, encoder.encode("Hello, World?"), VECTOR_SIGNATURE),
+    false,
+  );
   const wrong = await importSigningKeys(["another secret"]);
   assertEquals(await verifySignature(wrong, encoder.encode(VECTOR_BODY), VECTOR_SIGNATURE), false);
-  for (const header of [null, "", VECTOR_SIGNATURE.slice(1), VECTOR_SIGNATURE + "0", "zz" + VECTOR_SIGNATURE.slice(2)]) {
-    assertEquals(await verifySignature(keys, encoder.encode(VECTOR_BODY), header), false, String(header));
+  for (
+    const header of [
+      null,
+      "",
+      VECTOR_SIGNATURE.slice(1),
+      VECTOR_SIGNATURE + "0",
+      "zz" + VECTOR_SIGNATURE.slice(2),
+    ]
+  ) {
+    assertEquals(
+      await verifySignature(keys, encoder.encode(VECTOR_BODY), header),
+      false,
+      String(header),
+    );
   }
 });
 

@@ -1,0 +1,107 @@
+/**
+ * Two symbo-crm instances on one sqld database, as behind a load balancer that
+ * retries: every event is delivered to both at once. Each call must be stored
+ * once with its newest snapshot, and each event applied exactly once in total
+ * (one instance answers "applied", the other "duplicate"), while each instance
+ * keeps its own audit log of everything it received.
+ */
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { callEventBody, postSigned } from "../helpers/events.ts";
+import { runCli, startServerProcess } from "../helpers/server_process.ts";
+import { admin, crmConfig, SECRET, startSqld, writeConfig } from "../helpers/sqld.ts";
+
+const CALLS = 40;
+const SNAPSHOTS = 3;
+const DISPOSITIONS = ["no_answer", "answered_positive", "meeting_booked"];
+
+Deno.test("two instances on one sqld store each call once, newest snapshot, events applied once", async () => {
+  const sqld = await startSqld();
+  const dirs = await Promise.all(
+    ["a", "b"].map((name) => Deno.makeTempDir({ prefix: `symbo-crm-instance-${name}-` })),
+  );
+  // Both start at once on the empty database: the schema migration races too.
+  const servers = await Promise.all(
+    dirs.map((dir) => startServerProcess({ dir, config: crmConfig(dir, { url: sqld.url }) })),
+  );
+  const [a, b] = servers;
+  assert(a && b);
+  try {
+    const events: { id: string; body: string }[] = [];
+    for (let snapshot = 0; snapshot < SNAPSHOTS; snapshot++) {
+      for (let call = 0; call < CALLS; call++) {
+        // Odd calls get their snapshots newest first: arrival order must not matter.
+        const n = call % 2 === 0 ? snapshot : SNAPSHOTS - 1 - snapshot;
+        events.push({
+          id: `evt-2i-${call}-${n}`,
+          body: callEventBody({
+            eventId: `evt-2i-${call}-${n}`,
+            callId: `call-2i-${call}`,
+            type: n === 0 ? "call.created" : "call.updated",
+            updatedAt: `2024-01-11T20:${String(10 + n).padStart(2, "0")}:00.000Z`,
+            disposition: DISPOSITIONS[n],
+          }),
+        });
+      }
+    }
+
+    const deliver = async (server: typeof a, body: string) => {
+      const response = await postSigned(server.url, SECRET, body);
+      assertEquals(response.status, 200, server.url);
+      const { status } = await response.json();
+      return String(status);
+    };
+    // Waves of concurrent deliveries (one wave would be one group commit per
+    // instance, the first of which would win every race); who is sent an event
+    // first alternates, so both instances win races.
+    const outcomes: { id: string; statuses: string[] }[] = [];
+    for (let start = 0; start < events.length; start += 8) {
+      outcomes.push(
+        ...await Promise.all(
+          events.slice(start, start + 8).map(async (event, i) => {
+            const statuses = i % 2 === 0
+              ? await Promise.all([deliver(a, event.body), deliver(b, event.body)])
+              : (await Promise.all([deliver(b, event.body), deliver(a, event.body)])).reverse();
+            return { id: event.id, statuses };
+          }),
+        ),
+      );
+    }
+    const appliedBy = [0, 0];
+    for (const { id, statuses } of outcomes) {
+      assertEquals([...statuses].sort(), ["applied", "duplicate"], id);
+      statuses.forEach((status, i) => appliedBy[i]! += status === "applied" ? 1 : 0);
+    }
+    console.log(`events applied by instance A: ${appliedBy[0]}, by B: ${appliedBy[1]}`);
+
+    for (let call = 0; call < CALLS; call++) {
+      for (const server of [a, b]) {
+        const found = await admin(server.url, `/api/calls/call-2i-${call}`);
+        assertEquals(found.status, 200);
+        const stored = found.body as { call: Record<string, unknown>; events: unknown[] };
+        assertEquals(stored.call.disposition, "meeting_booked", `call-2i-${call}`);
+        assertEquals(stored.events.length, SNAPSHOTS, `call-2i-${call}`);
+      }
+    }
+    const listed = await admin(a.url, `/api/calls?limit=200`);
+    const calls = (listed.body as { calls: { id: string }[] }).calls;
+    assertEquals(calls.filter((c) => c.id.startsWith("call-2i-")).length, CALLS);
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+    await sqld.stop();
+  }
+
+  for (const dir of dirs) {
+    // Each instance audited every delivery it received, in its own log.
+    const configPath = await writeConfig(dir, crmConfig(dir, { url: sqld.url }));
+    const verify = await runCli(["audit", "verify", "--config", configPath], { cwd: dir });
+    assertEquals(verify.code, 0, verify.stdout + verify.stderr);
+    let lines = 0;
+    for await (const entry of Deno.readDir(`${dir}/audit`)) {
+      if (entry.name.endsWith(".jsonl")) {
+        lines += (await Deno.readTextFile(`${dir}/audit/${entry.name}`)).split("\n").filter(Boolean)
+          .length;
+      }
+    }
+    assertEquals(lines, CALLS * SNAPSHOTS);
+  }
+});
