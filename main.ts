@@ -75,7 +75,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       case "audit": {
         const [action] = expectArgs(rest, 1, "audit verify|replay");
         if (action !== "verify" && action !== "replay") {
-          throw new UsageError(`Unknown audit action "${action}": use "audit verify" or "audit replay".`);
+          throw new UsageError(
+            `Unknown audit action "${action}": use "audit verify" or "audit replay".`,
+          );
         }
         return await runAuditCommand(config, action);
       }
