@@ -50,18 +50,6 @@ export async function findContactByPhone(
   return row ? contactFromRow(row) : undefined;
 }
 
-/** The first contact found for any of the candidate numbers, in order. */
-export async function findContactByAnyPhone(
-  db: SqlExecutor,
-  candidates: readonly string[],
-): Promise<Contact | undefined> {
-  for (const e164 of candidates) {
-    const contact = await findContactByPhone(db, e164);
-    if (contact) return contact;
-  }
-  return undefined;
-}
-
 /** The contact with this external id, with its last update time (epoch ms). */
 export async function getContact(
   db: SqlExecutor,

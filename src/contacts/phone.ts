@@ -58,13 +58,20 @@ export function looksLikeE164(text: string): boolean {
 }
 
 /**
+ * Reads a `number` query parameter: a `+` that was not percent-encoded arrives
+ * as a space (`" 18005551212"`), so a leading space before a digit is read as `+`.
+ */
+export function restoreQueryPlus(rawParam: string): string {
+  return (/^ +[0-9]/.test(rawParam) ? "+" + rawParam.trimStart() : rawParam).trim();
+}
+
+/**
  * Turns the `number` query parameter of a lookup into the forms worth probing,
  * most likely first. A `+` that was not percent-encoded arrives as a space
  * (`" 18005551212"`), so a leading space is read as `+`.
  */
 export function lookupCandidates(rawParam: string, region?: CountryCode): string[] {
-  const restored = /^ +[0-9]/.test(rawParam) ? "+" + rawParam.trimStart() : rawParam;
-  const text = restored.trim();
+  const text = restoreQueryPlus(rawParam);
   const candidates: string[] = [];
   if (looksLikeE164(text)) candidates.push(text);
   const normalized = normalizePhone(text, region);

@@ -5,8 +5,8 @@
  */
 import type { CountryCode } from "libphonenumber-js";
 import { toLookupBody } from "../contacts/contact.ts";
-import { findContactByAnyPhone } from "../contacts/contact_store.ts";
-import { lookupCandidates } from "../contacts/phone.ts";
+import { findContactByPhone } from "../contacts/contact_store.ts";
+import { looksLikeE164, normalizePhone, restoreQueryPlus } from "../contacts/phone.ts";
 import { bearerToken, constantTimeEqual, matchesAny } from "../http/constant_time.ts";
 import { errorResponse, HttpError } from "../http/http_error.ts";
 import type { SqlExecutor } from "../store/sql.ts";
@@ -41,14 +41,27 @@ export function createLookupHandler(deps: LookupDeps): (request: Request) => Pro
       deps.onResult?.("invalid");
       return errorResponse(400, "missing_number", "Pass the phone number as ?number=<E.164>.");
     }
-    const candidates = lookupCandidates(raw, deps.defaultRegion);
-    if (candidates.length === 0) {
-      deps.onResult?.("invalid");
-      return errorResponse(400, "invalid_number", "The number parameter is not a phone number.");
-    }
     let contact;
     try {
-      contact = await findContactByAnyPhone(deps.reader, candidates);
+      // Symbo sends E.164: probe it as it came first, and only run the phone
+      // parser (the costly part) for other shapes or when that probe misses.
+      const text = restoreQueryPlus(raw);
+      const asSent = looksLikeE164(text);
+      contact = asSent ? await findContactByPhone(deps.reader, text) : undefined;
+      if (!contact) {
+        const normalized = normalizePhone(text, deps.defaultRegion);
+        if (!normalized && !asSent) {
+          deps.onResult?.("invalid");
+          return errorResponse(
+            400,
+            "invalid_number",
+            "The number parameter is not a phone number.",
+          );
+        }
+        if (normalized && normalized.e164 !== text) {
+          contact = await findContactByPhone(deps.reader, normalized.e164);
+        }
+      }
     } catch (error) {
       if (!isStoreUnavailable(error)) throw error;
       // A remote store's reads carry a deadline (store/open_store.ts), so a

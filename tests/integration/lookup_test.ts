@@ -93,6 +93,9 @@ Deno.test("lookup over HTTP against the real server", async (t) => {
     await t.step("the most recently updated contact wins a shared number", async () => {
       const response = await get(`number=%2B442079460958`, { authorization: `Bearer ${TOKEN}` });
       assertEquals((await response.json()).external_id, "new");
+      // The same number with the national trunk 0 kept after the country code.
+      const trunk = await get(`number=%2B4402079460958`, { authorization: `Bearer ${TOKEN}` });
+      assertEquals((await trunk.json()).external_id, "new");
     });
 
     await t.step("answers 404 not_found for an unknown number", async () => {
