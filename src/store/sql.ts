@@ -45,15 +45,27 @@ function rowObject(columns: readonly string[], row: ArrayLike<unknown>): SqlRow 
   return object;
 }
 
+/** A reading statement in raw (array) mode with its column names. */
+export interface RawQuery {
+  readonly statement: Database.Statement<unknown[]>;
+  readonly columns: readonly string[];
+}
+
 /** The prepared-statement cache of one local driver connection. */
 export interface PreparedDriver {
   readonly db: Database.Database;
   statement(sql: string): Database.Statement<unknown[]>;
+  /**
+   * The statement in raw mode, for reads: rows come back as arrays, which the
+   * driver builds several microseconds faster than objects (the lookup's hot path).
+   */
+  query(sql: string): RawQuery;
 }
 
 /** Wraps a `libsql` driver connection with a cache of statements prepared once. */
 export function preparedDriver(db: Database.Database): PreparedDriver {
   const cache = new Map<string, Database.Statement<unknown[]>>();
+  const queries = new Map<string, RawQuery>();
   return {
     db,
     statement(sql) {
@@ -63,6 +75,15 @@ export function preparedDriver(db: Database.Database): PreparedDriver {
         cache.set(sql, statement);
       }
       return statement;
+    },
+    query(sql) {
+      let query = queries.get(sql);
+      if (!query) {
+        const statement = db.prepare(sql).raw(true);
+        query = { statement, columns: statement.columns().map((column) => column.name) };
+        queries.set(sql, query);
+      }
+      return query;
     },
   };
 }
@@ -75,17 +96,25 @@ export function driverExecutor(driver: PreparedDriver): SqlExecutor {
       return Promise.resolve({ changes: result.changes });
     },
     all(sql, args = []) {
-      return Promise.resolve(driver.statement(sql).all(...args).filter(isRow));
+      const { statement, columns } = driver.query(sql);
+      return Promise.resolve(statement.all(...args).map((values) => rowOf(columns, values)));
     },
     first(sql, args = []) {
-      const row = driver.statement(sql).get(...args);
-      return Promise.resolve(isRow(row) ? row : undefined);
+      const { statement, columns } = driver.query(sql);
+      const values = statement.get(...args);
+      return Promise.resolve(values === undefined ? undefined : rowOf(columns, values));
     },
   };
 }
 
-function isRow(value: unknown): value is SqlRow {
-  return typeof value === "object" && value !== null;
+function rowOf(columns: readonly string[], values: unknown): SqlRow {
+  const row: Record<string, unknown> = {};
+  if (Array.isArray(values)) {
+    for (let i = 0; i < columns.length; i++) {
+      row[columns[i]!] = values[i];
+    }
+  }
+  return row;
 }
 
 /** Reads a text column, `""` for NULL. */
