@@ -226,26 +226,45 @@ export interface EventSummary {
   userId: string | null;
 }
 
+/** A verified body read once: its classification (or why it is invalid) and the audit facts. */
+export interface ReadEvent {
+  readonly event: ClassifiedEvent | null;
+  readonly invalid: InvalidEventError | null;
+  readonly summary: EventSummary;
+}
+
+const NO_SUMMARY: EventSummary = { eventType: null, eventId: null, callId: null, userId: null };
+
 /**
- * Best-effort facts for the audit line: never throws. `callId` is set only for a
- * valid call event; the other fields are read from any JSON object body.
+ * Parses and classifies a body once, for the webhook: the event (or the
+ * reason it is invalid) and, in every case, what the audit line records.
+ * Never throws.
  */
-export function eventSummary(bodyText: string): EventSummary {
+export function readEvent(bodyText: string | null): ReadEvent {
+  if (bodyText === null) {
+    return {
+      event: null,
+      invalid: new InvalidEventError("body", "the body is not valid UTF-8"),
+      summary: NO_SUMMARY,
+    };
+  }
   let envelope: Record<string, unknown>;
   try {
     envelope = parseBody(bodyText);
-  } catch {
-    return { eventType: null, eventId: null, callId: null, userId: null };
-  }
-  let callId: string | null = null;
-  let eventType = eventTypeOf(envelope).type;
-  try {
-    const event = classifyEnvelope(envelope);
-    eventType = event.eventType;
-    if (event.kind === "call") callId = event.callId;
-  } catch {
-    // An invalid event is still audited; the facts below are all there is.
+  } catch (error) {
+    if (!(error instanceof InvalidEventError)) throw error;
+    return { event: null, invalid: error, summary: NO_SUMMARY };
   }
   const data = isJsonObject(envelope.data) ? envelope.data : {};
-  return { eventType, eventId: idString(envelope.id), callId, userId: userIdOf(envelope, data) };
+  const facts = { eventId: idString(envelope.id), userId: userIdOf(envelope, data) };
+  try {
+    const event = classifyEnvelope(envelope);
+    const callId = event.kind === "call" ? event.callId : null;
+    return { event, invalid: null, summary: { ...facts, eventType: event.eventType, callId } };
+  } catch (error) {
+    if (!(error instanceof InvalidEventError)) throw error;
+    // An invalid event is still audited; these facts are all there is.
+    const summary = { ...facts, eventType: eventTypeOf(envelope).type, callId: null };
+    return { event: null, invalid: error, summary };
+  }
 }

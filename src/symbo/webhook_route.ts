@@ -1,22 +1,19 @@
 /**
  * The call activity webhook (DESIGN §5.2). The order of work is the security
  * and durability contract, and it reads top to bottom here:
- * size limit → signature over the raw bytes → audit line fsync'd → parse and
- * validate → apply in one store transaction → answer.
+ * size limit → signature over the raw bytes → parse (once, to name the event in
+ * the audit line) → audit line fsync'd → answer 400 if the event is invalid →
+ * apply in one store transaction → answer.
  */
 import type { AuditLog } from "../audit/audit_log.ts";
+import type { AuditRecord } from "../audit/audit_record.ts";
 import type { ApplyContext, ApplyOutcome } from "../calls/apply_event.ts";
-import {
-  type ClassifiedEvent,
-  classifyEvent,
-  eventSummary,
-  InvalidEventError,
-} from "../calls/call_event.ts";
+import { type ClassifiedEvent, readEvent } from "../calls/call_event.ts";
 import { errorResponse, HttpError, jsonResponse } from "../http/http_error.ts";
 import { readBodyLimited } from "../http/read_body.ts";
 import type { Logger } from "../log/logging.ts";
 import { isStoreUnavailable } from "../store/write_transaction.ts";
-import { type SigningKey, toHex, verifySignature } from "./signature.ts";
+import { type SigningKey, verifySignature } from "./signature.ts";
 
 /** Every way a webhook request can end, for metrics. */
 export type WebhookOutcome =
@@ -78,15 +75,14 @@ export function createWebhookHandler(deps: WebhookDeps): (request: Request) => P
       );
     }
 
+    // Parsed here (once) so the audit line can name the event; an invalid body
+    // is audited all the same and only then answered 400.
     const receivedAt = deps.clock();
     const bodyText = decodeUtf8(body);
-    const summary = bodyText === null
-      ? { eventType: null, eventId: null, callId: null, userId: null }
-      : eventSummary(bodyText);
-    let auditSeq: number;
+    const { event, invalid, summary } = readEvent(bodyText);
+    let record: AuditRecord;
     try {
-      const record = await deps.audit.append({ receivedAt, ...summary, signature, body });
-      auditSeq = record.seq;
+      record = await deps.audit.append({ receivedAt, ...summary, signature, body });
     } catch (error) {
       outcome("audit_failed");
       deps.log.error("Audit log append failed; the event was not applied: {error}", {
@@ -100,24 +96,23 @@ export function createWebhookHandler(deps: WebhookDeps): (request: Request) => P
       );
     }
 
-    let event: ClassifiedEvent;
-    try {
-      if (bodyText === null) throw new InvalidEventError("body", "the body is not valid UTF-8");
-      event = classifyEvent(bodyText);
-    } catch (error) {
-      if (!(error instanceof InvalidEventError)) throw error;
+    if (event === null || bodyText === null) {
       outcome("invalid");
-      return errorResponse(400, "invalid_event", error.message);
+      return errorResponse(
+        400,
+        "invalid_event",
+        invalid?.message ?? "The body is not a valid event.",
+      );
     }
 
-    const bodySha256 = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", body)));
+    const auditSeq = record.seq;
     let result: ApplyOutcome;
     try {
       result = await deps.apply(event, {
         receivedAt,
         auditSeq,
-        bodyText: bodyText ?? "",
-        bodySha256,
+        bodyText,
+        bodySha256: record.body_sha256,
       });
     } catch (error) {
       outcome("apply_failed");

@@ -1,6 +1,8 @@
 /** Specification of webhook body classification (`src/calls/call_event.ts`). */
 import assert from "node:assert/strict";
-import { classifyEvent, eventSummary, InvalidEventError } from "../../src/calls/call_event.ts";
+import { classifyEvent, InvalidEventError, readEvent } from "../../src/calls/call_event.ts";
+
+const eventSummary = (text: string) => readEvent(text).summary;
 
 const GUIDE_FIXTURE = new URL("../fixtures/symbo_guide_call_created.json", import.meta.url);
 
@@ -161,7 +163,20 @@ Deno.test("unknown fields do not make an event invalid", () => {
   if (event.kind === "call") assert.deepEqual(event.data.extra, [1]);
 });
 
-Deno.test("eventSummary reads what it can and never throws", async (t) => {
+Deno.test("readEvent classifies once and says why an event is invalid", () => {
+  const valid = readEvent(JSON.stringify({ id: "e", object: "Call", data: { id: "c" } }));
+  assert.equal(valid.event?.kind, "call");
+  assert.equal(valid.invalid, null);
+  const invalid = readEvent(JSON.stringify({ id: "e", object: "Call", data: {} }));
+  assert.equal(invalid.event, null);
+  assert.ok(invalid.invalid instanceof InvalidEventError);
+  assert.match(invalid.invalid.message, /data\.id/);
+  const notUtf8 = readEvent(null);
+  assert.equal(notUtf8.event, null);
+  assert.match(notUtf8.invalid?.message ?? "", /UTF-8/);
+});
+
+Deno.test("readEvent's audit summary reads what it can and never throws", async (t) => {
   await t.step("a call event", async () => {
     const summary = eventSummary(await Deno.readTextFile(GUIDE_FIXTURE));
     assert.deepEqual(summary, {
