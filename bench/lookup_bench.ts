@@ -1,0 +1,164 @@
+/**
+ * Measurement 1 (lookup over HTTP) and 4a (server footprint): wrk at 32
+ * connections against (a) a bare `Deno.serve` answering a fixed 600-byte
+ * contact and (b) the real `GET /symbo/lookup` over the N-contact store,
+ * each server in its own process on the same CPU, in alternating rounds (the
+ * fastest round of each side counts, so a neighbour's burst of CPU use does
+ * not decide the ratio; every round is in the results). Before wrk, the real
+ * server must find every number of the agreement sample. After it, the real
+ * server's RSS is read from /proc (it has served at least `minLookups`).
+ */
+import type { Dataset } from "./dataset.ts";
+import { type Pinning, procMemory, ROOT, spawnServer } from "./processes.ts";
+import { type Agreement, checkAgreement, startRealServer } from "./real_server.ts";
+import {
+  fastest,
+  type RunSummary,
+  runWrk,
+  summary,
+  writeWrkScripts,
+  type WrkResult,
+} from "./wrk.ts";
+
+/** wrk's shape for this benchmark (issue #5). */
+export const WRK_CONNECTIONS = 32;
+
+/** What the lookup benchmark measured. */
+export interface LookupBenchResult {
+  readonly connections: number;
+  readonly seconds: number;
+  readonly warmupSeconds: number;
+  readonly listSize: number;
+  readonly rounds: number;
+  /** The fastest round of each side (the least disturbed by anything else on the machine). */
+  readonly baseline: WrkResult;
+  readonly server: WrkResult;
+  /** Every round, in order. */
+  readonly baselineRuns: readonly RunSummary[];
+  readonly serverRuns: readonly RunSummary[];
+  readonly ratio: number;
+  readonly agreement: Agreement;
+  readonly footprint: {
+    readonly rssMb: number;
+    readonly hwmMb: number;
+    /** Lookups the server had answered when its RSS was read. */
+    readonly lookupsServed: number;
+  };
+}
+
+/** Runs the lookup benchmark; throws when the agreement check fails. */
+export async function runLookupBench(options: {
+  readonly workDir: string;
+  readonly configPath: string;
+  readonly flags: readonly string[];
+  readonly pinning: Pinning;
+  readonly token: string;
+  readonly dataset: Dataset;
+  readonly seconds: number;
+  readonly warmupSeconds: number;
+  readonly minLookups: number;
+  readonly rounds: number;
+  readonly log: (line: string) => void;
+}): Promise<LookupBenchResult> {
+  const listFile = `${options.workDir}/lookup_paths.txt`;
+  await Deno.writeTextFile(
+    listFile,
+    options.dataset.lookupList
+      .map((n) => `/symbo/lookup?number=${encodeURIComponent(n.e164)}&token=${options.token}\n`)
+      .join(""),
+  );
+  const { lookup: script } = await writeWrkScripts(options.workDir);
+  const wrk = (server: { url: string; pid: number }, seconds: number, seed: number) =>
+    runWrk({
+      url: server.url,
+      serverPid: server.pid,
+      serverCore: options.pinning.serverCore,
+      script,
+      scriptArgs: [listFile, String(seed)],
+      seconds,
+      connections: WRK_CONNECTIONS,
+      prefix: options.pinning.load,
+    });
+
+  options.log(
+    `  (a) bare Deno.serve (600-byte contact) and (b) symbo-crm GET /symbo/lookup, ` +
+      `${options.rounds} alternating rounds of wrk ${options.seconds}s…`,
+  );
+  const bare = await spawnServer({
+    name: "bare Deno.serve (lookup baseline)",
+    command: [
+      ...options.pinning.server,
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      `${ROOT}/bench/baseline_server.ts`,
+      "lookup",
+    ],
+    listening: /baseline listening on (\S+)/,
+    timeoutMs: 30_000,
+  });
+  const baselineRuns: WrkResult[] = [];
+  const serverRuns: WrkResult[] = [];
+  let agreement: Agreement;
+  let served = 0;
+  let memory;
+  try {
+    const real = await startRealServer({
+      configPath: options.configPath,
+      flags: options.flags,
+      prefix: options.pinning.server,
+    });
+    try {
+      agreement = await checkAgreement(real.url, options.token, options.dataset.agreement);
+      served += agreement.checked;
+      if (agreement.found !== agreement.checked) {
+        throw new Error(
+          `AGREEMENT FAILED: ${agreement.checked - agreement.found} of ${agreement.checked} ` +
+            `numbers from the CSV were not found by the lookup:\n  ` +
+            agreement.failures.slice(0, 10).join("\n  "),
+        );
+      }
+      await wrk(bare, options.warmupSeconds, 1);
+      served += (await wrk(real, options.warmupSeconds, 1)).requests;
+      for (let round = 0; round < options.rounds; round++) {
+        baselineRuns.push(await wrk(bare, options.seconds, 2 + round));
+        const run = await wrk(real, options.seconds, 2 + round);
+        serverRuns.push(run);
+        served += run.requests;
+      }
+      for (let extra = 0; served < options.minLookups && extra < 5; extra++) {
+        served += (await wrk(real, 5, 100 + extra)).requests;
+      }
+      memory = await procMemory(real.pid);
+    } finally {
+      await real.stop();
+    }
+  } finally {
+    await bare.stop();
+  }
+  const baseline = fastest(baselineRuns);
+  const server = fastest(serverRuns);
+  for (const run of serverRuns) {
+    const bad = run.errors.status + run.errors.read + run.errors.timeout;
+    if (bad > 0) {
+      throw new Error(
+        `the real lookup answered ${run.errors.status} non-2xx and had ${run.errors.read} read ` +
+          `errors and ${run.errors.timeout} timeouts under wrk; every number in the list exists`,
+      );
+    }
+  }
+  return {
+    connections: WRK_CONNECTIONS,
+    seconds: options.seconds,
+    warmupSeconds: options.warmupSeconds,
+    listSize: options.dataset.lookupList.length,
+    rounds: options.rounds,
+    baseline,
+    server,
+    baselineRuns: baselineRuns.map(summary),
+    serverRuns: serverRuns.map(summary),
+    ratio: server.requestsPerSecond / baseline.requestsPerSecond,
+    agreement,
+    footprint: { rssMb: memory?.rssMb ?? NaN, hwmMb: memory?.hwmMb ?? NaN, lookupsServed: served },
+  };
+}

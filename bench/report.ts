@@ -1,0 +1,293 @@
+/**
+ * The benchmark's outputs: the results record (what goes to
+ * `bench/results/<UTC timestamp>.json`), the targets of issue #5, and the
+ * one table printed at the end (each ratio next to its target).
+ */
+import type { ImportBenchResult } from "./import_bench.ts";
+import type { LookupBenchResult } from "./lookup_bench.ts";
+import type { WebhookBenchResult } from "./webhook_bench.ts";
+
+/** The machine the numbers were taken on. */
+export interface Machine {
+  readonly cores: number;
+  readonly deno: string;
+  readonly v8: string;
+  readonly typescript: string;
+  readonly os: string;
+  readonly cpu: string;
+  readonly memory_gib: number;
+  readonly wrk: string;
+  readonly sqlite3: string;
+  readonly pinning: string;
+}
+
+/** A target: the figure, its limit, and which way is good. */
+export interface Target {
+  readonly key: string;
+  readonly value: number | null;
+  readonly limit: number;
+  readonly kind: "min" | "max";
+  readonly met: boolean | null;
+}
+
+/** Everything one run measured. */
+export interface Results {
+  readonly timestamp: string;
+  readonly quick: boolean;
+  readonly rows: number;
+  readonly lookup_ratio: number;
+  readonly lookup_p99_ms: number;
+  readonly webhook_ratio: number;
+  readonly import_ratio: number | null;
+  readonly import_peak_rss_mb: number | null;
+  readonly server_rss_mb: number;
+  readonly startup_ms: number;
+  readonly machine: Machine;
+  /** The commit measured; `changed_files` > 0 means uncommitted changes were measured too. */
+  readonly source: { readonly commit: string; readonly changed_files: number };
+  readonly targets: readonly Target[];
+  readonly missed: readonly string[];
+  readonly dataset: {
+    readonly csv_bytes: number;
+    readonly phone_cells: number;
+    readonly invalid_phone_cells: number;
+    readonly from_cache: boolean;
+  };
+  readonly lookup: LookupBenchResult;
+  readonly webhook: WebhookBenchResult;
+  /** null when `--reuse-store` skipped the import. */
+  readonly import: ImportBenchResult | null;
+  readonly footprint: {
+    readonly server_rss_mb: number;
+    readonly server_hwm_mb: number;
+    readonly lookups_served: number;
+    readonly startup_ms_runs: readonly number[];
+  };
+  /** Load average before and after (anything else running skews the figures). */
+  readonly load_average_1m: { readonly start: number; readonly end: number };
+  readonly total_seconds: number;
+}
+
+/** The targets of issue #5 for the measured figures. */
+export function evaluateTargets(figures: {
+  lookup_ratio: number;
+  lookup_p99_ms: number;
+  webhook_ratio: number;
+  import_ratio: number | null;
+  import_peak_rss_mb: number | null;
+}): Target[] {
+  const target = (
+    key: string,
+    value: number | null,
+    limit: number,
+    kind: "min" | "max",
+  ): Target => ({
+    key,
+    value,
+    limit,
+    kind,
+    met: value === null || Number.isNaN(value)
+      ? null
+      : kind === "min"
+      ? value >= limit
+      : value <= limit,
+  });
+  return [
+    target("lookup_ratio", figures.lookup_ratio, 0.6, "min"),
+    target("lookup_p99_ms", figures.lookup_p99_ms, 1.5, "max"),
+    target("webhook_ratio", figures.webhook_ratio, 1.0, "min"),
+    target("import_ratio", figures.import_ratio, 3.0, "max"),
+    target("import_peak_rss_mb", figures.import_peak_rss_mb, 300, "max"),
+  ];
+}
+
+const int = (n: number) => Math.round(n).toLocaleString("en-US");
+const ms = (n: number) => `${n < 10 ? n.toFixed(2) : n.toFixed(0)} ms`;
+const mb = (n: number) => `${n.toFixed(0)} MB`;
+const s = (n: number) => `${n.toFixed(1)} s`;
+const x = (n: number) => `${n.toFixed(2)}×`;
+const cores = (
+  n: number | null | undefined,
+) => (n === null || n === undefined ? "—" : n.toFixed(2));
+
+/** What else ran during the counted rounds (symbo-crm / baseline). */
+function others(a: DisturbanceFigures, b: DisturbanceFigures): string {
+  const fmt = (n: number | undefined) => (n === undefined ? "?" : n.toFixed(2));
+  return `others: core ${fmt(a.othersOnServerCore)}/${fmt(b.othersOnServerCore)}, ` +
+    `all ${fmt(a.othersOnMachine)}/${fmt(b.othersOnMachine)}`;
+}
+
+interface DisturbanceFigures {
+  readonly othersOnServerCore?: number;
+  readonly othersOnMachine?: number;
+}
+
+/** Above this many cores used by other processes, a round counts as disturbed. */
+const DISTURBED = 0.1;
+
+/**
+ * Warnings about counted rounds that something else on the machine
+ * disturbed (other processes used more than 0.1 core).
+ */
+export function disturbances(results: Results): string[] {
+  const warnings: string[] = [];
+  const check = (name: string, run: DisturbanceFigures) => {
+    const worst = Math.max(run.othersOnServerCore ?? 0, run.othersOnMachine ?? 0);
+    if (worst > DISTURBED) {
+      warnings.push(
+        `${name}: other processes used ${worst.toFixed(2)} cores during the counted round; ` +
+          "re-run on an idle machine for clean figures.",
+      );
+    }
+  };
+  check("lookup (a) bare Deno.serve", results.lookup.baseline);
+  check("lookup (b) symbo-crm", results.lookup.server);
+  check("webhook (c) baseline", results.webhook.baselineHttp);
+  check("webhook symbo-crm", results.webhook.server);
+  return warnings;
+}
+
+function verdict(results: Results, key: string): string {
+  const target = results.targets.find((t) => t.key === key);
+  if (!target) return "";
+  const limit = key.endsWith("ratio")
+    ? `${target.limit.toFixed(2)}×`
+    : key.endsWith("_ms")
+    ? `${target.limit} ms`
+    : `${target.limit} MB`;
+  const sign = target.kind === "min" ? "≥" : "≤";
+  const ok = target.met === null ? "—" : target.met ? "ok" : "MISSED";
+  return `${sign} ${limit}\t${ok}`;
+}
+
+/** The table printed at the end of a run. */
+export function formatTable(results: Results): string {
+  const { lookup, webhook } = results;
+  const imp = results.import;
+  const rows: string[][] = [
+    ["measurement", "symbo-crm", "baseline", "", "ratio", "target", ""],
+    [
+      `1 lookup req/s (wrk -c${lookup.connections}, ${lookup.seconds} s)`,
+      int(lookup.server.requestsPerSecond),
+      int(lookup.baseline.requestsPerSecond),
+      "(a) bare Deno.serve, 600 B",
+      x(lookup.ratio),
+      ...verdict(results, "lookup_ratio").split("\t"),
+    ],
+    [
+      "  lookup latency p50 / p99",
+      `${ms(lookup.server.latencyMs.p50)} / ${ms(lookup.server.latencyMs.p99)}`,
+      `${ms(lookup.baseline.latencyMs.p50)} / ${ms(lookup.baseline.latencyMs.p99)}`,
+      "",
+      "",
+      ...verdict(results, "lookup_p99_ms").split("\t"),
+    ],
+    [
+      "  server CPU during the run (cores)",
+      cores(lookup.server.serverCpuCores),
+      cores(lookup.baseline.serverCpuCores),
+      others(lookup.server, lookup.baseline),
+      "",
+      "",
+      "",
+    ],
+    [
+      `2 webhook req/s (${webhook.concurrency} senders, ~2 KB)`,
+      int(webhook.server.requestsPerSecond),
+      int(webhook.baselineHttp.requestsPerSecond),
+      "(c) JSONL+syncData over HTTP",
+      x(webhook.ratio),
+      ...verdict(results, "webhook_ratio").split("\t"),
+    ],
+    [
+      "  webhook latency p50 / p99",
+      `${ms(webhook.server.latencyMs.p50)} / ${ms(webhook.server.latencyMs.p99)}`,
+      `${ms(webhook.baselineHttp.latencyMs.p50)} / ${ms(webhook.baselineHttp.latencyMs.p99)}`,
+      "",
+      "",
+      "",
+      "",
+    ],
+    [
+      "  server CPU during the run (cores)",
+      cores(webhook.server.serverCpuCores),
+      cores(webhook.baselineHttp.serverCpuCores),
+      others(webhook.server, webhook.baselineHttp),
+      "",
+      "",
+      "",
+    ],
+    [
+      "  (same JSONL+syncData loop, no HTTP)",
+      "",
+      int(webhook.rawLoop.linesPerSecond),
+      "lines/s, for reference",
+      x(webhook.ratioVsRawLoop),
+      "",
+      "",
+    ],
+  ];
+  if (imp) {
+    rows.push(
+      [
+        `3 import wall (${int(results.rows)} rows)`,
+        s(imp.server.wallSeconds),
+        s(imp.baseline.wallSeconds),
+        "(d) sqlite3 .import --csv",
+        x(imp.ratio),
+        ...verdict(results, "import_ratio").split("\t"),
+      ],
+      [
+        "  import CPU (cores)",
+        cores(imp.server.cpuCores),
+        cores(imp.baseline.cpuCores),
+        "",
+        "",
+        "",
+        "",
+      ],
+      [
+        "  import peak RSS",
+        mb(imp.server.peakRssMb),
+        mb(imp.baseline.peakRssMb),
+        "",
+        "",
+        ...verdict(results, "import_peak_rss_mb").split("\t"),
+      ],
+    );
+  } else {
+    rows.push(["3 import", "skipped", "", "--reuse-store", "", "", ""]);
+  }
+  rows.push(
+    [
+      `4 server RSS after ${int(results.footprint.lookups_served)} lookups`,
+      mb(results.server_rss_mb),
+      "",
+      `(peak ${mb(results.footprint.server_hwm_mb)})`,
+      "",
+      "",
+      "",
+    ],
+    [
+      "  start-up to GET /readyz 200",
+      ms(results.startup_ms),
+      "",
+      `median of ${results.footprint.startup_ms_runs.length}`,
+      "",
+      "",
+      "",
+    ],
+  );
+  const widths =
+    rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? "").length))) ?? [];
+  const lines = rows.map((row) =>
+    row.map((
+      cell,
+      col,
+    ) => (col === 1 || col === 2 ? cell.padStart(widths[col] ?? 0) : cell.padEnd(widths[col] ?? 0)))
+      .join("  ").trimEnd()
+  );
+  const rule = "-".repeat(Math.max(...lines.map((line) => line.length)));
+  const header = lines.shift() ?? "";
+  return [header, rule, ...lines].join("\n");
+}
