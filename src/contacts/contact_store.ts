@@ -5,21 +5,30 @@
  */
 import type { SqlExecutor, SqlRow } from "../store/sql.ts";
 import { text } from "../store/sql.ts";
-import { ALL_CONTACT_FIELDS, type AnyContactField, type Contact, PHONE_FIELDS } from "./contact.ts";
+import {
+  ALL_CONTACT_FIELDS,
+  type AnyContactField,
+  type Contact,
+  PHONE_FIELDS,
+  toLookupBody,
+} from "./contact.ts";
 
 const COLUMNS = ALL_CONTACT_FIELDS.join(", ");
 
-const FIND_BY_PHONE_SQL = `SELECT ${ALL_CONTACT_FIELDS.map((f) => "c." + f).join(", ")}
-  FROM contact_phones p JOIN contacts c ON c.external_id = p.external_id
+/** The owner of a number: the most recently updated contact, ties broken by external_id. */
+const byPhone = (columns: string) =>
+  `SELECT ${columns} FROM contact_phones p JOIN contacts c ON c.external_id = p.external_id
   WHERE p.e164 = ? ORDER BY c.updated_at DESC, c.external_id DESC LIMIT 1`;
+const FIND_BY_PHONE_SQL = byPhone(ALL_CONTACT_FIELDS.map((f) => "c." + f).join(", "));
+const LOOKUP_BODY_BY_PHONE_SQL = byPhone("c.lookup_json");
 const GET_SQL = `SELECT ${COLUMNS}, updated_at FROM contacts WHERE external_id = ?`;
 const GET_HASH_SQL = "SELECT content_hash FROM contacts WHERE external_id = ?";
-const INSERT_SQL = `INSERT INTO contacts (${COLUMNS}, content_hash, updated_at)
-  VALUES (${ALL_CONTACT_FIELDS.map(() => "?").join(", ")}, ?, ?)
+const INSERT_SQL = `INSERT INTO contacts (${COLUMNS}, content_hash, lookup_json, updated_at)
+  VALUES (${ALL_CONTACT_FIELDS.map(() => "?").join(", ")}, ?, ?, ?)
   ON CONFLICT (external_id) DO NOTHING`;
 const UPDATE_SQL = `UPDATE contacts SET ${
   ALL_CONTACT_FIELDS.slice(1).map((f) => `${f} = ?`).join(", ")
-}, content_hash = ?, updated_at = ? WHERE external_id = ?`;
+}, content_hash = ?, lookup_json = ?, updated_at = ? WHERE external_id = ?`;
 const DELETE_PHONES_SQL = "DELETE FROM contact_phones WHERE external_id = ?";
 // One statement per count of numbers (1–4): a contact's index rows in one step.
 const INSERT_PHONES_SQL = [1, 2, 3, 4].map((n) =>
@@ -50,6 +59,15 @@ export async function findContactByPhone(
   return row ? contactFromRow(row) : undefined;
 }
 
+/**
+ * The lookup body (the guide's JSON, serialized when the contact was saved) of
+ * the contact that owns `e164`, by the same rule as `findContactByPhone`.
+ */
+export async function findLookupBody(db: SqlExecutor, e164: string): Promise<string | undefined> {
+  const row = await db.first(LOOKUP_BODY_BY_PHONE_SQL, [e164]);
+  return row ? text(row, "lookup_json") : undefined;
+}
+
 /** The contact with this external id, with its last update time (epoch ms). */
 export async function getContact(
   db: SqlExecutor,
@@ -76,18 +94,20 @@ export async function saveContact(
   contact: Contact,
   now: number,
 ): Promise<SaveOutcome> {
-  const hash = contactHash(contact);
+  const body = JSON.stringify(toLookupBody(contact));
+  const hash = contentHash(body);
   // Insert first: a new contact (the common case of an import) costs one statement.
   const { changes } = await db.run(INSERT_SQL, [
     ...ALL_CONTACT_FIELDS.map((f) => contact[f]),
     hash,
+    body,
     now,
   ]);
   if (changes === 0) {
     const existing = await db.first(GET_HASH_SQL, [contact.external_id]);
     if (existing && text(existing, "content_hash") === hash) return "unchanged";
     const values = ALL_CONTACT_FIELDS.slice(1).map((f) => contact[f]);
-    await db.run(UPDATE_SQL, [...values, hash, now, contact.external_id]);
+    await db.run(UPDATE_SQL, [...values, hash, body, now, contact.external_id]);
     await db.run(DELETE_PHONES_SQL, [contact.external_id]);
   }
   const numbers = contactNumbers(contact);
@@ -118,21 +138,17 @@ export async function countContacts(db: SqlExecutor): Promise<number> {
 }
 
 /**
- * A fast 53-bit content hash of every field (cyrb53 over the joined values),
- * used only to tell "unchanged" from "updated"; not a security boundary.
+ * A fast 53-bit hash (cyrb53) of a contact's serialized lookup body, which
+ * holds every stored field: used only to tell "unchanged" from "updated", not a
+ * security boundary.
  */
-export function contactHash(contact: Contact): string {
+export function contentHash(body: string): string {
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;
-  for (const field of ALL_CONTACT_FIELDS) {
-    const value = contact[field];
-    for (let i = 0; i < value.length; i++) {
-      const code = value.charCodeAt(i);
-      h1 = Math.imul(h1 ^ code, 2654435761);
-      h2 = Math.imul(h2 ^ code, 1597334677);
-    }
-    h1 = Math.imul(h1 ^ 0x1f, 2654435761);
-    h2 = Math.imul(h2 ^ 0x1f, 1597334677);
+  for (let i = 0; i < body.length; i++) {
+    const code = body.charCodeAt(i);
+    h1 = Math.imul(h1 ^ code, 2654435761);
+    h2 = Math.imul(h2 ^ code, 1597334677);
   }
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);

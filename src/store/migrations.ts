@@ -42,6 +42,8 @@ export const MIGRATIONS: readonly Migration[] = [
         account_website_url TEXT NOT NULL DEFAULT '',
         account_industry TEXT NOT NULL DEFAULT '',
         content_hash TEXT NOT NULL,
+        -- The lookup's answer, serialized once at write time: the hot path reads one column.
+        lookup_json TEXT NOT NULL,
         updated_at INTEGER NOT NULL
       )`,
       // One row per (number, contact): a lookup is one primary-key range probe.

@@ -4,8 +4,7 @@
  * however it arrived, probe the phone index, answer the guide's exact body.
  */
 import type { CountryCode } from "libphonenumber-js";
-import { toLookupBody } from "../contacts/contact.ts";
-import { findContactByPhone } from "../contacts/contact_store.ts";
+import { findLookupBody } from "../contacts/contact_store.ts";
 import { looksLikeE164, normalizePhone, restoreQueryPlus } from "../contacts/phone.ts";
 import { bearerToken, constantTimeEqual, matchesAny } from "../http/constant_time.ts";
 import { errorResponse, HttpError } from "../http/http_error.ts";
@@ -41,14 +40,14 @@ export function createLookupHandler(deps: LookupDeps): (request: Request) => Pro
       deps.onResult?.("invalid");
       return errorResponse(400, "missing_number", "Pass the phone number as ?number=<E.164>.");
     }
-    let contact;
+    let body: string | undefined;
     try {
       // Symbo sends E.164: probe it as it came first, and only run the phone
       // parser (the costly part) for other shapes or when that probe misses.
       const text = restoreQueryPlus(raw);
       const asSent = looksLikeE164(text);
-      contact = asSent ? await findContactByPhone(deps.reader, text) : undefined;
-      if (!contact) {
+      body = asSent ? await findLookupBody(deps.reader, text) : undefined;
+      if (body === undefined) {
         const normalized = normalizePhone(text, deps.defaultRegion);
         if (!normalized && !asSent) {
           deps.onResult?.("invalid");
@@ -59,7 +58,7 @@ export function createLookupHandler(deps: LookupDeps): (request: Request) => Pro
           );
         }
         if (normalized && normalized.e164 !== text) {
-          contact = await findContactByPhone(deps.reader, normalized.e164);
+          body = await findLookupBody(deps.reader, normalized.e164);
         }
       }
     } catch (error) {
@@ -75,12 +74,12 @@ export function createLookupHandler(deps: LookupDeps): (request: Request) => Pro
         { "retry-after": "1" },
       );
     }
-    deps.onResult?.(contact ? "hit" : "miss");
-    if (!contact) return new Response(NOT_FOUND_BODY, { status: 404, headers: JSON_HEADERS });
-    return new Response(JSON.stringify(toLookupBody(contact)), {
-      status: 200,
-      headers: JSON_HEADERS,
-    });
+    deps.onResult?.(body !== undefined ? "hit" : "miss");
+    if (body === undefined) {
+      return new Response(NOT_FOUND_BODY, { status: 404, headers: JSON_HEADERS });
+    }
+    // Serialized with toLookupBody when the contact was saved (contact_store.ts).
+    return new Response(body, { status: 200, headers: JSON_HEADERS });
   };
 }
 

@@ -8,6 +8,9 @@ import { applyEventInTransaction, type ApplyOutcome } from "../../src/calls/appl
 import { classifyEvent } from "../../src/calls/call_event.ts";
 import { type CallWithHistory, getCallWithHistory } from "../../src/calls/call_queries.ts";
 import { migrate } from "../../src/store/migrations.ts";
+import { clientExecutor } from "../../src/store/sql.ts";
+import { emptyContact } from "../../src/contacts/contact.ts";
+import { saveContact } from "../../src/contacts/contact_store.ts";
 import { clientWriteTransactions } from "../../src/store/write_transaction.ts";
 
 const GUIDE_FIXTURE = new URL("../fixtures/symbo_guide_call_created.json", import.meta.url);
@@ -54,17 +57,17 @@ async function insertContact(
   updatedAt: number,
   phones: string[],
 ): Promise<void> {
-  await client.execute({
-    sql:
-      "INSERT INTO contacts (external_id, first_name, content_hash, updated_at) VALUES (?, ?, ?, ?)",
-    args: [externalId, "Name " + externalId, "h" + externalId, updatedAt],
-  });
-  for (const e164 of phones) {
-    await client.execute({
-      sql: "INSERT INTO contact_phones (e164, external_id) VALUES (?, ?)",
-      args: [e164, externalId],
-    });
-  }
+  const [work_phone = "", mobile_phone = "", home_phone = "", other_phone = ""] = phones;
+  const contact = {
+    ...emptyContact(),
+    external_id: externalId,
+    first_name: "Name " + externalId,
+    work_phone,
+    mobile_phone,
+    home_phone,
+    other_phone,
+  };
+  await saveContact(clientExecutor(client), contact, updatedAt);
 }
 
 async function mustGetCall(client: Client, callId: string): Promise<CallWithHistory> {
