@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import type { Logger } from "../log/logging.ts";
 import type { Metrics } from "../ops/metrics.ts";
-import { errorResponse, toErrorResponse } from "./http_error.ts";
+import { errorResponse, SECURITY_HEADERS, toErrorResponse } from "./http_error.ts";
 
 /** A plain request handler. */
 export type Handler = (request: Request) => Promise<Response> | Response;
@@ -38,14 +38,6 @@ export interface AppDeps {
   readonly symboAccess?: (request: Request, peer: string | null) => boolean;
 }
 
-const SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  "x-content-type-options": "nosniff",
-  "x-frame-options": "DENY",
-  "referrer-policy": "no-referrer",
-  "cache-control": "no-store",
-  "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
-};
-
 /** What the server passes along with each request. */
 export interface ConnectionInfo {
   readonly remoteAddr?: Deno.Addr;
@@ -67,28 +59,32 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
     ["route"],
   );
   const securityHeaders = Object.entries(SECURITY_HEADERS);
+  const idFor = (supplied: string | null) => supplied ?? newRequestId();
 
   app.use("*", async (c, next) => {
     const started = performance.now();
-    const requestId = sanitizeRequestId(c.req.header("x-request-id")) ?? newRequestId();
+    const suppliedId = sanitizeRequestId(c.req.header("x-request-id"));
     await next();
     const route = c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
     const status = c.res.status;
     const seconds = (performance.now() - started) / 1000;
     requests.inc(route, c.req.method, String(status));
     latency.observe(seconds, route);
+    // Responses are built with the security headers (http_error.ts); this only
+    // covers one that was not (one check, not six, on the hot path).
     const headers = c.res.headers;
-    for (const [name, value] of securityHeaders) {
-      if (!headers.has(name)) headers.set(name, value);
+    if (!headers.has("x-content-type-options")) {
+      for (const [name, value] of securityHeaders) headers.set(name, value);
     }
-    headers.set("x-request-id", requestId);
+    // A caller's request id is echoed so it can find our log line; ours is in the log.
+    if (suppliedId !== null) headers.set("x-request-id", suppliedId);
     // Lookups that answer normally are the hot path: logged at debug, the rest at info.
     const level = route === "/symbo/lookup" && (status === 200 || status === 404)
       ? "debug"
       : "info";
     if (deps.log.isEnabledFor(level)) {
       deps.log[level]("{method} {route} {status} {ms}ms", {
-        requestId,
+        requestId: idFor(suppliedId),
         method: c.req.method,
         route,
         status,
