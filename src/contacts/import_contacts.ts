@@ -436,6 +436,15 @@ async function beginSession(
       commit() {
         connection.exec("COMMIT");
         open = false;
+        // A large import leaves its pages in the write-ahead log (hundreds of MB
+        // for a million rows): copy them into the database and empty the log now,
+        // rather than leaving every later reader to search it. Best effort: a
+        // reader that is mid-query makes it a partial checkpoint, finished later.
+        try {
+          connection.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+        } catch {
+          // SQLite's automatic checkpoints finish the job.
+        }
         return Promise.resolve();
       },
       rollback() {

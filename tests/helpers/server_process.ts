@@ -8,7 +8,7 @@ import { TextLineStream } from "./text_line_stream.ts";
 const ROOT = new URL("../../", import.meta.url).pathname;
 const MAIN = ROOT + "main.ts";
 
-/** The `--allow-*` flags of the `start` task in deno.json. */
+/** The flags of the `start` task in deno.json (permissions and V8 limits), as deployed. */
 export async function startTaskFlags(): Promise<string[]> {
   const denoJson: unknown = JSON.parse(await Deno.readTextFile(ROOT + "deno.json"));
   const start = typeof denoJson === "object" && denoJson !== null && "tasks" in denoJson &&
@@ -16,7 +16,7 @@ export async function startTaskFlags(): Promise<string[]> {
     ? denoJson.tasks.start
     : undefined;
   if (typeof start !== "string") throw new Error("deno.json has no start task");
-  return start.split(/\s+/).filter((part) => part.startsWith("--allow-"));
+  return start.split(/\s+/).filter((part) => part.startsWith("--"));
 }
 
 /** A server process under test. */
