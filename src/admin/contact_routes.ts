@@ -137,8 +137,6 @@ function normalizeBody(
   return { contact: result.contact, warnings: result.warnings };
 }
 
-const SEARCH_COLUMNS = ALL_CONTACT_FIELDS.join(", ");
-
 async function searchContacts(
   store: Store,
   q: string,
@@ -149,7 +147,7 @@ async function searchContacts(
   const numbers = digits.length >= 6 ? lookupCandidates(q, defaultRegion) : [];
   if (numbers.length > 0) {
     const rows = await store.reader.all(
-      `SELECT ${ALL_CONTACT_FIELDS.map((f) => "c." + f).join(", ")} FROM contact_phones p
+      `SELECT c.lookup_json FROM contact_phones p
        JOIN contacts c ON c.external_id = p.external_id
        WHERE p.e164 IN (${numbers.map(() => "?").join(", ")})
        ORDER BY c.updated_at DESC, c.external_id DESC LIMIT ?`,
@@ -158,10 +156,13 @@ async function searchContacts(
     return rows.map((row) => toLookupBody(contactFromRow(row)));
   }
   const pattern = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => "\\" + c)}%`;
+  const field = (name: string) => `lower(json_extract(lookup_json, '$.${name}'))`;
   const rows = await store.reader.all(
-    `SELECT ${SEARCH_COLUMNS} FROM contacts
-     WHERE lower(first_name || ' ' || last_name) LIKE ?1 ESCAPE '\\'
-        OR lower(work_email) LIKE ?1 ESCAPE '\\' OR lower(personal_email) LIKE ?1 ESCAPE '\\'
+    `SELECT lookup_json FROM contacts
+     WHERE ${field("first_name")} || ' ' || ${field("last_name")} LIKE ?1 ESCAPE '\\'
+        OR ${field("work_email")} LIKE ?1 ESCAPE '\\' OR ${
+      field("personal_email")
+    } LIKE ?1 ESCAPE '\\'
         OR external_id = ?2
      ORDER BY updated_at DESC, external_id DESC LIMIT ?3`,
     [pattern, q, limit],

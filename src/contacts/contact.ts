@@ -84,6 +84,31 @@ export function toLookupBody(contact: Contact): LookupBody {
   return body as LookupBody;
 }
 
+/**
+ * Reads a stored lookup body back into a contact (the inverse of
+ * `toLookupBody`). The text is our own serialization; anything missing reads as `""`.
+ */
+export function contactFromLookupJson(json: string): Contact {
+  const parsed: unknown = JSON.parse(json);
+  const body: Record<string, unknown> = typeof parsed === "object" && parsed !== null
+    ? { ...parsed }
+    : {};
+  const account: Record<string, unknown> = typeof body.account === "object" && body.account !== null
+    ? { ...body.account }
+    : {};
+  const contact = emptyContact();
+  for (const field of CONTACT_FIELDS) contact[field] = stringOf(body[field]);
+  contact.account_external_id = stringOf(account.external_id);
+  contact.account_name = stringOf(account.name);
+  contact.account_website_url = stringOf(account.website_url);
+  contact.account_industry = stringOf(account.industry);
+  return contact;
+}
+
+function stringOf(value: unknown): string {
+  return typeof value === "string" ? value : "";
+}
+
 /** A contact with every field empty: a starting point for builders and tests. */
 export function emptyContact(): Record<AnyContactField, string> {
   const contact = {} as Record<AnyContactField, string>;

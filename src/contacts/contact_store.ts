@@ -5,30 +5,19 @@
  */
 import type { SqlExecutor, SqlRow } from "../store/sql.ts";
 import { text } from "../store/sql.ts";
-import {
-  ALL_CONTACT_FIELDS,
-  type AnyContactField,
-  type Contact,
-  PHONE_FIELDS,
-  toLookupBody,
-} from "./contact.ts";
-
-const COLUMNS = ALL_CONTACT_FIELDS.join(", ");
+import { type Contact, contactFromLookupJson, PHONE_FIELDS, toLookupBody } from "./contact.ts";
 
 /** The owner of a number: the most recently updated contact, ties broken by external_id. */
 const byPhone = (columns: string) =>
   `SELECT ${columns} FROM contact_phones p JOIN contacts c ON c.external_id = p.external_id
   WHERE p.e164 = ? ORDER BY c.updated_at DESC, c.external_id DESC LIMIT 1`;
-const FIND_BY_PHONE_SQL = byPhone(ALL_CONTACT_FIELDS.map((f) => "c." + f).join(", "));
 const LOOKUP_BODY_BY_PHONE_SQL = byPhone("c.lookup_json");
-const GET_SQL = `SELECT ${COLUMNS}, updated_at FROM contacts WHERE external_id = ?`;
+const GET_SQL = "SELECT lookup_json, updated_at FROM contacts WHERE external_id = ?";
 const GET_HASH_SQL = "SELECT content_hash FROM contacts WHERE external_id = ?";
-const INSERT_SQL = `INSERT INTO contacts (${COLUMNS}, content_hash, lookup_json, updated_at)
-  VALUES (${ALL_CONTACT_FIELDS.map(() => "?").join(", ")}, ?, ?, ?)
-  ON CONFLICT (external_id) DO NOTHING`;
-const UPDATE_SQL = `UPDATE contacts SET ${
-  ALL_CONTACT_FIELDS.slice(1).map((f) => `${f} = ?`).join(", ")
-}, content_hash = ?, lookup_json = ?, updated_at = ? WHERE external_id = ?`;
+const INSERT_SQL = `INSERT INTO contacts (external_id, lookup_json, content_hash, updated_at)
+  VALUES (?, ?, ?, ?) ON CONFLICT (external_id) DO NOTHING`;
+const UPDATE_SQL =
+  "UPDATE contacts SET lookup_json = ?, content_hash = ?, updated_at = ? WHERE external_id = ?";
 const DELETE_PHONES_SQL = "DELETE FROM contact_phones WHERE external_id = ?";
 // One statement per count of numbers (1–4): a contact's index rows in one step.
 const INSERT_PHONES_SQL = [1, 2, 3, 4].map((n) =>
@@ -40,11 +29,9 @@ const INSERT_PHONES_SQL = [1, 2, 3, 4].map((n) =>
 /** What saving a contact did. */
 export type SaveOutcome = "inserted" | "updated" | "unchanged";
 
-/** Reads a stored row into a contact. */
+/** Reads a stored row (its `lookup_json` column) into a contact. */
 export function contactFromRow(row: SqlRow): Contact {
-  const contact = {} as Record<AnyContactField, string>;
-  for (const field of ALL_CONTACT_FIELDS) contact[field] = text(row, field);
-  return contact;
+  return contactFromLookupJson(text(row, "lookup_json"));
 }
 
 /**
@@ -55,8 +42,8 @@ export async function findContactByPhone(
   db: SqlExecutor,
   e164: string,
 ): Promise<Contact | undefined> {
-  const row = await db.first(FIND_BY_PHONE_SQL, [e164]);
-  return row ? contactFromRow(row) : undefined;
+  const body = await findLookupBody(db, e164);
+  return body === undefined ? undefined : contactFromLookupJson(body);
 }
 
 /**
@@ -97,17 +84,11 @@ export async function saveContact(
   const body = JSON.stringify(toLookupBody(contact));
   const hash = contentHash(body);
   // Insert first: a new contact (the common case of an import) costs one statement.
-  const { changes } = await db.run(INSERT_SQL, [
-    ...ALL_CONTACT_FIELDS.map((f) => contact[f]),
-    hash,
-    body,
-    now,
-  ]);
+  const { changes } = await db.run(INSERT_SQL, [contact.external_id, body, hash, now]);
   if (changes === 0) {
     const existing = await db.first(GET_HASH_SQL, [contact.external_id]);
     if (existing && text(existing, "content_hash") === hash) return "unchanged";
-    const values = ALL_CONTACT_FIELDS.slice(1).map((f) => contact[f]);
-    await db.run(UPDATE_SQL, [...values, hash, body, now, contact.external_id]);
+    await db.run(UPDATE_SQL, [body, hash, now, contact.external_id]);
     await db.run(DELETE_PHONES_SQL, [contact.external_id]);
   }
   const numbers = contactNumbers(contact);

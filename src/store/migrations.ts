@@ -15,35 +15,12 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     statements: [
+      // A contact is stored as the lookup's answer, serialized once at write time
+      // (the hot path reads one column and sends it as is); it holds every field.
       `CREATE TABLE contacts (
         external_id TEXT PRIMARY KEY,
-        first_name TEXT NOT NULL,
-        last_name TEXT NOT NULL DEFAULT '',
-        work_email TEXT NOT NULL DEFAULT '',
-        personal_email TEXT NOT NULL DEFAULT '',
-        work_phone TEXT NOT NULL DEFAULT '',
-        mobile_phone TEXT NOT NULL DEFAULT '',
-        home_phone TEXT NOT NULL DEFAULT '',
-        other_phone TEXT NOT NULL DEFAULT '',
-        address_city TEXT NOT NULL DEFAULT '',
-        address_country TEXT NOT NULL DEFAULT '',
-        address_state TEXT NOT NULL DEFAULT '',
-        address_street TEXT NOT NULL DEFAULT '',
-        address_street_2 TEXT NOT NULL DEFAULT '',
-        address_zip TEXT NOT NULL DEFAULT '',
-        linkedin_url TEXT NOT NULL DEFAULT '',
-        facebook_url TEXT NOT NULL DEFAULT '',
-        personal_note_1 TEXT NOT NULL DEFAULT '',
-        time_zone TEXT NOT NULL DEFAULT '',
-        title TEXT NOT NULL DEFAULT '',
-        website_url_1 TEXT NOT NULL DEFAULT '',
-        account_external_id TEXT NOT NULL DEFAULT '',
-        account_name TEXT NOT NULL DEFAULT '',
-        account_website_url TEXT NOT NULL DEFAULT '',
-        account_industry TEXT NOT NULL DEFAULT '',
-        content_hash TEXT NOT NULL,
-        -- The lookup's answer, serialized once at write time: the hot path reads one column.
         lookup_json TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
         updated_at INTEGER NOT NULL
       )`,
       // One row per (number, contact): a lookup is one primary-key range probe.
