@@ -71,31 +71,54 @@ export function contactNumbers(contact: Contact): string[] {
   return [...numbers];
 }
 
+/** A contact ready to store: its lookup body, the body's hash, and its numbers. */
+export interface SerializedContact {
+  readonly externalId: string;
+  readonly body: string;
+  readonly hash: string;
+  readonly numbers: readonly string[];
+}
+
+/**
+ * Serializes a contact for the store (pure; the import does it on its worker
+ * thread, so the writing thread only runs SQL).
+ */
+export function serializeContact(contact: Contact): SerializedContact {
+  const body = JSON.stringify(toLookupBody(contact));
+  return {
+    externalId: contact.external_id,
+    body,
+    hash: contentHash(body),
+    numbers: contactNumbers(contact),
+  };
+}
+
 /**
  * Inserts or updates a contact by `external_id` and keeps its phone index rows
  * in step. A contact whose content did not change is left untouched (its
  * `updated_at` too), so re-importing the same export changes nothing.
  */
-export async function saveContact(
+export function saveContact(db: SqlExecutor, contact: Contact, now: number): Promise<SaveOutcome> {
+  return saveSerializedContact(db, serializeContact(contact), now);
+}
+
+/** `saveContact` for a contact already serialized. */
+export async function saveSerializedContact(
   db: SqlExecutor,
-  contact: Contact,
+  contact: SerializedContact,
   now: number,
 ): Promise<SaveOutcome> {
-  const body = JSON.stringify(toLookupBody(contact));
-  const hash = contentHash(body);
+  const { externalId, body, hash, numbers } = contact;
   // Insert first: a new contact (the common case of an import) costs one statement.
-  const { changes } = await db.run(INSERT_SQL, [contact.external_id, body, hash, now]);
+  const { changes } = await db.run(INSERT_SQL, [externalId, body, hash, now]);
   if (changes === 0) {
-    const existing = await db.first(GET_HASH_SQL, [contact.external_id]);
+    const existing = await db.first(GET_HASH_SQL, [externalId]);
     if (existing && text(existing, "content_hash") === hash) return "unchanged";
-    await db.run(UPDATE_SQL, [body, hash, now, contact.external_id]);
-    await db.run(DELETE_PHONES_SQL, [contact.external_id]);
+    await db.run(UPDATE_SQL, [body, hash, now, externalId]);
+    await db.run(DELETE_PHONES_SQL, [externalId]);
   }
-  const numbers = contactNumbers(contact);
   const insertPhones = INSERT_PHONES_SQL[numbers.length - 1];
-  if (insertPhones) {
-    await db.run(insertPhones, numbers.flatMap((e164) => [e164, contact.external_id]));
-  }
+  if (insertPhones) await db.run(insertPhones, numbers.flatMap((e164) => [e164, externalId]));
   return changes === 0 ? "updated" : "inserted";
 }
 

@@ -24,7 +24,7 @@ import {
   text,
 } from "../store/sql.ts";
 import type { AnyContactField } from "./contact.ts";
-import { deleteContact, saveContact } from "./contact_store.ts";
+import { deleteContact, saveSerializedContact } from "./contact_store.ts";
 import {
   describeMissingColumns,
   HeaderMapError,
@@ -33,7 +33,6 @@ import {
   validateUserMap,
 } from "./csv_headers.ts";
 import { type CsvDelimiter, CsvFormatError } from "./csv_reader.ts";
-import { contactFromValues } from "./mapped_rows.ts";
 import { mapCsvRowsInWorker } from "./worker_rows.ts";
 
 /** How to run one import. */
@@ -298,7 +297,7 @@ export async function importContacts(
           const { changes } = await db.run(seen.see, [externalId]);
           if (changes === 0) duplicateIdsInFile++;
         }
-        if (row.values === null) {
+        if (row.contact === null) {
           rejected++;
           const reject: RejectedRow = {
             line,
@@ -312,7 +311,7 @@ export async function importContacts(
         } else {
           for (const message of row.warnings) warn(line, message);
           if (writing) {
-            const outcome = await saveContact(db, contactFromValues(row.values), now);
+            const outcome = await saveSerializedContact(db, row.contact, now);
             if (outcome === "inserted") inserted++;
             else if (outcome === "updated") updated++;
             else unchanged++;

@@ -6,7 +6,7 @@
  * yields is structured-cloneable.
  */
 import type { CountryCode } from "libphonenumber-js";
-import { ALL_CONTACT_FIELDS, type Contact } from "./contact.ts";
+import { serializeContact, type SerializedContact } from "./contact_store.ts";
 import { createRowMapper, type RowMapper } from "./contact_row.ts";
 import { type HeaderResolution, resolveHeaders, type UserMap } from "./csv_headers.ts";
 import { type CsvDelimiter, readCsv } from "./csv_reader.ts";
@@ -18,13 +18,13 @@ export interface MappedHeader {
   readonly resolution: HeaderResolution;
 }
 
-/** One data row: a contact's values (in `ALL_CONTACT_FIELDS` order), or why it was rejected. */
+/** One data row: the contact serialized for the store, or why it was rejected. */
 export interface MappedRow {
   readonly line: number;
   /** The row's external id (also for a rejected row, `""` when it has none). */
   readonly externalId: string;
-  /** The contact, as values in `ALL_CONTACT_FIELDS` order; null when rejected. */
-  readonly values: readonly string[] | null;
+  /** The contact, ready to store; null when rejected. */
+  readonly contact: SerializedContact | null;
   /** Why the row was rejected; null when it was not. */
   readonly reason: string | null;
   readonly warnings: readonly string[];
@@ -79,7 +79,7 @@ export async function* mapCsvRows(
             ? {
               line,
               externalId: result.contact.external_id,
-              values: contactValues(result.contact),
+              contact: serializeContact(result.contact),
               reason: null,
               warnings: result.warnings,
               record: null,
@@ -87,7 +87,7 @@ export async function* mapCsvRows(
             : {
               line,
               externalId: mapper.externalIdOf(record),
-              values: null,
+              contact: null,
               reason: result.reason,
               warnings: [],
               record,
@@ -100,18 +100,6 @@ export async function* mapCsvRows(
   } finally {
     await batches.return(undefined).catch(() => {});
   }
-}
-
-/** A contact's values in `ALL_CONTACT_FIELDS` order. */
-export function contactValues(contact: Contact): string[] {
-  return ALL_CONTACT_FIELDS.map((field) => contact[field]);
-}
-
-/** The contact that `contactValues` flattened. */
-export function contactFromValues(values: readonly string[]): Contact {
-  const contact: Record<string, string> = {};
-  ALL_CONTACT_FIELDS.forEach((field, i) => contact[field] = values[i] ?? "");
-  return contact as Contact;
 }
 
 function isBlank(record: readonly string[]): boolean {
