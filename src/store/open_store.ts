@@ -27,6 +27,7 @@ import {
   driverWriteTransactions,
   guardedExecutor,
   StoreUnavailableError,
+  withStoreDeadline,
   type WriteTransactionRunner,
 } from "./write_transaction.ts";
 import {
@@ -283,7 +284,7 @@ function remoteClient(url: string, authToken: string | undefined, timeoutMs: num
 async function migrateShared(client: Client, timeoutMs: number): Promise<void> {
   const latest = MIGRATIONS.at(-1)?.version ?? 0;
   try {
-    await withDeadline(migrate(client), timeoutMs, "migrating the schema");
+    await withStoreDeadline(migrate(client), timeoutMs);
   } catch (error) {
     if (error instanceof StoreUnavailableError) throw error;
     const row = await client.execute("PRAGMA user_version").catch(() => null);
@@ -293,34 +294,12 @@ async function migrateShared(client: Client, timeoutMs: number): Promise<void> {
 
 async function pingRemote(client: Client, timeoutMs: number): Promise<void> {
   try {
-    await withDeadline(client.execute("SELECT 1"), timeoutMs, "SELECT 1");
+    await withStoreDeadline(client.execute("SELECT 1"), timeoutMs);
   } catch (error) {
     if (error instanceof StoreUnavailableError) throw error;
     throw new StoreUnavailableError(`the database server did not answer: ${messageOf(error)}`, {
       cause: error,
     });
-  }
-}
-
-async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new StoreUnavailableError(
-                `the database server did not answer ${what} within ${ms} ms`,
-              ),
-            ),
-          ms,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
