@@ -2,8 +2,8 @@
  * Streaming CSV reading for imports: sniffs the delimiter (`,` `;` or tab) from
  * the header line, strips a byte order mark, parses with csv-parse's stream API
  * (quoted multi-line fields included) and yields each record with the 1-based
- * line where it starts. Never holds more than one chunk and one record; a
- * quote that is never closed stops at a record-size limit instead of reading
+ * line where it starts, a parsed chunk at a time. Never holds more than one
+ * chunk's records; a quote that is never closed stops at a record-size limit instead of reading
  * the rest of the file into one field.
  */
 import { Buffer } from "node:buffer";
