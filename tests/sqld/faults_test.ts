@@ -4,6 +4,7 @@
  * when the server comes back, without restarting symbo-crm; `audit replay`
  * then brings in the events that were audited but not stored.
  */
+import { eventually } from "../helpers/eventually.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { callEventBody, postSigned } from "../helpers/events.ts";
 import { runCli, type ServerProcess, startServerProcess } from "../helpers/server_process.ts";
@@ -31,19 +32,6 @@ async function auditedEventIds(dir: string): Promise<string[]> {
     for (const line of text.split("\n")) if (line !== "") ids.push(JSON.parse(line).event_id);
   }
   return ids;
-}
-
-/** Retries `attempt` until it returns true or `ms` pass; fails with the last value seen. */
-async function eventually(
-  what: string,
-  ms: number,
-  attempt: () => Promise<boolean>,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await attempt())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 Deno.test("a hung or dead sqld: bounded 503s, local audit, recovery without restart, replay", async (t) => {

@@ -4,6 +4,7 @@
  * does not touch the server's replica file, and a hung primary leaves lookups
  * answering from the replica while webhooks answer 503 (after being audited).
  */
+import { eventually } from "../helpers/eventually.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { callEventBody, postSigned } from "../helpers/events.ts";
 import { runCli, startServerProcess } from "../helpers/server_process.ts";
@@ -18,18 +19,6 @@ import {
 } from "../helpers/sqld.ts";
 import { findContactByPhone } from "../../src/contacts/contact_store.ts";
 import { openStore } from "../../src/store/open_store.ts";
-
-async function eventually(
-  what: string,
-  ms: number,
-  attempt: () => Promise<boolean>,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await attempt())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 Deno.test("embedded replica of a sqld primary: local reads, forwarded writes, primary outage", async (t) => {
   const sqld = await startSqld();
