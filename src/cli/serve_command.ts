@@ -16,7 +16,7 @@ import { countContacts } from "../contacts/contact_store.ts";
 import { toRegion } from "../contacts/phone.ts";
 import { createApp, type Route } from "../http/app.ts";
 import { errorResponse } from "../http/http_error.ts";
-import { logger } from "../log/logging.ts";
+import { logger, maskPhone } from "../log/logging.ts";
 import { Metrics } from "../ops/metrics.ts";
 import { opsRoutes } from "../ops/ops_routes.ts";
 import { redactUrl, type Store } from "../store/open_store.ts";
@@ -70,6 +70,7 @@ export async function startServer(
   }
 
   const defaultRegion = toRegion(config.contacts.default_region);
+  const lookupLog = logger("lookup");
   const metrics = new Metrics();
   const lookups = metrics.counter("symbo_crm_lookups_total", "Contact lookups by result.", [
     "result",
@@ -88,7 +89,13 @@ export async function startServer(
     lookupTokens,
     signingKeys,
     defaultRegion,
-    onResult: (result) => lookups.inc(result),
+    onResult: (result, number) => {
+      lookups.inc(result);
+      // Numbers are personal data: only their last four digits reach the log.
+      if (lookupLog.isEnabledFor("debug")) {
+        lookupLog.debug("Lookup {result} for {number}", { result, number: maskPhone(number) });
+      }
+    },
     onUnavailable: (error) =>
       logger("lookup").warn("Lookup answered 503, the store is unavailable: {error}", {
         error: String(error),

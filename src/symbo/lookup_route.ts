@@ -18,7 +18,8 @@ export interface LookupDeps {
   readonly lookupTokens: readonly string[];
   readonly signingKeys: readonly SigningKey[];
   readonly defaultRegion: CountryCode | undefined;
-  readonly onResult?: (result: "hit" | "miss" | "invalid" | "unavailable") => void;
+  /** Told each lookup's result and the number as it arrived (mask it before logging). */
+  readonly onResult?: (result: "hit" | "miss" | "invalid" | "unavailable", number: string) => void;
   /** Told why a lookup could not reach the store (for the log). */
   readonly onUnavailable?: (error: unknown) => void;
 }
@@ -43,7 +44,7 @@ export function createLookupHandler(deps: LookupDeps): (request: Request) => Pro
     authorizeLookup(request, url, deps.lookupTokens, emptyBodySignatures);
     const raw = url.searchParams.get("number");
     if (raw === null || raw.trim() === "") {
-      deps.onResult?.("invalid");
+      deps.onResult?.("invalid", "");
       return errorResponse(400, "missing_number", "Pass the phone number as ?number=<E.164>.");
     }
     let body: string | undefined;
@@ -56,7 +57,7 @@ export function createLookupHandler(deps: LookupDeps): (request: Request) => Pro
       if (body === undefined) {
         const normalized = normalizePhone(text, deps.defaultRegion);
         if (!normalized && !asSent) {
-          deps.onResult?.("invalid");
+          deps.onResult?.("invalid", raw);
           return errorResponse(
             400,
             "invalid_number",
@@ -71,7 +72,7 @@ export function createLookupHandler(deps: LookupDeps): (request: Request) => Pro
       if (!isStoreUnavailable(error)) throw error;
       // A remote store's reads carry a deadline (store/open_store.ts), so a
       // hung server is answered here in bounded time instead of hanging the dialer.
-      deps.onResult?.("unavailable");
+      deps.onResult?.("unavailable", raw);
       deps.onUnavailable?.(error);
       return errorResponse(
         503,
@@ -80,7 +81,7 @@ export function createLookupHandler(deps: LookupDeps): (request: Request) => Pro
         { "retry-after": "1" },
       );
     }
-    deps.onResult?.(body !== undefined ? "hit" : "miss");
+    deps.onResult?.(body !== undefined ? "hit" : "miss", raw);
     if (body === undefined) {
       return new Response(NOT_FOUND_BODY, { status: 404, headers: JSON_HEADERS });
     }

@@ -287,3 +287,22 @@ Deno.test("the IP allowlist guards the Symbo routes, honouring X-Forwarded-For o
     });
   }
 });
+
+Deno.test("at debug level a lookup is logged with the number masked to its last four digits", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-masking-" });
+  const server = await startServerProcess({
+    dir,
+    config: configFor(dir, { log: { level: "debug" } }),
+  });
+  try {
+    const response = await fetch(`${server.url}/symbo/lookup?number=%2B18005559876&token=${TOKEN}`);
+    assertEquals(response.status, 404);
+    await response.body?.cancel();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const logs = server.output.filter((line) => line.startsWith("{")).join("\n");
+    assert(logs.includes("***9876"), logs);
+    assert(!logs.includes("5559876"), "the full number never reaches the log");
+  } finally {
+    await server.stop();
+  }
+});
