@@ -17,6 +17,7 @@ import {
   prepareEntry,
   serializeRecord,
 } from "./audit_record.ts";
+import { messageOf } from "../error_message.ts";
 
 /** An open audit log. */
 export interface AuditLog {
@@ -551,8 +552,4 @@ async function saveFragment(
     }
     return target;
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { type AuditRecord, parseRecordLine } from "./audit_record.ts";
+import { messageOf } from "../error_message.ts";
 
 const AUDIT_FILE_NAME = /^\d{4}-\d{2}-\d{2}\.jsonl$/;
 
@@ -135,7 +136,7 @@ export async function* readAuditRecords(
     try {
       record = parseRecordLine(line.text);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = messageOf(error);
       throw new AuditReadError(line.file, line.lineNumber, reason, { cause: error });
     }
     yield { file: line.file, lineNumber: line.lineNumber, record };

@@ -6,6 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
+import { messageOf } from "../error_message.ts";
 
 /** The `prev` of the very first line of the log: 64 zeros. */
 export const GENESIS_HASH: string = "0".repeat(64);
@@ -255,8 +256,4 @@ function invalid(field: string, rule: string, got: unknown): AuditRecordError {
 function preview(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

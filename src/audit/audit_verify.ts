@@ -20,6 +20,7 @@ import {
   serializeRecord,
   sha256Hex,
 } from "./audit_record.ts";
+import { messageOf } from "../error_message.ts";
 
 /** A line of the log that is wrong (or, as a warning, suspicious). */
 export interface AuditProblem {
@@ -92,9 +93,7 @@ function checkLine(text: string, lastSeq: number, lastHash: string): AuditRecord
   try {
     record = parseRecordLine(text);
   } catch (error) {
-    return `the line is not a valid audit record: ${
-      error instanceof Error ? error.message : String(error)
-    }`;
+    return `the line is not a valid audit record: ${messageOf(error)}`;
   }
   if (sha256Hex(recordBodyBytes(record)) !== record.body_sha256) {
     return "body_sha256 does not match the body (body edited?)";

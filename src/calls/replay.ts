@@ -7,6 +7,7 @@ import { readAuditRecords } from "../audit/audit_reader.ts";
 import { type AuditRecord, recordBodyBytes } from "../audit/audit_record.ts";
 import type { EventApplier } from "./event_applier.ts";
 import { classifyEvent, InvalidEventError } from "./call_event.ts";
+import { messageOf } from "../error_message.ts";
 
 /** What a replay did. */
 export interface ReplaySummary {
@@ -60,9 +61,7 @@ export async function replayAuditLog(
       summary[outcome.status]++;
     } catch (error) {
       throw new Error(
-        `audit file ${file} line ${lineNumber}: applying the event failed: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
+        `audit file ${file} line ${lineNumber}: applying the event failed: ${messageOf(error)}`,
         { cause: error },
       );
     }

@@ -9,6 +9,7 @@ import { HeaderMapError, parseUserMap, type UserMap } from "../contacts/csv_head
 import { createRejectsFile } from "../contacts/rejects_csv.ts";
 import { openConfiguredStore } from "./open_configured_store.ts";
 import { UsageError } from "./usage.ts";
+import { messageOf } from "../error_message.ts";
 
 /** The import command's options, from the command line. */
 export interface ImportCommandOptions {
@@ -37,7 +38,7 @@ export async function runImportCommand(
     file = await Deno.open(options.file, { read: true });
   } catch (error) {
     console.error(
-      `Cannot read ${options.file}: ${error instanceof Error ? error.message : String(error)}`,
+      `Cannot read ${options.file}: ${messageOf(error)}`,
     );
     return 1;
   }
@@ -87,7 +88,7 @@ async function readMapFile(path: string): Promise<UserMap> {
     text = await Deno.readTextFile(path);
   } catch (error) {
     throw new UsageError(
-      `--map ${path}: ${error instanceof Error ? error.message : String(error)}`,
+      `--map ${path}: ${messageOf(error)}`,
     );
   }
   try {

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { toRegion } from "../contacts/phone.ts";
 import { parseCidr } from "../http/ip_allowlist.ts";
+import { messageOf } from "../error_message.ts";
 
 /** Lookup and admin tokens shorter than this are refused at start. */
 export const MIN_TOKEN_LENGTH = 16;
@@ -122,12 +123,12 @@ export async function loadConfig(
     try {
       text = await readTextFile(file);
     } catch (error) {
-      throw new ConfigError(file, [`cannot read the file: ${errorMessage(error)}`]);
+      throw new ConfigError(file, [`cannot read the file: ${messageOf(error)}`]);
     }
     try {
       raw = JSON.parse(text);
     } catch (error) {
-      throw new ConfigError(file, [`not valid JSON: ${errorMessage(error)}`]);
+      throw new ConfigError(file, [`not valid JSON: ${messageOf(error)}`]);
     }
   }
   const { value, applied } = applyEnvOverrides(raw, options.env);
@@ -189,8 +190,4 @@ async function fileExists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

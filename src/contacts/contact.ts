@@ -43,8 +43,6 @@ export const ACCOUNT_FIELDS = [
 export const ALL_CONTACT_FIELDS = [...CONTACT_FIELDS, ...ACCOUNT_FIELDS] as const;
 
 export type ContactField = typeof CONTACT_FIELDS[number];
-export type PhoneField = typeof PHONE_FIELDS[number];
-export type AccountField = typeof ACCOUNT_FIELDS[number];
 export type AnyContactField = typeof ALL_CONTACT_FIELDS[number];
 
 /**

@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { ACCOUNT_FIELDS, ALL_CONTACT_FIELDS, type AnyContactField } from "./contact.ts";
+import { messageOf } from "../error_message.ts";
 
 /** Columns every import needs: without them a row cannot become a contact. */
 export const REQUIRED_FIELDS: readonly AnyContactField[] = ["external_id", "first_name"];
@@ -326,7 +327,7 @@ export function parseUserMap(text: string, source = "--map"): UserMap {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
+    const detail = messageOf(error);
     throw new HeaderMapError(`${source} is not valid JSON: ${detail}`);
   }
   return validateUserMap(value, source);

@@ -34,6 +34,7 @@ import {
 } from "./csv_headers.ts";
 import { type CsvDelimiter, CsvFormatError } from "./csv_reader.ts";
 import { mapCsvRowsInWorker } from "./worker_rows.ts";
+import { messageOf } from "../error_message.ts";
 
 /** How to run one import. */
 export interface ImportOptions {
@@ -527,8 +528,4 @@ function toImportError(error: unknown, label: string, line: number | null): Impo
     `the import failed${where} (${messageOf(error)}); ${NOTHING_IMPORTED}`,
     { cause: error },
   );
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -8,6 +8,7 @@
 import { CsvFormatError } from "./csv_reader.ts";
 import { mapCsvRows } from "./mapped_rows.ts";
 import { isWorkerStart, MAX_IN_FLIGHT, type WorkerReply } from "./import_worker_protocol.ts";
+import { messageOf } from "../error_message.ts";
 
 let inFlight = 0;
 let wake: (() => void) | null = null;
@@ -39,7 +40,7 @@ self.onmessage = (event: MessageEvent<unknown>) => {
       post(
         error instanceof CsvFormatError
           ? { type: "csv_error", line: error.line, problem: error.problem, code: error.code }
-          : { type: "error", message: error instanceof Error ? error.message : String(error) },
+          : { type: "error", message: messageOf(error) },
       );
     }
   })();

@@ -7,10 +7,8 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import type { Logger } from "../log/logging.ts";
 import type { Metrics } from "../ops/metrics.ts";
+import { withDeadline } from "../deadline.ts";
 import { errorResponse, SECURITY_HEADERS, toErrorResponse } from "./http_error.ts";
-
-/** A plain request handler. */
-export type Handler = (request: Request) => Promise<Response> | Response;
 
 /** One route of the application. */
 export interface Route {
@@ -114,7 +112,16 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
       route.timeout === false
         ? (c: Context<{ Bindings: ConnectionInfo }>) => route.handler(c.req.raw, c.req.param())
         : (c: Context<{ Bindings: ConnectionInfo }>) =>
-          withTimeout(route.handler(c.req.raw, c.req.param()), deps.requestTimeoutMs),
+          withDeadline(
+            route.handler(c.req.raw, c.req.param()),
+            deps.requestTimeoutMs,
+            () =>
+              errorResponse(
+                503,
+                "timeout",
+                `The request took longer than ${deps.requestTimeoutMs} ms.`,
+              ),
+          ),
     );
   }
   for (const [path, methods] of byPath) {
@@ -134,21 +141,6 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
     })
   );
   return app;
-}
-
-async function withTimeout(response: Promise<Response> | Response, ms: number): Promise<Response> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<Response>((resolve) => {
-    timer = setTimeout(
-      () => resolve(errorResponse(503, "timeout", `The request took longer than ${ms} ms.`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([response, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function sanitizeRequestId(value: string | undefined): string | null {

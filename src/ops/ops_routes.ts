@@ -2,10 +2,12 @@
  * Operations routes: liveness, readiness (the store answers a query and the
  * audit folder is writable) and Prometheus metrics.
  */
+import { withDeadline } from "../deadline.ts";
 import type { Route } from "../http/app.ts";
 import { bearerToken, matchesAny } from "../http/constant_time.ts";
 import { errorResponse, jsonResponse } from "../http/http_error.ts";
 import type { Metrics } from "./metrics.ts";
+import { messageOf } from "../error_message.ts";
 
 /** A named readiness probe: resolves when healthy, throws with the reason when not. */
 export interface ReadinessCheck {
@@ -32,10 +34,12 @@ export function opsRoutes(deps: OpsDeps): Route[] {
       handler: async () => {
         const results = await Promise.all(deps.checks.map(async ({ name, check }) => {
           try {
-            await withDeadline(check(), timeoutMs);
+            await withDeadline(check(), timeoutMs, () => {
+              throw new Error(`no answer within ${timeoutMs} ms`);
+            });
             return [name, "ok"] as const;
           } catch (error) {
-            return [name, error instanceof Error ? error.message : String(error)] as const;
+            return [name, messageOf(error)] as const;
           }
         }));
         const checks = Object.fromEntries(results);
@@ -63,18 +67,4 @@ export function opsRoutes(deps: OpsDeps): Route[] {
       },
     },
   ];
-}
-
-async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

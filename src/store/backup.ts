@@ -15,6 +15,7 @@ import type { Client, InValue, Transaction } from "@libsql/client";
 import Database from "libsql";
 import { dirname } from "node:path";
 import type { Store } from "./open_store.ts";
+import { messageOf } from "../error_message.ts";
 
 /** Why a backup could not be made; the message says what to do instead. */
 export class BackupError extends Error {
@@ -98,9 +99,7 @@ async function copyFromServer(client: Client, path: string): Promise<void> {
     local.exec("COMMIT");
   } catch (error) {
     throw new BackupError(
-      `The backup could not be read from the database server: ${
-        error instanceof Error ? error.message : String(error)
-      }`,
+      `The backup could not be read from the database server: ${messageOf(error)}`,
       { cause: error },
     );
   } finally {

@@ -37,6 +37,7 @@ import {
   preparedDriver,
   type SqlExecutor,
 } from "./sql.ts";
+import { messageOf } from "../error_message.ts";
 
 /** How the store is reached. */
 export type StoreMode = "file" | "remote" | "replica";
@@ -316,7 +317,8 @@ function openError(where: string, error: unknown, hasToken = false): StoreOpenEr
 /** The reason a store could not be opened, with the fix for the usual ones. */
 function describeOpenFailure(error: unknown, hasToken: boolean): string {
   const message = messageOf(error);
-  const chain = [message, messageOf(error instanceof Error ? error.cause : undefined)].join(" ");
+  const cause = error instanceof Error ? error.cause : undefined;
+  const chain = [message, cause === undefined ? "" : messageOf(cause)].join(" ");
   if (/\b401\b|unauthori[sz]ed|authentication|jwt/i.test(chain)) {
     return hasToken
       ? `the server refused database.auth_token (${message}); set it (or DATABASE_AUTH_TOKEN) to a valid, unexpired token for this database.`
@@ -359,9 +361,4 @@ async function restrictToOwner(path: string): Promise<void> {
 /** The URL without credentials or query (safe to log). */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, "//***@").replace(/\?.*$/, "");
-}
-
-function messageOf(error: unknown): string {
-  if (error === undefined) return "";
-  return error instanceof Error ? error.message : String(error);
 }

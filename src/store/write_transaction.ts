@@ -10,6 +10,7 @@
  * Also owns the classification of remote failures ({@link isStoreUnavailable})
  * and the bounded executor the remote hot read path uses.
  */
+import { withDeadline } from "../deadline.ts";
 import type { Client, InStatement, ResultSet, Transaction } from "@libsql/client";
 import {
   driverExecutor,
@@ -86,22 +87,12 @@ function describe(error: unknown): string {
 
 /** Resolves like `promise`, or rejects with {@link StoreUnavailableError} after `ms`. */
 export async function withStoreDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(new StoreUnavailableError(`the database server did not answer within ${ms} ms`)),
-          ms,
-        );
-      }),
-    ]);
+    return await withDeadline(promise, ms, () => {
+      throw new StoreUnavailableError(`the database server did not answer within ${ms} ms`);
+    });
   } catch (error) {
     throw asStoreError(error);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
