@@ -105,17 +105,17 @@ export async function openRegularFile(dir: string, name: string): Promise<Deno.F
 }
 
 /**
- * The raw (uncompressed) bytes of a day file as a stream, gunzipped when the
- * name ends in `.gz`. Cancelling the stream closes the file.
+ * The raw (uncompressed) bytes of a day file as a stream, gunzipped when
+ * `gzip` (by default: when the name ends in `.gz`). Cancelling the stream
+ * closes the file.
  */
 export async function openDayBytes(
   dir: string,
   name: string,
+  gzip: boolean = name.endsWith(".gz"),
 ): Promise<ReadableStream<Uint8Array>> {
   const file = await openRegularFile(dir, name);
-  return name.endsWith(".gz")
-    ? file.readable.pipeThrough(new DecompressionStream("gzip"))
-    : file.readable;
+  return gzip ? file.readable.pipeThrough(new DecompressionStream("gzip")) : file.readable;
 }
 
 /**
