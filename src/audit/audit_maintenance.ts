@@ -17,10 +17,10 @@ export interface AuditMaintenanceOptions {
   readonly dir: string;
   /** `audit.compress`. */
   readonly compress: boolean;
-  /** `audit.keep_days`; undefined keeps every day. */
-  readonly keepDays: number | undefined;
-  /** `audit.archive_dir`; undefined deletes expired days. */
-  readonly archiveDir: string | undefined;
+  /** `audit.keep_days`; null keeps every day. */
+  readonly keepDays: number | null;
+  /** `audit.archive_dir`; null deletes expired days. */
+  readonly archiveDir: string | null;
   /** The applier's position; retention never removes past it. */
   readonly appliedThrough: AppliedThrough;
   readonly clock: () => Date;
@@ -124,12 +124,12 @@ export class AuditMaintenance {
         log.warn(`Audit compression failed: ${messageOf(error)}`);
       }
     }
-    if (this.#options.keepDays !== undefined) {
+    if (this.#options.keepDays !== null) {
       try {
         const report = await applyRetention({
           dir,
           keepDays: this.#options.keepDays,
-          archiveDir: this.#options.archiveDir ?? null,
+          archiveDir: this.#options.archiveDir,
           now,
           appliedThrough: this.#options.appliedThrough,
         });
@@ -139,7 +139,7 @@ export class AuditMaintenance {
           removedBytes: this.#stats.removedBytes + report.removedBytes,
         };
         if (report.removed.length > 0) {
-          const where = this.#options.archiveDir === undefined
+          const where = this.#options.archiveDir === null
             ? "deleted"
             : `moved to ${this.#options.archiveDir}`;
           log.info(`Audit retention: ${report.removed.join(", ")} ${where}.`);

@@ -255,12 +255,10 @@ export async function startServer(
     `  audit:    ${config.audit.dir} (${
       config.audit.compress ? "closed days gzip'd" : "uncompressed"
     }; ${
-      config.audit.keep_days === undefined
+      config.audit.keep_days === null
         ? "kept forever"
         : `kept ${config.audit.keep_days} days, then ${
-          config.audit.archive_dir === undefined
-            ? "deleted"
-            : `moved to ${config.audit.archive_dir}`
+          config.audit.archive_dir === null ? "deleted" : `moved to ${config.audit.archive_dir}`
         }`
     })`,
     `  webhook:  ${
