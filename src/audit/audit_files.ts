@@ -106,15 +106,24 @@ export async function openRegularFile(dir: string, name: string): Promise<Deno.F
 
 /**
  * The raw (uncompressed) bytes of a day file as a stream, gunzipped when
- * `gzip` (by default: when the name ends in `.gz`). Cancelling the stream
- * closes the file.
+ * `gzip` (by default: when the name ends in `.gz`). A plain day compressed
+ * since it was listed is read from its `.gz`. Cancelling the stream closes
+ * the file.
  */
 export async function openDayBytes(
   dir: string,
   name: string,
   gzip: boolean = name.endsWith(".gz"),
 ): Promise<ReadableStream<Uint8Array>> {
-  const file = await openRegularFile(dir, name);
+  let file: Deno.FsFile;
+  try {
+    file = await openRegularFile(dir, name);
+  } catch (error) {
+    const day = parseDayFileName(name);
+    if (!(error instanceof Deno.errors.NotFound) || day === null || day.compressed) throw error;
+    file = await openRegularFile(dir, compressedDayFileName(day.day));
+    gzip = true;
+  }
   return gzip ? file.readable.pipeThrough(new DecompressionStream("gzip")) : file.readable;
 }
 

@@ -145,3 +145,15 @@ Deno.test("a torn closed day and a symlinked day are left as they are", async ()
   assertEquals(await namesIn(dir), [`${D1}.jsonl`, `${D2}.jsonl`, `${D3}.jsonl`]);
   assert.equal((await Deno.lstat(join(dir, `${D1}.jsonl`))).isSymlink, true);
 });
+
+Deno.test("a reader that listed a plain day before it was compressed reads the .gz", async () => {
+  const dir = await writeAuditDays([D1, D2], 3);
+  const lines = readAuditRecords(dir);
+  const first = await lines.next();
+  assertEquals(first.value?.record.seq, 1);
+  // D2 is listed as plain but compressed before the reader reaches it.
+  await compressClosedDays({ dir, now: NOON_D3 });
+  const rest: number[] = [];
+  for await (const { record } of lines) rest.push(record.seq);
+  assertEquals(rest, range(2, 6));
+});
