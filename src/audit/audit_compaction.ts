@@ -174,12 +174,8 @@ async function compressDay(
 /** Streams the plain file through gzip into `temp` (0600) and fsyncs it. */
 async function writeCompressed(dir: string, source: string, temp: string): Promise<void> {
   const input = await openRegularFile(dir, source);
-  const output = await Deno.open(join(dir, temp), {
-    write: true,
-    create: true,
-    truncate: true,
-    mode: 0o600,
-  });
+  // createNew (O_EXCL) never follows a link planted at the temp name.
+  const output = await Deno.open(join(dir, temp), { write: true, createNew: true, mode: 0o600 });
   try {
     // Written by hand, not piped: the output is fsync'd before it is closed.
     for await (const chunk of input.readable.pipeThrough(new CompressionStream("gzip"))) {
@@ -250,10 +246,13 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Temp files from a run a crash interrupted are never part of the log: remove them. */
+/**
+ * Temp files from a run a crash interrupted are never part of the log: remove
+ * them (a symlink by that name too, so the temp file is never written through one).
+ */
 async function removeStaleTemps(dir: string): Promise<void> {
   for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && TEMP_NAME.test(entry.name)) await Deno.remove(join(dir, entry.name));
+    if (!entry.isDirectory && TEMP_NAME.test(entry.name)) await Deno.remove(join(dir, entry.name));
   }
 }
 

@@ -54,7 +54,11 @@ export async function readChainStart(dir: string): Promise<ChainStart | null> {
 export async function writeChainStart(dir: string, start: ChainStart): Promise<void> {
   const path = join(dir, CHAIN_START_FILE);
   const temp = `${path}.tmp`;
-  const file = await Deno.open(temp, { write: true, create: true, truncate: true, mode: 0o600 });
+  // A leftover temp (or a link planted there) is removed, and createNew never follows a link.
+  await Deno.remove(temp).catch((error) => {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  });
+  const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
   try {
     const bytes = new TextEncoder().encode(`${JSON.stringify(start, null, 2)}\n`);
     for (let offset = 0; offset < bytes.length;) offset += await file.write(bytes.subarray(offset));

@@ -157,3 +157,14 @@ Deno.test("a reader that listed a plain day before it was compressed reads the .
   for await (const { record } of lines) rest.push(record.seq);
   assertEquals(rest, range(2, 6));
 });
+
+Deno.test("compression never writes through a link planted at its temp name", async () => {
+  const dir = await writeAuditDays([D1, D2], 2);
+  const outside = join(await Deno.makeTempDir(), "victim.txt");
+  await Deno.writeTextFile(outside, "untouched");
+  await Deno.symlink(outside, join(dir, `${D1}.jsonl.gz.tmp`));
+  const report = await compressClosedDays({ dir, now: NOON_D3 });
+  assertEquals(report.compressed.map((c) => c.day), [D1, D2]);
+  assertEquals(await Deno.readTextFile(outside), "untouched");
+  assertEquals(await namesIn(dir), [`${D1}.jsonl.gz`, `${D2}.jsonl.gz`]);
+});
