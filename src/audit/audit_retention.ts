@@ -16,7 +16,11 @@ import { messageOf } from "../error_message.ts";
 
 /** How far the applier has applied the log: the last applied line's file and seq. */
 export interface AppliedPosition {
-  /** The audit file of that line (its `YYYY-MM-DD` day is what counts; either form). */
+  /**
+   * The audit file of that line (its `YYYY-MM-DD` day is what counts; either
+   * form). When it names no day (e.g. `""`: the applier records only the seq),
+   * the seq alone decides.
+   */
   readonly file: string;
   readonly seq: number;
 }

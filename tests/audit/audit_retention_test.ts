@@ -202,3 +202,19 @@ async function assertRejectsWith(fn: () => Promise<unknown>, pattern: RegExp): P
   }
   throw new Error("expected a rejection");
 }
+
+Deno.test("retention decides on the seq alone when the applied position names no file", async () => {
+  const dir = await fourDays();
+  const report = await applyRetention({
+    dir,
+    keepDays: 1,
+    archiveDir: null,
+    now: NOW,
+    appliedThrough: applied({ file: "", seq: 12 }),
+  });
+  assertEquals(report.removed, [D1, D2]);
+  assertMatch(
+    report.heldBack ?? "",
+    /2026-11-22 holds lines after the applied position \(seq 12\)/,
+  );
+});
