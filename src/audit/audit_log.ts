@@ -6,7 +6,8 @@
  * moving a torn last line (from a crash mid-write) out of the way.
  */
 import { join } from "node:path";
-import { isAuditFileName } from "./audit_reader.ts";
+import { parseDayFileName, plainDayFileName } from "./audit_files.ts";
+import { isAuditFileName, readAuditFileLines } from "./audit_reader.ts";
 import {
   type AuditEntryFields,
   type AuditEntryInput,
@@ -367,24 +368,51 @@ async function recoverChainTip(
   warn: (message: string) => void,
 ): Promise<ChainTip> {
   const names: string[] = [];
+  // Closed days may have been compressed (audit_compaction.ts): the chain continues from them.
+  const compressed = new Map<string, string>();
   try {
     for await (const entry of fs.readDir(dir)) {
       if (entry.isFile && isAuditFileName(entry.name)) names.push(entry.name);
+      const day = entry.isFile ? parseDayFileName(entry.name) : null;
+      if (day?.compressed) compressed.set(plainDayFileName(day.day), entry.name);
     }
   } catch (error) {
     throw new AuditLogError(`cannot list the audit directory ${dir}: ${messageOf(error)}`, {
       cause: error,
     });
   }
+  const plainNames = new Set(names);
+  for (const plain of compressed.keys()) if (!plainNames.has(plain)) names.push(plain);
   names.sort();
   const newestFile = names.at(-1) ?? null;
   for (let index = names.length - 1; index >= 0; index--) {
     const name = names[index];
     if (name === undefined) continue;
-    const last = await recoverFile(fs, dir, name, clock, warn);
+    const gz = compressed.get(name);
+    // When a day has both forms (compaction interrupted), the plain file is the log's.
+    const last = gz !== undefined && !plainNames.has(name)
+      ? await lastCompressedRecord(dir, gz)
+      : await recoverFile(fs, dir, name, clock, warn);
     if (last !== null) return { seq: last.seq, hash: last.hash, newestFile };
   }
   return { seq: 0, hash: GENESIS_HASH, newestFile };
+}
+
+/** The last record of a compressed (closed, verified) day, read by streaming through it. */
+async function lastCompressedRecord(dir: string, name: string): Promise<AuditRecord | null> {
+  let last: string | null = null;
+  try {
+    for await (const line of readAuditFileLines(dir, name)) {
+      if (line.endsWithNewline && line.text !== "") last = line.text;
+    }
+    return last === null ? null : parseRecordLine(last);
+  } catch (error) {
+    throw new AuditLogError(
+      `cannot read the chain tip from audit file ${join(dir, name)}: ${messageOf(error)}. ` +
+        `Run "symbo-crm audit verify" to locate the damage.`,
+      { cause: error },
+    );
+  }
 }
 
 const TAIL_CHUNK = 64 * 1024;

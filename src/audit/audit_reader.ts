@@ -4,7 +4,7 @@
  * file). Used by `audit verify` and `audit replay`; the writer has its own
  * tail reader in `audit_log.ts`.
  */
-import { join } from "node:path";
+import { listAuditDayFiles, openDayText } from "./audit_files.ts";
 import { type AuditRecord, parseRecordLine } from "./audit_record.ts";
 import { messageOf } from "../error_message.ts";
 
@@ -48,35 +48,20 @@ export function isAuditFileName(name: string): boolean {
 }
 
 /**
- * The daily audit files in `dir` (`YYYY-MM-DD.jsonl` only; `.torn-*` and other
- * files are ignored), oldest first. Throws when `dir` does not exist.
+ * The daily audit files in `dir`, one per day, plain (`YYYY-MM-DD.jsonl`) or
+ * compressed (`YYYY-MM-DD.jsonl.gz`), oldest first; `.torn-*`, symlinks and
+ * other files are ignored. Throws when `dir` does not exist.
  */
 export async function listAuditFiles(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      if (entry.isFile && isAuditFileName(entry.name)) names.push(entry.name);
-    }
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new Error(`audit directory ${dir} does not exist (check audit.dir in the config)`, {
-        cause: error,
-      });
-    }
-    throw error;
-  }
-  // ISO dates sort as strings.
-  return names.sort();
+  return (await listAuditDayFiles(dir)).map((file) => file.name);
 }
 
-/** Streams the lines of one audit file (`file` is a name inside `dir`). */
+/** Streams the lines of one audit file, plain or gzip (`file` is a name inside `dir`). */
 export async function* readAuditFileLines(
   dir: string,
   file: string,
 ): AsyncGenerator<AuditLine, void, undefined> {
-  const handle = await Deno.open(join(dir, file), { read: true });
-  // Splitting decoded text on "\n" is safe: that byte never occurs inside a UTF-8 sequence.
-  const chunks = handle.readable.pipeThrough(new TextDecoderStream("utf-8"));
+  const chunks = await openDayText(dir, file);
   let partial: string[] = [];
   let lineNumber = 0;
   // Leaving the loop early (break/return/throw) cancels the stream, which closes the file.

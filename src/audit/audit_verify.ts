@@ -20,6 +20,7 @@ import {
   serializeRecord,
   sha256Hex,
 } from "./audit_record.ts";
+import { CHAIN_START_FILE, type ChainStart, readChainStart } from "./chain_start.ts";
 import { messageOf } from "../error_message.ts";
 
 /** A line of the log that is wrong (or, as a warning, suspicious). */
@@ -56,6 +57,8 @@ export interface AuditVerifyReport {
  */
 export async function verifyAuditLog(dir: string): Promise<AuditVerifyReport> {
   const files = await listAuditFiles(dir);
+  // After retention the kept chain starts at a recorded line, not at the genesis.
+  const anchor = await readChainStart(dir);
   let lines = 0;
   let lastSeq = 0;
   let lastHash = GENESIS_HASH;
@@ -76,14 +79,40 @@ export async function verifyAuditLog(dir: string): Promise<AuditVerifyReport> {
         torn = line;
         continue;
       }
+      if (lines === 0 && anchor !== null && startsAtAnchor(line.text, anchor)) {
+        lastSeq = anchor.seq - 1;
+        lastHash = anchor.prev;
+      }
       const checked = checkLine(line.text, lastSeq, lastHash);
       if (typeof checked === "string") return report(problemAt(line, checked), []);
+      if (anchor !== null && checked.seq === anchor.seq && checked.prev !== anchor.prev) {
+        return report(problemAt(line, ANCHOR_MISMATCH), []);
+      }
       lines++;
       lastSeq = checked.seq;
       lastHash = checked.hash;
     }
   }
+  if (anchor !== null && lastSeq < anchor.seq) {
+    const problem = `${CHAIN_START_FILE} records that the kept log starts at seq ${anchor.seq} ` +
+      `(day ${anchor.day}) but ${
+        lines === 0 ? "no line is left" : `the log ends at seq ${lastSeq}`
+      }: audit files are missing`;
+    return report({ file: CHAIN_START_FILE, line: 1, problem }, []);
+  }
   return report(null, torn === null ? [] : [problemAt(torn, TORN_AT_THE_END)]);
+}
+
+const ANCHOR_MISMATCH = `prev does not match the hash recorded in ${CHAIN_START_FILE} ` +
+  "for the first kept line: a line before it was replaced";
+
+/** True when the log's first line is the one retention recorded as the kept chain's start. */
+function startsAtAnchor(text: string, anchor: ChainStart): boolean {
+  try {
+    return parseRecordLine(text).seq === anchor.seq;
+  } catch {
+    return false; // checkLine names the problem
+  }
 }
 
 /** Checks one newline-terminated line against the line before it; returns its record or what is wrong. */

@@ -5,6 +5,8 @@
  */
 import type { AuditLog } from "../audit/audit_log.ts";
 import { openAuditLog } from "../audit/audit_log.ts";
+import { AuditMaintenance } from "../audit/audit_maintenance.ts";
+import type { AppliedThrough } from "../audit/audit_retention.ts";
 import { createEventApplier } from "../calls/event_applier.ts";
 import { callRoutes } from "../admin/call_routes.ts";
 import { contactRoutes } from "../admin/contact_routes.ts";
@@ -44,6 +46,11 @@ export interface ServeOptions {
   readonly print?: (line: string) => void;
   /** Install SIGTERM/SIGINT handlers (the CLI does; in-process tests do not). */
   readonly handleSignals?: boolean;
+  /**
+   * The applier's position, which audit retention never removes past. Without
+   * one, retention keeps every day (nothing is known to be applied).
+   */
+  readonly appliedThrough?: AppliedThrough;
 }
 
 /** Opens everything and serves. */
@@ -79,6 +86,43 @@ export async function startServer(
     "outcome",
   ]);
   metrics.gauge("symbo_crm_contacts", "Contacts in the store.", () => countContacts(store.reader));
+  const auditMaintenance = new AuditMaintenance({
+    dir: config.audit.dir,
+    compress: config.audit.compress,
+    keepDays: config.audit.keep_days,
+    archiveDir: config.audit.archive_dir,
+    appliedThrough: options.appliedThrough ?? (() => Promise.resolve(null)),
+    clock,
+    log: {
+      info: (message) => logger("audit").info(message),
+      warn: (message) => logger("audit").warn(message),
+    },
+  });
+  metrics.gauge(
+    "symbo_crm_audit_compressed_saved_bytes",
+    "Bytes saved by compressing closed audit days since start.",
+    () => auditMaintenance.stats.savedBytes,
+  );
+  metrics.gauge(
+    "symbo_crm_audit_compressed_days",
+    "Closed audit days compressed since start.",
+    () => auditMaintenance.stats.compressedDays,
+  );
+  metrics.gauge(
+    "symbo_crm_audit_retention_removed_days",
+    "Audit days archived or deleted by retention since start.",
+    () => auditMaintenance.stats.removedDays,
+  );
+  metrics.gauge(
+    "symbo_crm_audit_maintenance_last_run_timestamp_seconds",
+    "When audit compression and retention last ran (0: not yet).",
+    () => (auditMaintenance.stats.lastRunAt?.getTime() ?? 0) / 1000,
+  );
+  metrics.gauge(
+    "symbo_crm_audit_maintenance_last_run_ok",
+    "1 when the last audit compression and retention run had no failure, else 0.",
+    () => auditMaintenance.stats.lastRunOk ? 1 : 0,
+  );
   metrics.gauge("symbo_crm_calls", "Calls in the store.", async () => {
     const row = await store.reader.first("SELECT COUNT(*) AS n FROM calls");
     return row ? Number(row.n) : 0;
@@ -188,6 +232,7 @@ export async function startServer(
       });
       await Promise.race([server.shutdown(), deadline]);
       clearTimeout(timer);
+      await auditMaintenance.stop();
       await audit.close();
       store.close();
     })();
@@ -207,7 +252,15 @@ export async function startServer(
   const banner = [
     `symbo-crm ${VERSION} listening on ${url}`,
     `  store:    ${redactUrl(store.url)} (${store.mode})`,
-    `  audit:    ${config.audit.dir}`,
+    `  audit:    ${config.audit.dir} (${
+      config.audit.compress ? "closed days gzip'd" : "uncompressed"
+    }; ${
+      config.audit.keep_days === null
+        ? "kept forever"
+        : `kept ${config.audit.keep_days} days, then ${
+          config.audit.archive_dir === null ? "deleted" : `moved to ${config.audit.archive_dir}`
+        }`
+    })`,
     `  webhook:  ${
       signingKeys.length > 0
         ? `POST ${url}/symbo/webhook (${signingKeys.length} secret${
@@ -235,6 +288,7 @@ export async function startServer(
     );
   }
   print(banner.join("\n"));
+  auditMaintenance.start();
 
   const finished = server.finished.then(() => shutdown());
   return { url, store, audit, shutdown, finished };

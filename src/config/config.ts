@@ -46,6 +46,10 @@ export const ConfigSchema = z.strictObject({
   }).prefault({}),
   audit: z.strictObject({
     dir: z.string().min(1).default("data/audit"),
+    compress: z.boolean().default(true),
+    keep_days: z.number().int().min(1, "keep at least 1 day (null keeps every day)").max(36_500)
+      .nullable().default(null),
+    archive_dir: z.string().min(1).nullable().default(null),
   }).prefault({}),
   symbo: z.strictObject({
     webhook_secrets: z.array(z.string().min(1, "a webhook secret cannot be empty")).default([]),

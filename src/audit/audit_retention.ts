@@ -1,0 +1,187 @@
+/**
+ * Retention of the audit log (`audit.keep_days`): the oldest days are moved
+ * to `audit.archive_dir`, or deleted when there is none. Only a prefix of the
+ * log goes (the chain must stay one unbroken run), never the newest file (the
+ * writer continues the chain from it), and never a line the applier has not
+ * applied. Before anything goes, the first kept line's `seq` and `prev` are
+ * recorded in `chain-start.json`, so `audit verify` still checks the kept
+ * part from its first line and notices a kept day that disappears.
+ */
+import { join, resolve } from "node:path";
+import { type AuditDayFile, listAllDayFiles, syncDirectory } from "./audit_files.ts";
+import { readAuditFileLines } from "./audit_reader.ts";
+import { parseRecordLine } from "./audit_record.ts";
+import { writeChainStart } from "./chain_start.ts";
+import { messageOf } from "../error_message.ts";
+
+/** How far the applier has applied the log: the last applied line's file and seq. */
+export interface AppliedPosition {
+  /**
+   * The audit file of that line (its `YYYY-MM-DD` day is what counts; either
+   * form). When it names no day (e.g. `""`: the applier records only the seq),
+   * the seq alone decides.
+   */
+  readonly file: string;
+  readonly seq: number;
+}
+
+/** Where the applier stands; null when it has applied nothing yet. */
+export type AppliedThrough = () => Promise<AppliedPosition | null>;
+
+/** Options for {@link applyRetention}. */
+export interface RetentionOptions {
+  /** The audit folder. */
+  readonly dir: string;
+  /** Days to keep before today (UTC); older days go. */
+  readonly keepDays: number;
+  /** Where old days are moved; null deletes them. */
+  readonly archiveDir: string | null;
+  readonly now: Date;
+  /** The applier's position (the inbox applier provides it). */
+  readonly appliedThrough: AppliedThrough;
+}
+
+/** What one run did. */
+export interface RetentionReport {
+  /** Days moved to the archive or deleted, oldest first. */
+  readonly removed: readonly string[];
+  /** Bytes those days took in the audit folder. */
+  readonly removedBytes: number;
+  /** Why an expired day was kept, when one was (null when none was held back). */
+  readonly heldBack: string | null;
+}
+
+/**
+ * Moves or deletes the expired days of `dir` (see the module comment).
+ * Throws when a file cannot be moved or removed; what went before stays done
+ * and the chain start already covers it.
+ */
+export async function applyRetention(options: RetentionOptions): Promise<RetentionReport> {
+  const { dir } = options;
+  if (options.archiveDir !== null && resolve(options.archiveDir) === resolve(dir)) {
+    throw new Error(`audit.archive_dir must not be audit.dir itself (${dir})`);
+  }
+  const days = groupByDay(await listAllDayFiles(dir));
+  const cutoff = dayBefore(options.now, options.keepDays);
+  // Never the newest day: the writer continues the chain from its last line.
+  const expired = days.slice(0, -1).filter((group) => group.day < cutoff);
+  if (expired.length === 0) return { removed: [], removedBytes: 0, heldBack: null };
+
+  const applied = await options.appliedThrough();
+  const removable: DayGroup[] = [];
+  let heldBack: string | null = null;
+  if (applied === null) {
+    heldBack = "the applier has not applied any line yet";
+  } else {
+    const appliedDay = /(\d{4}-\d{2}-\d{2})/.exec(applied.file)?.[1] ?? null;
+    for (const group of expired) {
+      const last = await lastSeq(dir, group.read);
+      if (last === null || last > applied.seq || (appliedDay !== null && group.day > appliedDay)) {
+        heldBack = `${group.day} holds lines after the applied position (seq ${applied.seq})`;
+        break;
+      }
+      removable.push(group);
+    }
+  }
+  if (removable.length === 0) return { removed: [], removedBytes: 0, heldBack };
+
+  const start = await firstKeptLine(dir, days.slice(removable.length));
+  if (start === null) {
+    return { removed: [], removedBytes: 0, heldBack: "no kept day holds a line to anchor on" };
+  }
+  await writeChainStart(dir, { ...start, written_at: options.now.toISOString() });
+
+  let removedBytes = 0;
+  const removed: string[] = [];
+  for (const group of removable) {
+    for (const file of group.files) {
+      removedBytes += (await Deno.lstat(join(dir, file.name))).size;
+      if (options.archiveDir === null) await Deno.remove(join(dir, file.name));
+      else await archive(dir, options.archiveDir, file.name);
+    }
+    removed.push(group.day);
+  }
+  await syncDirectory(dir);
+  return { removed, removedBytes, heldBack };
+}
+
+interface DayGroup {
+  readonly day: string;
+  /** Every form of the day present (both after an interrupted compaction). */
+  readonly files: readonly AuditDayFile[];
+  /** The form the readers use. */
+  readonly read: AuditDayFile;
+}
+
+function groupByDay(files: readonly AuditDayFile[]): DayGroup[] {
+  const groups: DayGroup[] = [];
+  for (const file of files) {
+    const last = groups.at(-1);
+    if (last?.day === file.day) {
+      groups[groups.length - 1] = { ...last, files: [...last.files, file] };
+    } else groups.push({ day: file.day, files: [file], read: file });
+  }
+  return groups;
+}
+
+/** The UTC day `keepDays` days before `now`'s (`YYYY-MM-DD`); days before it expire. */
+export function dayBefore(now: Date, keepDays: number): string {
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  return new Date(today - keepDays * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** The seq of a day's last complete line (null when it has none). */
+async function lastSeq(dir: string, file: AuditDayFile): Promise<number | null> {
+  let last: string | null = null;
+  for await (const line of readAuditFileLines(dir, file.name)) {
+    if (line.endsWithNewline && line.text !== "") last = line.text;
+  }
+  return last === null ? null : parseRecordLine(last).seq;
+}
+
+/** The day, seq and prev of the first line of the first kept day that has one. */
+async function firstKeptLine(
+  dir: string,
+  kept: readonly DayGroup[],
+): Promise<{ day: string; seq: number; prev: string } | null> {
+  for (const group of kept) {
+    for await (const line of readAuditFileLines(dir, group.read.name)) {
+      if (!line.endsWithNewline) break;
+      try {
+        const record = parseRecordLine(line.text);
+        return { day: group.day, seq: record.seq, prev: record.prev };
+      } catch (error) {
+        throw new Error(
+          `audit file ${join(dir, group.read.name)} line 1 is not a valid audit record ` +
+            `(${messageOf(error)}); retention needs it to record where the chain starts`,
+          { cause: error },
+        );
+      }
+    }
+  }
+  return null;
+}
+
+/** Moves one file to the archive durably: a rename, or a copy across file systems. */
+async function archive(dir: string, archiveDir: string, name: string): Promise<void> {
+  await Deno.mkdir(archiveDir, { recursive: true, mode: 0o700 });
+  const source = join(dir, name);
+  const target = join(archiveDir, name);
+  try {
+    await Deno.rename(source, target);
+  } catch (error) {
+    // EXDEV: another file system; copy, make it durable, then remove the source.
+    if (!(error instanceof Error && "code" in error && error.code === "EXDEV")) throw error;
+    const temp = `${target}.tmp`;
+    await Deno.copyFile(source, temp);
+    const file = await Deno.open(temp, { read: true, write: true });
+    try {
+      await file.syncData();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(temp, target);
+    await Deno.remove(source);
+  }
+  await syncDirectory(archiveDir);
+}
