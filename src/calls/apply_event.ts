@@ -8,6 +8,7 @@ import { findContactByPhone } from "../contacts/contact_store.ts";
 import type { SqlArg, SqlExecutor, SqlRow } from "../store/sql.ts";
 import type { WriteTransactionRunner } from "../store/write_transaction.ts";
 import { type ClassifiedEvent, idString, isJsonObject } from "./call_event.ts";
+import { isRawJson, parseJsonExact } from "./exact_json.ts";
 import { mergeSnapshots, type Snapshot, snapshotOrderOf } from "./snapshot_order.ts";
 
 /** What the caller knows about the request that carried the event. */
@@ -287,10 +288,11 @@ function prospectIdOf(data: Record<string, unknown>): string | null {
   return isJsonObject(data.prospect) ? idString(data.prospect.id) : null;
 }
 
-/** A string kept as sent, a number stringified; anything else null. */
+/** A string kept as sent, a number stringified (an exact integer as its digits); anything else null. */
 function stringOrNull(value: unknown): string | null {
   if (typeof value === "string") return value;
   if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  if (isRawJson(value)) return value.rawJSON;
   return null;
 }
 
@@ -304,7 +306,7 @@ function nullableInteger(value: unknown): number | null {
 function storedObject(text: unknown, what: string): Record<string, unknown> {
   if (typeof text === "string") {
     try {
-      const value: unknown = JSON.parse(text);
+      const value = parseJsonExact(text);
       if (isJsonObject(value)) return value;
     } catch {
       // Reported below.

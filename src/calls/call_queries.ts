@@ -5,6 +5,7 @@
 import type { Client, Transaction } from "@libsql/client";
 import { clientExecutor, type SqlRow } from "../store/sql.ts";
 import { isJsonObject } from "./call_event.ts";
+import { parseJsonExact } from "./exact_json.ts";
 
 /** A stored call: its columns, with `data` parsed back into an object. */
 export interface CallRecord {
@@ -113,11 +114,11 @@ function eventRecord(row: SqlRow): CallEventRecord {
   };
 }
 
-/** Parses stored JSON text; anything unparseable comes back as it was. */
+/** Parses stored JSON text exactly (big integers keep their digits); anything unparseable comes back as it was. */
 function parseJson(value: unknown): unknown {
   if (typeof value !== "string") return value;
   try {
-    return JSON.parse(value);
+    return parseJsonExact(value);
   } catch {
     return value;
   }
