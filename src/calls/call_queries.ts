@@ -42,6 +42,8 @@ export interface CallEventRecord {
   received_at: string;
   audit_seq: number | null;
   outcome: string;
+  /** What was noteworthy about the event (`id_conflict`, `future_timestamp`); empty when nothing. */
+  flags: string[];
   /** The body as received, parsed (the raw text when it is somehow not JSON). */
   body: unknown;
 }
@@ -60,7 +62,7 @@ export const CALL_COLUMNS = `id, contact_external_id, prospect_id, user_id, dire
 const GET_CALL_SQL = `SELECT ${CALL_COLUMNS} FROM calls WHERE id = ?`;
 
 const CALL_EVENTS_SQL = `SELECT event_key, event_id, event_type, received_at, audit_seq,
-  outcome, body FROM events WHERE call_id = ? ORDER BY received_at, audit_seq, event_key`;
+  outcome, flags, body FROM events WHERE call_id = ? ORDER BY received_at, audit_seq, event_key`;
 
 /**
  * The call with this id and its event history in arrival order (receipt time,
@@ -110,6 +112,7 @@ function eventRecord(row: SqlRow): CallEventRecord {
     received_at: new Date(num(row.received_at) ?? 0).toISOString(),
     audit_seq: num(row.audit_seq),
     outcome: str(row.outcome) ?? "",
+    flags: flagList(row.flags),
     body: parseJson(row.body),
   };
 }
@@ -122,6 +125,12 @@ function parseJson(value: unknown): unknown {
   } catch {
     return value;
   }
+}
+
+/** The stored JSON array of flags; NULL (or anything unexpected) is none. */
+function flagList(value: unknown): string[] {
+  const parsed = parseJson(value);
+  return Array.isArray(parsed) ? parsed.filter((flag) => typeof flag === "string") : [];
 }
 
 function str(value: unknown): string | null {
