@@ -93,10 +93,23 @@ const SUMMARY_COLUMNS = `${CALL_SCALAR_COLUMNS},
 
 // One row per top-level field of a large call's data: its size, and its JSON
 // text when it is small enough for a page. SQLite does the cutting, so the large
-// values never reach the JavaScript heap.
-const DATA_FIELDS_SQL = `SELECT j.key AS key, octet_length(c.data -> j.fullkey) AS bytes,
-  CASE WHEN octet_length(c.data -> j.fullkey) <= ${FIELD_INLINE_BYTES}
-    THEN c.data -> j.fullkey END AS json
+// values never reach the JavaScript heap. The document is parsed once
+// (json_each); each small value is written back as JSON from its type, except a
+// real number or an integer beyond 64 bits, re-read as its exact text (`->`
+// re-reads the document, but such fields are few).
+const DATA_FIELDS_SQL = `SELECT j.key AS key, COALESCE(octet_length(j.value), 4) AS bytes,
+  CASE WHEN COALESCE(octet_length(j.value), 4) <= ${FIELD_INLINE_BYTES} THEN
+    CASE j.type
+      WHEN 'text' THEN json_quote(j.value)
+      WHEN 'integer' THEN
+        CASE typeof(j.value) WHEN 'integer' THEN CAST(j.value AS TEXT) ELSE c.data -> j.fullkey END
+      WHEN 'real' THEN c.data -> j.fullkey
+      WHEN 'true' THEN 'true'
+      WHEN 'false' THEN 'false'
+      WHEN 'null' THEN 'null'
+      ELSE j.value
+    END
+  END AS json
   FROM calls AS c, json_each(c.data) AS j WHERE c.id = ? ORDER BY j.id`;
 
 /** Reads a call row (selected with `SUMMARY_COLUMNS`) as a page shows it. */

@@ -175,3 +175,22 @@ Deno.test("a call's history leaves out large bodies; each can be read alone", as
     assert.equal(await getCallEventBody(client, "c2", large?.event_key ?? ""), null);
   });
 });
+
+Deno.test("fields of a large call keep their JSON values exactly in pages", async () => {
+  await withStore(async (client, db) => {
+    await deliver(client, { id: "c1", note: "n" });
+    const big = "b".repeat(FIELD_INLINE_BYTES + 1);
+    await db.run("UPDATE calls SET data = ? WHERE id = 'c1'", [
+      `{"id":"c1","big":"${big}","s":"q\\"u\\u0000\\n☎","i":9007199254740993,"huge":123456789012345678901234,` +
+      `"r":1.5e-7,"t":true,"f":false,"z":null,"o":{"a":[1,{"b":2}]},"a":[],"neg":-3}`,
+    ]);
+    const [call] = (await listCalls(db, {}, 10, null)).calls;
+    assert.ok(call);
+    assert.deepEqual(call.omitted_fields, ["big"]);
+    assert.equal(
+      JSON.stringify(call.data),
+      `{"id":"c1","s":"q\\"u\\u0000\\n☎","i":9007199254740993,"huge":123456789012345678901234,` +
+        `"r":1.5e-7,"t":true,"f":false,"z":null,"o":{"a":[1,{"b":2}]},"a":[],"neg":-3}`,
+    );
+  });
+});
