@@ -560,3 +560,15 @@ Deno.test("numeric ids beyond 2^53 stay distinct calls and distinct events", asy
     assert.equal(JSON.stringify(stored.call.data), '{"id":9007199254740995,"note":"n"}');
   });
 });
+
+Deno.test("events stored before body hashes were kept still tell a re-delivery from an id conflict", async () => {
+  await withStore(async (client) => {
+    const first = callEvent("e1", "call:created", { note: "first" });
+    await deliver(client, first, 1);
+    // As migration 3 leaves rows written by an older version.
+    await client.execute("UPDATE events SET body_sha256 = NULL");
+    assert.equal((await deliver(client, first, 2)).status, "duplicate");
+    const other = callEvent("e1", "call:updated", { note: "other" });
+    assert.deepEqual((await deliver(client, other, 3)).flags, ["id_conflict"]);
+  });
+});

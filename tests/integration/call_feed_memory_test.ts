@@ -123,6 +123,16 @@ Deno.test("calls with megabytes of text: feed, list, CSV and call view answer wi
       const found = await response.json();
       assertEquals(found.call.data.transcription, transcription(7, TRANSCRIPTION_BYTES));
       assertEquals(found.events.length, 1);
+      const [event] = found.events;
+      assertEquals(event.body_omitted, true, "a 4.8 MB body is left out of the history");
+      assertEquals(event.body, null);
+      const raw = await api(
+        server,
+        `/api/calls/big-07/events/${encodeURIComponent(event.event_key)}`,
+      );
+      assertEquals(raw.status, 200);
+      const body = JSON.parse(await raw.text());
+      assertEquals(body.data.transcription, transcription(7, TRANSCRIPTION_BYTES));
     });
     await expectHealthy(server);
   } finally {
