@@ -1,16 +1,13 @@
 /**
  * Admin routes for calls: list with filters and cursor pages, the change feed
- * (`?since=`), the CSV export, and one call with its event history.
+ * (`?since=`), the CSV export, one call with its event history, and one
+ * event's exact body. Pages and histories are bounded in bytes (large fields
+ * are fetched per call); the export streams one row at a time.
  */
 import { z } from "zod";
-import {
-  allCalls,
-  callChanges,
-  type CallFilter,
-  CursorError,
-  listCalls,
-} from "../calls/call_list.ts";
-import { getCallWithHistory } from "../calls/call_queries.ts";
+import { exportCalls } from "../calls/call_export.ts";
+import { callChanges, type CallFilter, CursorError, listCalls } from "../calls/call_list.ts";
+import { getCallEventBody, getCallWithHistory } from "../calls/call_queries.ts";
 import { requireAdmin } from "../http/admin_auth.ts";
 import type { Route } from "../http/app.ts";
 import { errorResponse, HttpError, jsonResponse } from "../http/http_error.ts";
@@ -30,6 +27,9 @@ const ListQuery = z.strictObject({
 });
 
 const ExportQuery = ListQuery.omit({ limit: true, cursor: true, since: true });
+
+/** The call data fields the CSV export writes, after the call's own columns. */
+const CSV_DATA_FIELDS = ["note", "recording_url", "total_talk_time_millis"] as const;
 
 const CSV_COLUMNS = [
   "id",
@@ -86,7 +86,7 @@ export function callRoutes(store: Store, adminTokens: readonly string[]): Route[
         requireAdmin(request, adminTokens);
         const filter = filterOf(parseQuery(new URL(request.url), ExportQuery));
         const encoder = new TextEncoder();
-        const calls = allCalls(store.reader, filter);
+        const calls = exportCalls(store.reader, filter, CSV_DATA_FIELDS);
         const body = new ReadableStream<Uint8Array>({
           start(controller) {
             controller.enqueue(encoder.encode(csvLine(CSV_COLUMNS)));
@@ -97,7 +97,7 @@ export function callRoutes(store: Store, adminTokens: readonly string[]): Route[
               controller.close();
               return;
             }
-            const call = next.value;
+            const { call, fields } = next.value;
             controller.enqueue(encoder.encode(csvLine([
               call.id,
               call.contact_external_id,
@@ -111,9 +111,7 @@ export function callRoutes(store: Store, adminTokens: readonly string[]): Route[
               call.started_at,
               new Date(call.first_seen_at).toISOString(),
               new Date(call.last_event_at).toISOString(),
-              call.data.note,
-              call.data.recording_url,
-              call.data.total_talk_time_millis,
+              ...CSV_DATA_FIELDS.map((field) => fields[field]),
             ])));
           },
           async cancel() {
@@ -137,6 +135,18 @@ export function callRoutes(store: Store, adminTokens: readonly string[]): Route[
         return found
           ? jsonResponse(200, found)
           : errorResponse(404, "not_found", "No call has this id.");
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/calls/:id/events/:key",
+      handler: async (request, params) => {
+        requireAdmin(request, adminTokens);
+        const body = await getCallEventBody(store.client, params.id ?? "", params.key ?? "");
+        // The exact text Symbo signed: served as received, not re-serialized.
+        return body === null
+          ? errorResponse(404, "not_found", "This call has no event with this key.")
+          : new Response(body, { headers: { "content-type": "application/json; charset=utf-8" } });
       },
     },
   ];

@@ -3,12 +3,25 @@
  * for calls and prospects: the live webhook and `audit replay` both call it, so a
  * replayed audit log rebuilds exactly what the webhook built. It owns the dedupe
  * rule, the out-of-order merge of call snapshots and the call → contact link.
+ *
+ * Dedupe: an event is identified by its envelope `id` (else its body's SHA-256).
+ * The same id with the same body is a duplicate; the same id with a different
+ * body is not (Symbo or a proxy reused an id): it is applied under a key that
+ * adds its body hash, and flagged `id_conflict`. A snapshot whose timestamp lay
+ * far in the future is flagged `future_timestamp`. Flags are kept with the event
+ * (the call's history shows them) and returned to the caller (to count them).
  */
 import { findContactByPhone } from "../contacts/contact_store.ts";
 import type { SqlArg, SqlExecutor, SqlRow } from "../store/sql.ts";
 import type { WriteTransactionRunner } from "../store/write_transaction.ts";
 import { type ClassifiedEvent, idString, isJsonObject } from "./call_event.ts";
-import { mergeSnapshots, type Snapshot, snapshotOrderOf } from "./snapshot_order.ts";
+import { isRawJson, parseJsonExact } from "./exact_json.ts";
+import {
+  mergeSnapshots,
+  type Snapshot,
+  type SnapshotOrder,
+  snapshotOrderOf,
+} from "./snapshot_order.ts";
 
 /** What the caller knows about the request that carried the event. */
 export interface ApplyContext {
@@ -22,20 +35,36 @@ export interface ApplyContext {
   readonly bodySha256: string;
 }
 
+/**
+ * Something noteworthy about an applied event, kept in its history:
+ * `id_conflict` — its envelope id was already used by a different body;
+ * `future_timestamp` — a timestamp lay far in the future and was ordered at receipt.
+ */
+export type EventFlag = "id_conflict" | "future_timestamp";
+
+/** Every event flag, for metrics that declare their series up front. */
+export const EVENT_FLAGS: readonly EventFlag[] = ["id_conflict", "future_timestamp"];
+
 /** What applying did; `status` is what the webhook answers. */
 export type ApplyOutcome = {
   status: "applied" | "duplicate" | "ignored";
   callId?: string;
   prospectId?: string;
+  /** Flags raised by this event (absent when none). */
+  flags?: readonly EventFlag[];
 };
 
 const NEXT_CHANGE_SEQ = "(SELECT COALESCE(MAX(change_seq), 0) + 1 FROM calls)";
 
 const INSERT_EVENT_SQL = `INSERT INTO events
   (event_key, event_id, event_type, object, call_id, prospect_id, audit_seq, received_at,
-   outcome, body)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+   outcome, body, body_sha256, flags)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (event_key) DO NOTHING`;
+
+// Rows written before migration 3 have no body_sha256: their body decides.
+const SAME_BODY_SQL = `SELECT COALESCE(body_sha256 = ?, body = ?) AS same
+  FROM events WHERE event_key = ?`;
 
 const GET_CALL_SQL = `SELECT contact_external_id, prospect_id, user_id, order_updated_ms,
   order_created_ms, order_received_ms, order_seq, data, first_seen_at, last_event_at
@@ -93,7 +122,6 @@ export async function applyEvent(
   event: ClassifiedEvent,
   ctx: ApplyContext,
 ): Promise<ApplyOutcome> {
-  const eventKey = event.eventId !== null ? `id:${event.eventId}` : `sha256:${ctx.bodySha256}`;
   const receivedMs = ctx.receivedAt.getTime();
   const callId = event.kind === "call" ? event.callId : null;
   const prospectId = event.kind === "call"
@@ -101,28 +129,52 @@ export async function applyEvent(
     : event.kind === "prospect"
     ? event.prospectId
     : null;
-  const object = event.kind === "ignored" ? null : stringOrNull(event.envelope.object);
-  const { changes } = await db.run(INSERT_EVENT_SQL, [
-    eventKey,
-    event.eventId,
-    event.eventType,
-    object,
-    callId,
-    prospectId,
-    ctx.auditSeq,
-    receivedMs,
-    event.kind === "ignored" ? "ignored" : "applied",
-    ctx.bodyText,
-  ]);
   const ids = {
     ...(callId !== null ? { callId } : {}),
     ...(prospectId !== null ? { prospectId } : {}),
   };
-  if (changes === 0) return { status: "duplicate", ...ids };
-  if (event.kind === "ignored") return { status: "ignored" };
-  if (event.kind === "call") await applyCall(db, event, ctx);
-  else await applyProspect(db, event, ctx);
-  return { status: "applied", ...ids };
+  const order = event.kind === "call"
+    ? snapshotOrderOf(event.data, event.createdAtRaw, receivedMs, ctx.auditSeq)
+    : null;
+  const flags: EventFlag[] = order?.futureClamped ? ["future_timestamp"] : [];
+  const object = event.kind === "ignored" ? null : stringOrNull(event.envelope.object);
+  const record = (eventKey: string) =>
+    db.run(INSERT_EVENT_SQL, [
+      eventKey,
+      event.eventId,
+      event.eventType,
+      object,
+      callId,
+      prospectId,
+      ctx.auditSeq,
+      receivedMs,
+      event.kind === "ignored" ? "ignored" : "applied",
+      ctx.bodyText,
+      ctx.bodySha256,
+      flags.length > 0 ? JSON.stringify(flags) : null,
+    ]);
+
+  if (event.eventId === null) {
+    const { changes } = await record(`sha256:${ctx.bodySha256}`);
+    if (changes === 0) return { status: "duplicate", ...ids };
+  } else {
+    const idKey = `id:${event.eventId}`;
+    const { changes } = await record(idKey);
+    if (changes === 0) {
+      const existing = await db.first(SAME_BODY_SQL, [ctx.bodySha256, ctx.bodyText, idKey]);
+      if (existing && Number(existing.same) === 1) return { status: "duplicate", ...ids };
+      // A different body under a used id: a new event, kept under its own key (a
+      // re-delivery of this body then is a duplicate of that key).
+      flags.push("id_conflict");
+      const conflict = await record(`${idKey}#sha256:${ctx.bodySha256}`);
+      if (conflict.changes === 0) return { status: "duplicate", ...ids };
+    }
+  }
+  const flagged = flags.length > 0 ? { flags } : {};
+  if (event.kind === "ignored") return { status: "ignored", ...flagged };
+  if (event.kind === "call" && order !== null) await applyCall(db, event, order);
+  else if (event.kind === "prospect") await applyProspect(db, event, ctx);
+  return { status: "applied", ...ids, ...flagged };
 }
 
 /**
@@ -140,12 +192,9 @@ export function applyEventInTransaction(
 type CallEvent = Extract<ClassifiedEvent, { kind: "call" }>;
 type ProspectEvent = Extract<ClassifiedEvent, { kind: "prospect" }>;
 
-async function applyCall(db: SqlExecutor, event: CallEvent, ctx: ApplyContext): Promise<void> {
-  const receivedMs = ctx.receivedAt.getTime();
-  const incoming: Snapshot = {
-    order: snapshotOrderOf(event.data, event.createdAtRaw, receivedMs, ctx.auditSeq),
-    data: event.data,
-  };
+async function applyCall(db: SqlExecutor, event: CallEvent, order: SnapshotOrder): Promise<void> {
+  const receivedMs = order.receivedMs;
+  const incoming: Snapshot = { order, data: event.data };
   const row = await db.first(GET_CALL_SQL, [event.callId]);
   const stored = row ? storedCall(row, event.callId) : null;
 
@@ -287,10 +336,11 @@ function prospectIdOf(data: Record<string, unknown>): string | null {
   return isJsonObject(data.prospect) ? idString(data.prospect.id) : null;
 }
 
-/** A string kept as sent, a number stringified; anything else null. */
+/** A string kept as sent, a number stringified (an exact integer as its digits); anything else null. */
 function stringOrNull(value: unknown): string | null {
   if (typeof value === "string") return value;
   if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  if (isRawJson(value)) return value.rawJSON;
   return null;
 }
 
@@ -304,7 +354,7 @@ function nullableInteger(value: unknown): number | null {
 function storedObject(text: unknown, what: string): Record<string, unknown> {
   if (typeof text === "string") {
     try {
-      const value: unknown = JSON.parse(text);
+      const value = parseJsonExact(text);
       if (isJsonObject(value)) return value;
     } catch {
       // Reported below.

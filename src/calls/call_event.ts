@@ -5,6 +5,7 @@
  * Symbo's guides are accepted (`call.created` and `call:created`).
  */
 import { z } from "zod";
+import { isRawJson, parseJsonExact } from "./exact_json.ts";
 
 /** A webhook body, sorted into what the store does with it. */
 export type ClassifiedEvent =
@@ -12,9 +13,9 @@ export type ClassifiedEvent =
     kind: "call";
     /** The event type as sent (`call.created`, `call:updated`, …), or the object name. */
     eventType: string;
-    /** The envelope `id`, stringified; null when the body has none. */
+    /** The envelope `id` as its exact JSON text (a string's value, a number's digits); null when absent. */
     eventId: string | null;
-    /** `data.id`, stringified. */
+    /** `data.id`, as its exact JSON text: digits beyond 2^53 are never rounded. */
     callId: string;
     userId: string | null;
     /** The envelope `created_at` exactly as sent (it may not be a valid timestamp). */
@@ -48,19 +49,63 @@ export class InvalidEventError extends Error {
   }
 }
 
-/** True for a JSON object (not null, not an array). */
+/** True for a JSON object (not null, not an array, not an exact integer kept as raw JSON). */
 export function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    !isRawJson(value);
 }
 
 /**
- * An id as Symbo may send it: a non-blank string (kept as sent) or a finite
- * number (stringified); anything else is null.
+ * An id as Symbo may send it: a non-blank string (kept as sent), a finite
+ * number (stringified), or an integer beyond 2^53 kept by the exact parser (its
+ * digits as sent); anything else is null.
  */
 export function idString(value: unknown): string | null {
   if (typeof value === "string") return value.trim() === "" ? null : value;
   if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  if (isRawJson(value)) return value.rawJSON;
   return null;
+}
+
+// Every C0 and C1 control character, NUL included: an id holding one reads back
+// cut short or looks like another id in a CSV or a terminal.
+const CONTROL_CHARACTER = /\p{Cc}/u;
+
+/** Id fields checked for control characters, as paths into the envelope. */
+const ID_PATHS: readonly (readonly string[])[] = [
+  ["id"],
+  ["user_id"],
+  ["data", "id"],
+  ["data", "user_id"],
+  ["data", "external_id"],
+  ["data", "prospect", "id"],
+  ["data", "prospect", "external_id"],
+];
+
+function valueAt(envelope: Record<string, unknown>, path: readonly string[]): unknown {
+  let value: unknown = envelope;
+  for (const key of path) {
+    if (!isJsonObject(value)) return undefined;
+    value = value[key];
+  }
+  return value;
+}
+
+/** Refuses an id (any of {@link ID_PATHS}) that holds a control character. */
+function requirePrintableIds(envelope: Record<string, unknown>): void {
+  for (const path of ID_PATHS) {
+    const value = valueAt(envelope, path);
+    if (typeof value !== "string") continue;
+    const match = CONTROL_CHARACTER.exec(value);
+    if (match === null) continue;
+    const code = match[0].codePointAt(0) ?? 0;
+    throw new InvalidEventError(
+      path.join("."),
+      `contains the control character U+${
+        code.toString(16).toUpperCase().padStart(4, "0")
+      }; an id must be printable text`,
+    );
+  }
 }
 
 /** Envelope keys that may carry the event name, in order of precedence. */
@@ -80,6 +125,7 @@ const ID_PROBLEM = "expected a non-empty string or a number";
 const IdSchema = z.union([
   z.string().refine((s) => s.trim() !== "", { error: ID_PROBLEM }),
   z.number().finite(),
+  z.custom((value) => isRawJson(value)),
 ], { error: ID_PROBLEM });
 
 const KeyedDataSchema = z.looseObject({
@@ -119,7 +165,7 @@ function eventTypeOf(envelope: Record<string, unknown>): { type: string | null; 
 function parseBody(bodyText: string): Record<string, unknown> {
   let body: unknown;
   try {
-    body = JSON.parse(bodyText);
+    body = parseJsonExact(bodyText);
   } catch (error) {
     const detail = error instanceof SyntaxError ? `: ${error.message}` : "";
     throw new InvalidEventError("", `body is not valid JSON${detail}`);
@@ -157,14 +203,18 @@ function userIdOf(envelope: Record<string, unknown>, data: Record<string, unknow
  * `"Prospect"`) still decides. Unknown events and the `call:contactlookup`
  * GET event are `ignored`.
  *
- * @throws {InvalidEventError} when the body is not a JSON object, or a call or
- *   prospect event lacks an object `data` with a non-empty `data.id`.
+ * Numbers are read exactly: an integer id beyond 2^53 keeps its digits.
+ *
+ * @throws {InvalidEventError} when the body is not a JSON object, an id holds a
+ *   control character, or a call or prospect event lacks an object `data` with a
+ *   non-empty `data.id`.
  */
 export function classifyEvent(bodyText: string): ClassifiedEvent {
   return classifyEnvelope(parseBody(bodyText));
 }
 
 function classifyEnvelope(envelope: Record<string, unknown>): ClassifiedEvent {
+  requirePrintableIds(envelope);
   const eventId = idString(envelope.id);
   const { type, cls } = eventTypeOf(envelope);
   const objectName = typeof envelope.object === "string" ? envelope.object : null;

@@ -1,10 +1,15 @@
 /**
- * Read side of calls: one call with its full event history, as the admin API
- * and the operator see it. Stored JSON is parsed back into objects.
+ * Read side of calls: one call with its event history, as the admin API and
+ * the operator see it. Stored JSON is parsed back into objects (exactly: big
+ * integers keep their digits). The call's data comes whole; the history is
+ * bounded in bytes: an event body larger than {@link EVENT_BODY_INLINE_BYTES},
+ * or past {@link HISTORY_BODY_BYTES} in all, is left out (`body: null`,
+ * `body_omitted: true`) and read alone with {@link getCallEventBody}.
  */
 import type { Client, Transaction } from "@libsql/client";
 import { clientExecutor, type SqlRow } from "../store/sql.ts";
 import { isJsonObject } from "./call_event.ts";
+import { parseJsonExact } from "./exact_json.ts";
 
 /** A stored call: its columns, with `data` parsed back into an object. */
 export interface CallRecord {
@@ -41,6 +46,12 @@ export interface CallEventRecord {
   received_at: string;
   audit_seq: number | null;
   outcome: string;
+  /** The size of the body as received, in bytes. */
+  body_bytes: number;
+  /** True when the body is too large for the history and left out (`body` is then null). */
+  body_omitted: boolean;
+  /** What was noteworthy about the event (`id_conflict`, `future_timestamp`); empty when nothing. */
+  flags: string[];
   /** The body as received, parsed (the raw text when it is somehow not JSON). */
   body: unknown;
 }
@@ -51,15 +62,29 @@ export interface CallWithHistory {
   events: CallEventRecord[];
 }
 
-/** The columns of a call row, in `CallRecord` order. */
-export const CALL_COLUMNS = `id, contact_external_id, prospect_id, user_id, direction, state,
-  disposition, from_number, to_number, started_at, order_updated_ms, order_created_ms,
-  order_received_ms, order_seq, data, first_seen_at, last_event_at, change_seq`;
+/** An event body larger than this is left out of a call's history. */
+export const EVENT_BODY_INLINE_BYTES = 64 * 1024;
+/** The most bytes of event bodies one call's history holds. */
+export const HISTORY_BODY_BYTES = 4 * 1024 * 1024;
+
+/** The columns of a call row except `data` (readers of large calls choose how to read it). */
+export const CALL_SCALAR_COLUMNS = `id, contact_external_id, prospect_id, user_id, direction,
+  state, disposition, from_number, to_number, started_at, order_updated_ms, order_created_ms,
+  order_received_ms, order_seq, first_seen_at, last_event_at, change_seq`;
+
+/** The columns of a call row, data included. */
+export const CALL_COLUMNS = `${CALL_SCALAR_COLUMNS}, data`;
 
 const GET_CALL_SQL = `SELECT ${CALL_COLUMNS} FROM calls WHERE id = ?`;
 
-const CALL_EVENTS_SQL = `SELECT event_key, event_id, event_type, received_at, audit_seq,
-  outcome, body FROM events WHERE call_id = ? ORDER BY received_at, audit_seq, event_key`;
+// The history without its bodies; those are read below, within a byte budget.
+const CALL_EVENTS_SQL = `SELECT rowid AS event_rowid, event_key, event_id, event_type,
+  received_at, audit_seq, outcome, flags, octet_length(body) AS body_bytes
+  FROM events WHERE call_id = ? ORDER BY received_at, audit_seq, event_key`;
+
+const BODIES_CHUNK = 64;
+
+const EVENT_BODY_SQL = "SELECT body FROM events WHERE call_id = ? AND event_key = ?";
 
 /**
  * The call with this id and its event history in arrival order (receipt time,
@@ -72,11 +97,48 @@ export async function getCallWithHistory(
   const db = clientExecutor(client);
   const row = await db.first(GET_CALL_SQL, [callId]);
   if (!row) return null;
-  const events = await db.all(CALL_EVENTS_SQL, [callId]);
-  return { call: callRecord(row), events: events.map(eventRecord) };
+  const rows = await db.all(CALL_EVENTS_SQL, [callId]);
+  // Which bodies fit: each small enough, and all together within the budget.
+  let budget = HISTORY_BODY_BYTES;
+  const inline: number[] = [];
+  for (const event of rows) {
+    const bytes = num(event.body_bytes) ?? 0;
+    if (bytes <= EVENT_BODY_INLINE_BYTES && bytes <= budget) {
+      inline.push(num(event.event_rowid) ?? -1);
+      budget -= bytes;
+    }
+  }
+  const bodies = new Map<number, unknown>();
+  for (let i = 0; i < inline.length; i += BODIES_CHUNK) {
+    const chunk = inline.slice(i, i + BODIES_CHUNK);
+    const found = await db.all(
+      `SELECT rowid AS event_rowid, body FROM events WHERE rowid IN (${
+        chunk.map(() => "?").join(", ")
+      })`,
+      chunk,
+    );
+    for (const event of found) bodies.set(num(event.event_rowid) ?? -1, parseJson(event.body));
+  }
+  return {
+    call: callRecord(row),
+    events: rows.map((event) => eventRecord(event, bodies)),
+  };
 }
 
-/** Reads a call row (selected with `CALL_COLUMNS`). */
+/**
+ * The exact body of one event of a call (the text Symbo signed), or null when
+ * the call has no such event. For bodies left out of the history.
+ */
+export async function getCallEventBody(
+  client: Client | Transaction,
+  callId: string,
+  eventKey: string,
+): Promise<string | null> {
+  const row = await clientExecutor(client).first(EVENT_BODY_SQL, [callId, eventKey]);
+  return row ? str(row.body) : null;
+}
+
+/** Reads a call row (selected with `CALL_COLUMNS`; without `data`, the data is `{}`). */
 export function callRecord(row: SqlRow): CallRecord {
   const data = parseJson(row.data);
   return {
@@ -101,7 +163,9 @@ export function callRecord(row: SqlRow): CallRecord {
   };
 }
 
-function eventRecord(row: SqlRow): CallEventRecord {
+function eventRecord(row: SqlRow, bodies: ReadonlyMap<number, unknown>): CallEventRecord {
+  const rowid = num(row.event_rowid) ?? -1;
+  const omitted = !bodies.has(rowid);
   return {
     event_key: str(row.event_key) ?? "",
     event_id: str(row.event_id),
@@ -109,18 +173,27 @@ function eventRecord(row: SqlRow): CallEventRecord {
     received_at: new Date(num(row.received_at) ?? 0).toISOString(),
     audit_seq: num(row.audit_seq),
     outcome: str(row.outcome) ?? "",
-    body: parseJson(row.body),
+    body_bytes: num(row.body_bytes) ?? 0,
+    body_omitted: omitted,
+    flags: flagList(row.flags),
+    body: omitted ? null : bodies.get(rowid),
   };
 }
 
-/** Parses stored JSON text; anything unparseable comes back as it was. */
+/** Parses stored JSON text exactly (big integers keep their digits); anything unparseable comes back as it was. */
 function parseJson(value: unknown): unknown {
   if (typeof value !== "string") return value;
   try {
-    return JSON.parse(value);
+    return parseJsonExact(value);
   } catch {
     return value;
   }
+}
+
+/** The stored JSON array of flags; NULL (or anything unexpected) is none. */
+function flagList(value: unknown): string[] {
+  const parsed = parseJson(value);
+  return Array.isArray(parsed) ? parsed.filter((flag) => typeof flag === "string") : [];
 }
 
 function str(value: unknown): string | null {

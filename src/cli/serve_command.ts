@@ -85,6 +85,11 @@ export async function startServer(
   const webhooks = metrics.counter("symbo_crm_webhooks_total", "Webhook deliveries by outcome.", [
     "outcome",
   ]);
+  const eventFlags = metrics.counter(
+    "symbo_crm_event_flags_total",
+    "Applied webhook events flagged: id_conflict (a reused event id), future_timestamp.",
+    ["flag"],
+  );
   metrics.gauge("symbo_crm_contacts", "Contacts in the store.", () => countContacts(store.reader));
   const auditMaintenance = new AuditMaintenance({
     dir: config.audit.dir,
@@ -155,6 +160,7 @@ export async function startServer(
     clock,
     log: logger("webhook"),
     onOutcome: (outcome) => webhooks.inc(outcome),
+    onFlag: (flag) => eventFlags.inc(flag),
   });
 
   const routes: Route[] = [

@@ -75,6 +75,15 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX prospects_by_external_id ON prospects (external_id)`,
     ],
   },
+  {
+    version: 3,
+    statements: [
+      // The body hash tells an exact re-delivery from a reused event id; flags
+      // (a JSON array, NULL when none) mark id conflicts and far-future timestamps.
+      `ALTER TABLE events ADD COLUMN body_sha256 TEXT`,
+      `ALTER TABLE events ADD COLUMN flags TEXT`,
+    ],
+  },
 ];
 
 /**

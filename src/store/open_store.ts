@@ -284,12 +284,21 @@ function remoteClient(url: string, authToken: string | undefined, timeoutMs: num
  */
 async function migrateShared(client: Client, timeoutMs: number): Promise<void> {
   const latest = MIGRATIONS.at(-1)?.version ?? 0;
-  try {
-    await withStoreDeadline(migrate(client), timeoutMs);
-  } catch (error) {
-    if (error instanceof StoreUnavailableError) throw error;
-    const row = await client.execute("PRAGMA user_version").catch(() => null);
-    if (Number(row?.rows[0]?.[0] ?? -1) !== latest) throw error;
+  // Each migration commits on its own, so another instance may be part way
+  // through the list: while it makes progress, try again from where it is.
+  let seen = -1;
+  for (;;) {
+    try {
+      await withStoreDeadline(migrate(client), timeoutMs);
+      return;
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) throw error;
+      const row = await client.execute("PRAGMA user_version").catch(() => null);
+      const version = Number(row?.rows[0]?.[0] ?? -1);
+      if (version === latest) return;
+      if (version <= seen) throw error;
+      seen = version;
+    }
   }
 }
 

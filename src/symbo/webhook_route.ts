@@ -7,7 +7,7 @@
  */
 import type { AuditLog } from "../audit/audit_log.ts";
 import type { AuditRecord } from "../audit/audit_record.ts";
-import type { ApplyContext, ApplyOutcome } from "../calls/apply_event.ts";
+import type { ApplyContext, ApplyOutcome, EventFlag } from "../calls/apply_event.ts";
 import { type ClassifiedEvent, readEvent } from "../calls/call_event.ts";
 import { errorResponse, HttpError, jsonResponse } from "../http/http_error.ts";
 import { readBodyLimited } from "../http/read_body.ts";
@@ -37,6 +37,8 @@ export interface WebhookDeps {
   readonly clock: () => Date;
   readonly log: Logger;
   readonly onOutcome?: (outcome: WebhookOutcome) => void;
+  /** Called once per flag an applied event raised (id conflict, far-future timestamp). */
+  readonly onFlag?: (flag: EventFlag) => void;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -141,6 +143,7 @@ export function createWebhookHandler(deps: WebhookDeps): (request: Request) => P
       );
     }
     outcome(result.status);
+    for (const flag of result.flags ?? []) deps.onFlag?.(flag);
     return jsonResponse(200, { status: result.status });
   };
 }

@@ -175,9 +175,6 @@ Deno.test("an event delivered twice is answered duplicate and applied once", asy
     const before = await mustGetCall(client, "c1");
     const again = await deliver(client, body, 2);
     assert.deepEqual(again, { status: "duplicate", callId: "c1" });
-    // Same id, different bytes: still the same event.
-    const changed = await deliver(client, callEvent("e1", "call:created", { note: "x" }), 3);
-    assert.equal(changed.status, "duplicate");
     const after = await mustGetCall(client, "c1");
     assert.deepEqual(after, before);
     assert.equal(await count(client, "SELECT COUNT(*) FROM events"), 1);
@@ -432,11 +429,8 @@ Deno.test("without an external_id, a call links by the prospect's number", async
 
 Deno.test("every applied call event moves the call forward in the change feed", async () => {
   await withStore(async (client) => {
-    await deliver(
-      client,
-      callEvent("e1", "call:created", { updated_at: "2024-05-01T10:05:00Z" }),
-      1,
-    );
+    const e1 = callEvent("e1", "call:created", { updated_at: "2024-05-01T10:05:00Z" });
+    await deliver(client, e1, 1);
     await deliver(client, { ...callEvent("x1", "call:created", {}), data: { id: "c2" } }, 2);
     const first = (await mustGetCall(client, "c1")).call.change_seq;
     // An older snapshot changes no field, but the call's history grew.
@@ -448,7 +442,7 @@ Deno.test("every applied call event moves the call forward in the change feed", 
     const second = (await mustGetCall(client, "c1")).call.change_seq;
     assert.ok(second > first);
     assert.equal(second, await count(client, "SELECT MAX(change_seq) FROM calls"));
-    await deliver(client, callEvent("e1", "call:created", {}), 4);
+    await deliver(client, e1, 4);
     assert.equal((await mustGetCall(client, "c1")).call.change_seq, second, "not on a duplicate");
   });
 });
@@ -470,5 +464,111 @@ Deno.test("a failed apply rolls back entirely, so a retry is not a duplicate", a
 Deno.test("getCallWithHistory answers null for an unknown call", async () => {
   await withStore(async (client) => {
     assert.equal(await getCallWithHistory(client, "nope"), null);
+  });
+});
+
+Deno.test("the same event id with a different body is applied and flagged as an id conflict", async () => {
+  await withStore(async (client) => {
+    const first = callEvent("e1", "call:created", { note: "first" });
+    assert.deepEqual(await deliver(client, first, 1), { status: "applied", callId: "c1" });
+    // A reused id carrying another call: it must not be dropped as a duplicate.
+    const other = { ...callEvent("e1", "call:created", {}), data: { id: "c2", note: "other" } };
+    const outcome = await deliver(client, other, 2);
+    assert.deepEqual(outcome, { status: "applied", callId: "c2", flags: ["id_conflict"] });
+    const c2 = await mustGetCall(client, "c2");
+    assert.equal(c2.call.data.note, "other");
+    assert.deepEqual(c2.events.map((e) => [e.event_id, e.flags]), [["e1", ["id_conflict"]]]);
+    assert.deepEqual((await mustGetCall(client, "c1")).events.map((e) => e.flags), [[]]);
+    // Re-deliveries of either body are duplicates; a third body is another conflict.
+    assert.equal((await deliver(client, first, 3)).status, "duplicate");
+    assert.equal((await deliver(client, other, 4)).status, "duplicate");
+    const third = callEvent("e1", "call:updated", { note: "third" });
+    assert.deepEqual(await deliver(client, third, 5), {
+      status: "applied",
+      callId: "c1",
+      flags: ["id_conflict"],
+    });
+    assert.equal((await mustGetCall(client, "c1")).call.data.note, "third");
+    assert.equal(await count(client, "SELECT COUNT(*) FROM events"), 3);
+  });
+});
+
+Deno.test("a snapshot dated far in the future does not freeze the call", async () => {
+  await withStore(async (client) => {
+    const bogus = callEvent("e1", "call:updated", {
+      note: "bogus",
+      updated_at: "9999-12-31T23:59:59.000Z",
+    });
+    assert.deepEqual(await deliver(client, bogus, 1), {
+      status: "applied",
+      callId: "c1",
+      flags: ["future_timestamp"],
+    });
+    const stored = await mustGetCall(client, "c1");
+    assert.equal(stored.call.order_updated_ms, T0 + 1000, "ordered at its receipt");
+    assert.equal(stored.call.data.updated_at, "9999-12-31T23:59:59.000Z", "kept as sent");
+    assert.deepEqual(stored.events[0]?.flags, ["future_timestamp"]);
+    const real = callEvent("e2", "call:updated", {
+      note: "real",
+      updated_at: new Date(T0 + 5000).toISOString(),
+    });
+    assert.deepEqual(await deliver(client, real, 6), { status: "applied", callId: "c1" });
+    assert.equal((await mustGetCall(client, "c1")).call.data.note, "real");
+  });
+});
+
+Deno.test("a snapshot without updated_at never lowers the stored order", async () => {
+  await withStore(async (client) => {
+    await deliver(
+      client,
+      callEvent("e1", "call:updated", {
+        note: "10:05",
+        updated_at: "2024-05-01T10:05:00.000Z",
+      }),
+      1,
+    );
+    await deliver(client, callEvent("e2", "call:updated", { note: "none", extra: "x" }), 2);
+    await deliver(
+      client,
+      callEvent("e3", "call:updated", {
+        note: "09:59",
+        updated_at: "2024-05-01T09:59:00.000Z",
+      }),
+      3,
+    );
+    const { call, events } = await mustGetCall(client, "c1");
+    assert.equal(call.data.note, "10:05");
+    assert.equal(call.data.extra, "x", "the timestamp-less snapshot filled a missing field");
+    assert.equal(call.order_updated_ms, Date.parse("2024-05-01T10:05:00.000Z"));
+    assert.deepEqual(events.map((e) => e.event_id), ["e1", "e2", "e3"], "all kept in history");
+  });
+});
+
+Deno.test("numeric ids beyond 2^53 stay distinct calls and distinct events", async () => {
+  await withStore(async (client) => {
+    const body = (eventId: string, callId: string) =>
+      `{"id":${eventId},"object":"Call","event":"call:created","data":{"id":${callId},"note":"n"}}`;
+    assert.equal(
+      (await deliver(client, body("9007199254740993", "9007199254740995"), 1)).status,
+      "applied",
+    );
+    const second = await deliver(client, body("9007199254740992", "9007199254740994"), 2);
+    assert.deepEqual(second, { status: "applied", callId: "9007199254740994" });
+    assert.equal(await count(client, "SELECT COUNT(*) FROM calls"), 2);
+    const stored = await mustGetCall(client, "9007199254740995");
+    assert.equal(stored.events[0]?.event_id, "9007199254740993");
+    assert.equal(JSON.stringify(stored.call.data), '{"id":9007199254740995,"note":"n"}');
+  });
+});
+
+Deno.test("events stored before body hashes were kept still tell a re-delivery from an id conflict", async () => {
+  await withStore(async (client) => {
+    const first = callEvent("e1", "call:created", { note: "first" });
+    await deliver(client, first, 1);
+    // As migration 3 leaves rows written by an older version.
+    await client.execute("UPDATE events SET body_sha256 = NULL");
+    assert.equal((await deliver(client, first, 2)).status, "duplicate");
+    const other = callEvent("e1", "call:updated", { note: "other" });
+    assert.deepEqual((await deliver(client, other, 3)).flags, ["id_conflict"]);
   });
 });

@@ -208,3 +208,56 @@ Deno.test("readEvent's audit summary reads what it can and never throws", async 
     assert.equal(eventSummary(body({ event: "prospect:created", data: { id: "p" } })).callId, null);
   });
 });
+
+Deno.test("numeric ids beyond 2^53 keep their exact digits", () => {
+  // Two ids that one IEEE double cannot tell apart.
+  const text =
+    '{"id":9007199254740993,"user_id":12345678901234567891,"object":"Call","data":{"id":9007199254740995,"prospect":{"id":18446744073709551617}}}';
+  const event = classifyEvent(text);
+  assert.equal(event.kind, "call");
+  if (event.kind !== "call") return;
+  assert.equal(event.eventId, "9007199254740993");
+  assert.equal(event.callId, "9007199254740995");
+  assert.equal(event.userId, "12345678901234567891");
+  assert.equal(
+    JSON.stringify(event.data),
+    '{"id":9007199254740995,"prospect":{"id":18446744073709551617}}',
+    "the data keeps the digits when stored",
+  );
+  const other = classifyEvent(text.replace("9007199254740995", "9007199254740994"));
+  assert.ok(other.kind === "call" && other.callId !== event.callId, "distinct calls stay distinct");
+  assert.deepEqual(eventSummary(text), {
+    eventType: "Call",
+    eventId: "9007199254740993",
+    callId: "9007199254740995",
+    userId: "12345678901234567891",
+  });
+});
+
+Deno.test("ids holding a control character are invalid at their path", async (t) => {
+  const cases: [string, Record<string, unknown>][] = [
+    ["data.id", { id: "e1", object: "Call", data: { id: "call\u0000x" } }],
+    ["id", { id: "e\u00001", object: "Call", data: { id: "c1" } }],
+    ["user_id", { id: "e1", user_id: "u\u001b", object: "Call", data: { id: "c1" } }],
+    ["data.prospect.id", { object: "Call", data: { id: "c1", prospect: { id: "p\n" } } }],
+    ["data.prospect.external_id", {
+      object: "Call",
+      data: { id: "c1", prospect: { external_id: "x\u0085" } },
+    }],
+    ["data.external_id", { event: "prospect:updated", data: { id: "p1", external_id: "\u007f" } }],
+    ["id", { id: "e\u0000", event: "something:else" }],
+  ];
+  for (const [path, envelope] of cases) {
+    await t.step(path, () => assertInvalid(body(envelope), path, "control character U\\+00"));
+  }
+  await t.step("readEvent reports it as invalid, with what it can audit", () => {
+    const read = readEvent(body({ id: "e1", object: "Call", data: { id: "a\u0000b" } }));
+    assert.equal(read.event, null);
+    assert.equal(read.invalid?.path, "data.id");
+    assert.equal(read.summary.eventId, "e1");
+  });
+  await t.step("printable Unicode is fine", () => {
+    const event = classifyEvent(body({ object: "Call", data: { id: "Zoë-☎-\u00a0x" } }));
+    assert.equal(event.kind === "call" && event.callId, "Zoë-☎-\u00a0x");
+  });
+});

@@ -5,11 +5,15 @@
 import assert from "node:assert/strict";
 import {
   compareSnapshotOrder,
+  FAR_FUTURE_MS,
   mergeSnapshots,
   type SnapshotOrder,
   snapshotOrderOf,
 } from "../../src/calls/snapshot_order.ts";
 import { parseTimestamp } from "../../src/calls/timestamp.ts";
+
+/** A receipt time in 2024, after every timestamp used below. */
+const RECEIVED = Date.UTC(2024, 4, 1, 12, 0, 0);
 
 function order(partial: Partial<SnapshotOrder>): SnapshotOrder {
   return { updatedMs: null, createdMs: null, receivedMs: 0, seq: 0, ...partial };
@@ -109,19 +113,23 @@ Deno.test("equal updated_at falls back to envelope created_at, then arrival", as
   });
 });
 
-Deno.test("a timestamp known on one side only does not decide the order", () => {
-  const a = order({ updatedMs: 100, createdMs: 2, receivedMs: 1 });
-  const b = order({ updatedMs: null, createdMs: 1, receivedMs: 2 });
-  assert.ok(compareSnapshotOrder(a, b) > 0, "created_at decides when updated_at is one-sided");
-  const c = order({ updatedMs: null, createdMs: null, receivedMs: 1 });
-  const d = order({ updatedMs: 5, createdMs: null, receivedMs: 2 });
-  assert.ok(compareSnapshotOrder(c, d) < 0, "arrival decides when nothing else does");
+Deno.test("a missing timestamp sorts before any known one, whatever the arrival", () => {
+  const a = order({ updatedMs: 100, createdMs: 1, receivedMs: 1 });
+  const b = order({ updatedMs: null, createdMs: 2, receivedMs: 2 });
+  assert.ok(compareSnapshotOrder(a, b) > 0, "a known updated_at beats a missing one");
+  assert.ok(compareSnapshotOrder(b, a) < 0);
+  const c = order({ updatedMs: 5, createdMs: null, receivedMs: 2 });
+  const d = order({ updatedMs: 5, createdMs: 1, receivedMs: 1 });
+  assert.ok(compareSnapshotOrder(c, d) < 0, "a known created_at beats a missing one");
+  const e = order({ updatedMs: null, createdMs: null, receivedMs: 1 });
+  const f = order({ updatedMs: null, createdMs: null, receivedMs: 2 });
+  assert.ok(compareSnapshotOrder(e, f) < 0, "arrival decides when nothing else does");
 });
 
 Deno.test("snapshotOrderOf parses updated_at and created_at, and ignores unparseable ones", () => {
   assert.deepEqual(
-    snapshotOrderOf({ updated_at: "2023-01-11T20:19:25Z" }, "023-01-11T20:19:40.000Z", 7, 3),
-    { updatedMs: Date.UTC(2023, 0, 11, 20, 19, 25), createdMs: null, receivedMs: 7, seq: 3 },
+    snapshotOrderOf({ updated_at: "2023-01-11T20:19:25Z" }, "023-01-11T20:19:40.000Z", RECEIVED, 3),
+    { updatedMs: Date.UTC(2023, 0, 11, 20, 19, 25), createdMs: null, receivedMs: RECEIVED, seq: 3 },
   );
 });
 
@@ -173,4 +181,62 @@ Deno.test("an indistinguishable snapshot goes to the incoming one", () => {
   });
   assert.equal(merged.incomingIsNewer, true);
   assert.equal(merged.data.v, "incoming");
+});
+
+Deno.test("a timestamp more than a day after receipt is ordered at receipt and flagged", async (t) => {
+  await t.step("updated_at in 9999", () => {
+    const clamped = snapshotOrderOf({ updated_at: "9999-12-31T23:59:59Z" }, null, RECEIVED, 1);
+    assert.deepEqual(clamped, {
+      updatedMs: RECEIVED,
+      createdMs: null,
+      receivedMs: RECEIVED,
+      seq: 1,
+      futureClamped: true,
+    });
+  });
+  await t.step("envelope created_at likewise", () => {
+    const clamped = snapshotOrderOf({}, "2030-01-01T00:00:00Z", RECEIVED, 1);
+    assert.equal(clamped.createdMs, RECEIVED);
+    assert.equal(clamped.futureClamped, true);
+  });
+  await t.step("up to a day ahead is believed (clock skew)", () => {
+    const ahead = new Date(RECEIVED + FAR_FUTURE_MS).toISOString();
+    const kept = snapshotOrderOf({ updated_at: ahead }, null, RECEIVED, 1);
+    assert.equal(kept.updatedMs, RECEIVED + FAR_FUTURE_MS);
+    assert.equal(kept.futureClamped, undefined);
+  });
+  await t.step("a later real update beats the clamped one", () => {
+    const bogus = snapshotOrderOf({ updated_at: "9999-12-31T23:59:59Z" }, null, RECEIVED, 1);
+    const real = snapshotOrderOf(
+      { updated_at: new Date(RECEIVED + 60_000).toISOString() },
+      null,
+      RECEIVED + 61_000,
+      2,
+    );
+    assert.ok(compareSnapshotOrder(bogus, real) < 0);
+  });
+});
+
+Deno.test("no sequence of merges lowers the stored order or lets an older snapshot change a field", () => {
+  // The finding: 10:05, then one without updated_at, then 09:59.
+  const at = (time: string | undefined, note: string, seq: number) => ({
+    order: snapshotOrderOf(time ? { updated_at: time } : {}, null, RECEIVED + seq, seq),
+    data: { note, ...(time ? { updated_at: time } : {}), [`only_${seq}`]: true },
+  });
+  let stored = mergeSnapshots(
+    at("2024-05-01T10:00:00Z", "start", 0),
+    at("2024-05-01T10:05:00Z", "10:05", 1),
+  );
+  stored = mergeSnapshots(stored, at(undefined, "no timestamp", 2));
+  assert.equal(stored.incomingIsNewer, false);
+  assert.equal(stored.data.note, "10:05");
+  assert.equal(stored.data.only_2, true, "the older snapshot still fills a field the newer lacks");
+  assert.equal(stored.order.updatedMs, Date.parse("2024-05-01T10:05:00Z"));
+  stored = mergeSnapshots(stored, at("2024-05-01T09:59:00Z", "09:59", 3));
+  assert.equal(stored.incomingIsNewer, false);
+  assert.equal(stored.data.note, "10:05");
+  assert.equal(stored.data.updated_at, "2024-05-01T10:05:00Z");
+  assert.equal(stored.order.updatedMs, Date.parse("2024-05-01T10:05:00Z"));
+  stored = mergeSnapshots(stored, at("2024-05-01T10:06:00Z", "10:06", 4));
+  assert.equal(stored.data.note, "10:06", "a newer one still wins");
 });

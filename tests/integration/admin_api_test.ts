@@ -222,6 +222,59 @@ Deno.test("admin calls API: filters, cursor pages, change feed and CSV export", 
       assertMatch(lines[0] ?? "", /^id,contact_external_id,/);
       assert(text.includes(`"'=HYPERLINK(""http://evil"")"`), text);
     });
+
+    await t.step(
+      "the CSV export writes objects as JSON and neutralizes formulas after blanks",
+      async () => {
+        const response = await postSigned(
+          server.url,
+          SECRET,
+          callEventBody({
+            callId: "call-csv",
+            prospectExternalId: "contact-csv",
+            extra: {
+              note: { text: "call back", tags: ["a", "b"] },
+              recording_url: "\u00A0\u200B=cmd|' /C calc'!A0",
+              total_talk_time_millis: "\uFF0B1+1",
+            },
+          }),
+        );
+        assertEquals(response.status, 200);
+        await response.body?.cancel();
+        const csv = await (await api(server, "/api/calls.csv?contact=contact-csv")).text();
+        const row = csv.trimEnd().split("\r\n")[1] ?? "";
+        assert(row.includes(`"{""text"":""call back"",""tags"":[""a"",""b""]}"`), row);
+        assert(!row.includes("[object Object]"), row);
+        assert(row.includes(`,'\u00A0\u200B=cmd|' /C calc'!A0,`), row);
+        assert(row.endsWith(`,'\uFF0B1+1`), row);
+      },
+    );
+
+    await t.step(
+      "pages name omitted fields and link each call; an event body is served exactly",
+      async () => {
+        const page = await (await api(server, "/api/calls?contact=contact-csv")).json();
+        assertEquals(page.calls.length, 1);
+        assertEquals(page.calls[0].omitted_fields, []);
+        assertEquals(page.calls[0].url, "/api/calls/call-csv");
+        const found = await (await api(server, page.calls[0].url)).json();
+        const [event] = found.events;
+        assertEquals(event.body_omitted, false);
+        assertEquals(event.flags, []);
+        const raw = await api(
+          server,
+          `/api/calls/call-csv/events/${encodeURIComponent(event.event_key)}`,
+        );
+        assertEquals(raw.status, 200);
+        assertEquals(raw.headers.get("content-type"), "application/json; charset=utf-8");
+        const text = await raw.text();
+        assertEquals(new TextEncoder().encode(text).length, event.body_bytes);
+        assertEquals(JSON.parse(text), event.body);
+        const missing = await api(server, "/api/calls/call-csv/events/nope");
+        assertEquals(missing.status, 404);
+        await missing.body?.cancel();
+      },
+    );
   } finally {
     await server.stop();
   }
