@@ -49,12 +49,20 @@ export function isAuditFileName(name: string): boolean {
 
 /**
  * The daily audit files in `dir` (`YYYY-MM-DD.jsonl` only; `.torn-*` and other
- * files are ignored), oldest first. Throws when `dir` does not exist.
+ * files are ignored), oldest first. Throws when `dir` does not exist or an
+ * audit file's name is a symbolic link.
  */
 export async function listAuditFiles(dir: string): Promise<string[]> {
   const names: string[] = [];
   try {
     for await (const entry of Deno.readDir(dir)) {
+      if (entry.isSymlink && isAuditFileName(entry.name)) {
+        // A link could point anywhere (or at another day's file): never followed.
+        throw new Error(
+          `audit file ${join(dir, entry.name)} is a symbolic link; audit files are never ` +
+            `followed through links (replace it with the file itself)`,
+        );
+      }
       if (entry.isFile && isAuditFileName(entry.name)) names.push(entry.name);
     }
   } catch (error) {

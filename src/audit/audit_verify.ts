@@ -21,6 +21,22 @@ import {
   sha256Hex,
 } from "./audit_record.ts";
 import { messageOf } from "../error_message.ts";
+import { type SigningKey, verifySignature } from "../symbo/signature.ts";
+
+/** What {@link verifyAuditLog} checks besides the chain. */
+export interface VerifyOptions {
+  /**
+   * Current and retired webhook secrets: every line's `X-Hmac-Signature` must
+   * verify under one of them (a chain can be recomputed around a forged line;
+   * a signature cannot). Omitted: signatures are not checked.
+   */
+  readonly keys?: readonly SigningKey[];
+  /**
+   * A line the store recorded as applied (its applier position): the log must
+   * reach it with that hash, else lines were cut off or a file is missing.
+   */
+  readonly anchor?: { readonly seq: number; readonly hash: string } | null;
+}
 
 /** A line of the log that is wrong (or, as a warning, suspicious). */
 export interface AuditProblem {
@@ -54,7 +70,10 @@ export interface AuditVerifyReport {
  * warning, not a failure: it was never acknowledged. An empty directory is ok.
  * Throws only when the directory or a file cannot be read.
  */
-export async function verifyAuditLog(dir: string): Promise<AuditVerifyReport> {
+export async function verifyAuditLog(
+  dir: string,
+  options: VerifyOptions = {},
+): Promise<AuditVerifyReport> {
   const files = await listAuditFiles(dir);
   let lines = 0;
   let lastSeq = 0;
@@ -76,18 +95,64 @@ export async function verifyAuditLog(dir: string): Promise<AuditVerifyReport> {
         torn = line;
         continue;
       }
-      const checked = checkLine(line.text, lastSeq, lastHash);
+      let checked = checkAuditLine(line.text, lastSeq, lastHash);
+      if (typeof checked === "string" && line.lineNumber === 1 && lastSeq > 0) {
+        checked = `${checked} (is an audit file missing before ${file}?)`;
+      }
       if (typeof checked === "string") return report(problemAt(line, checked), []);
+      if (options.keys !== undefined) {
+        const body = new Uint8Array(recordBodyBytes(checked));
+        if (!(await verifySignature(options.keys, body, checked.signature))) {
+          return report(
+            problemAt(
+              line,
+              "the X-Hmac-Signature does not verify under any configured or retired webhook " +
+                "secret (a forged line, or a secret missing from the config)",
+            ),
+            [],
+          );
+        }
+      }
+      const anchor = options.anchor;
+      if (anchor && checked.seq === anchor.seq && checked.hash !== anchor.hash) {
+        return report(
+          problemAt(
+            line,
+            `the store recorded seq ${anchor.seq} as applied with another hash: this line ` +
+              `was replaced after it was applied`,
+          ),
+          [],
+        );
+      }
       lines++;
       lastSeq = checked.seq;
       lastHash = checked.hash;
     }
   }
-  return report(null, torn === null ? [] : [problemAt(torn, TORN_AT_THE_END)]);
+  const warnings = torn === null ? [] : [problemAt(torn, TORN_AT_THE_END)];
+  const anchor = options.anchor;
+  if (anchor && anchor.seq > lastSeq) {
+    const last = files.at(-1) ?? "(no file)";
+    return report({
+      file: last,
+      line: 0,
+      problem: `the log ends at seq ${lastSeq} but the store recorded seq ${anchor.seq} as ` +
+        `applied: its last lines were cut off, or audit files were deleted`,
+    }, warnings);
+  }
+  return report(null, warnings);
 }
 
-/** Checks one newline-terminated line against the line before it; returns its record or what is wrong. */
-function checkLine(text: string, lastSeq: number, lastHash: string): AuditRecord | string {
+/**
+ * Checks one newline-terminated line against the line before it (`lastSeq` 0
+ * and the genesis hash for the first line); returns its record, or what is
+ * wrong as a sentence. Shared with the applier, which checks as it reads.
+ */
+export function checkAuditLine(
+  text: string,
+  lastSeq: number,
+  lastHash: string,
+): AuditRecord | string {
   if (text === "") return "the line is empty";
   let record: AuditRecord;
   try {
@@ -135,7 +200,11 @@ export function formatVerifyReport(report: AuditVerifyReport): string {
     );
   } else {
     const { file, line, problem } = report.firstProblem;
-    out.push(`audit log FAILED at ${file} line ${line}: ${problem}`);
+    out.push(
+      line === 0
+        ? `audit log FAILED: ${problem} (last file: ${file})`
+        : `audit log FAILED at ${file} line ${line}: ${problem}`,
+    );
     out.push(
       `${plural(report.lines, "line")} before it verified (last good seq ${report.lastSeq}); ` +
         `lines after it were not checked.`,

@@ -5,7 +5,9 @@
  */
 import type { AuditLog } from "../audit/audit_log.ts";
 import { openAuditLog } from "../audit/audit_log.ts";
-import { createEventApplier } from "../calls/event_applier.ts";
+import { auditInstanceId } from "../audit/audit_instance.ts";
+import { DeliveryIndex, loadRecentDeliveries } from "../audit/delivery_index.ts";
+import { Applier } from "../calls/applier.ts";
 import { callRoutes } from "../admin/call_routes.ts";
 import { contactRoutes } from "../admin/contact_routes.ts";
 import { importRoute } from "../admin/import_route.ts";
@@ -31,6 +33,7 @@ export interface RunningServer {
   readonly url: string;
   readonly store: Store;
   readonly audit: AuditLog;
+  readonly applier: Applier;
   /** Stops accepting, finishes in-flight requests, closes the audit log and store. */
   shutdown(): Promise<void>;
   /** Resolves when the server has stopped. */
@@ -62,6 +65,11 @@ export async function startServer(
   });
 
   const signingKeys = await importSigningKeys(config.symbo.webhook_secrets);
+  // Lines signed with a retired secret were genuine when they arrived: they still apply.
+  const verifyKeys = [
+    ...signingKeys,
+    ...await importSigningKeys(config.symbo.retired_webhook_secrets),
+  ];
   let lookupTokens = config.symbo.lookup_tokens;
   let generatedToken: { token: string; created: boolean; path: string } | null = null;
   if (lookupTokens.length === 0) {
@@ -101,12 +109,49 @@ export async function startServer(
         error: String(error),
       }),
   });
+  const appliedLines = metrics.counter(
+    "symbo_crm_applier_lines_total",
+    "Audit lines the applier handled, by outcome.",
+    ["outcome"],
+  );
+  const applier = new Applier({
+    write: store.write,
+    reader: store.reader,
+    auditDir: config.audit.dir,
+    instance: await auditInstanceId(config.audit.dir),
+    verifyKeys,
+    tip: () => audit.lastSeq,
+    clock,
+    log: logger("applier"),
+    // Over the network each event costs a few round trips inside the batch's
+    // transaction; smaller batches keep it well under sqld's 5 s lock-steal timeout.
+    maxBatch: store.mode === "file" ? 256 : 32,
+    lagWarningSeconds: config.symbo.apply_lag_warning_seconds,
+    onLine: (outcome) => appliedLines.inc(outcome),
+  });
+  metrics.gauge(
+    "symbo_crm_applier_lag_events",
+    "Audited webhook events not yet applied to the store.",
+    () => Promise.resolve(applier.status().lag_events),
+  );
+  metrics.gauge(
+    "symbo_crm_applier_lag_seconds",
+    "Age in seconds of the oldest audited event not yet applied (0 when caught up).",
+    () => Promise.resolve(applier.status().lag_seconds),
+  );
+  metrics.gauge(
+    "symbo_crm_applier_stopped",
+    "1 when the applier stopped at an audit line that does not verify.",
+    () => Promise.resolve(applier.status().state === "stopped" ? 1 : 0),
+  );
+  const deliveries = new DeliveryIndex();
+  await loadRecentDeliveries(config.audit.dir, deliveries);
   const webhook = createWebhookHandler({
     signingKeys,
     audit,
-    // Over the network each event costs a few round trips inside the batch's
-    // transaction; smaller batches keep it well under sqld's 5 s lock-steal timeout.
-    apply: createEventApplier(store.write, { maxBatch: store.mode === "file" ? 256 : 32 }),
+    applier,
+    deliveries,
+    applyWaitMs: config.symbo.apply_wait_ms,
     maxBodyBytes: config.symbo.max_body_bytes,
     clock,
     log: logger("webhook"),
@@ -125,8 +170,22 @@ export async function startServer(
       metricsToken: config.metrics.token,
       checks: [
         { name: "store", check: () => store.ping() },
-        { name: "audit", check: () => checkWritable(config.audit.dir) },
+        { name: "audit", check: () => checkAudit(audit, config.audit.dir) },
       ],
+      details: () => {
+        const status = applier.status();
+        return {
+          applier: {
+            state: status.state,
+            lag_events: status.lag_events,
+            lag_seconds: status.lag_seconds,
+            position: status.position === null
+              ? null
+              : { seq: status.position.seq, hash: status.position.hash },
+            ...(status.problem === null ? {} : { problem: redactPaths(status.problem) }),
+          },
+        };
+      },
     }),
   ];
   const allowlist = createAllowlist(config.symbo.allowed_ips);
@@ -165,6 +224,9 @@ export async function startServer(
       : (request) => app.fetch(request, {}),
   );
   const addr = await listening.promise;
+  applier.start();
+  // The banner says where the applier stands; a long catch-up goes on behind it.
+  await Promise.race([applier.settled, new Promise((resolve) => setTimeout(resolve, 2_000))]);
   const scheme = tls ? "https" : "http";
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   const url = `${scheme}://${host}:${addr.port}`;
@@ -188,6 +250,7 @@ export async function startServer(
       });
       await Promise.race([server.shutdown(), deadline]);
       clearTimeout(timer);
+      await applier.stop();
       await audit.close();
       store.close();
     })();
@@ -208,6 +271,7 @@ export async function startServer(
     `symbo-crm ${VERSION} listening on ${url}`,
     `  store:    ${redactUrl(store.url)} (${store.mode})`,
     `  audit:    ${config.audit.dir}`,
+    `  applier:  ${describeApplier(applier)}`,
     `  webhook:  ${
       signingKeys.length > 0
         ? `POST ${url}/symbo/webhook (${signingKeys.length} secret${
@@ -237,11 +301,39 @@ export async function startServer(
   print(banner.join("\n"));
 
   const finished = server.finished.then(() => shutdown());
-  return { url, store, audit, shutdown, finished };
+  return { url, store, audit, applier, shutdown, finished };
 }
 
-async function checkWritable(dir: string): Promise<void> {
+function describeApplier(applier: Applier): string {
+  const status = applier.status();
+  if (status.state === "stopped") {
+    return `STOPPED: ${status.problem ?? "unknown reason"} (webhooks are still accepted)`;
+  }
+  const at = `seq ${status.position?.seq ?? 0}`;
+  return status.lag_events === 0
+    ? `caught up at ${at}`
+    : `${status.state.replaceAll("_", " ")} at ${at}, ${status.lag_events} event(s) behind`;
+}
+
+/**
+ * The audit log is ready when its last real append succeeded (a full disk
+ * still lets a probe file be created, so the outcome of writing is what
+ * counts) and the folder still takes a new file. Never shows a path: `/readyz`
+ * is open to anyone.
+ */
+async function checkAudit(audit: AuditLog, dir: string): Promise<void> {
+  const failure = audit.failure;
+  if (failure !== null) throw new Error(`failing: ${failure}`);
   const probe = `${dir}/.readyz-${crypto.randomUUID()}`;
-  await Deno.writeTextFile(probe, "", { mode: 0o600 });
-  await Deno.remove(probe);
+  try {
+    await Deno.writeTextFile(probe, "", { mode: 0o600 });
+    await Deno.remove(probe);
+  } catch (error) {
+    throw new Error(`failing: the audit folder is not writable (${redactPaths(String(error))})`);
+  }
+}
+
+/** Replaces absolute paths in a message shown to anonymous clients. */
+function redactPaths(message: string): string {
+  return message.replace(/(^|[\s'"(])\/[^\s'")]*/g, "$1<path>");
 }

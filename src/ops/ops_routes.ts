@@ -21,6 +21,11 @@ export interface OpsDeps {
   readonly checks: readonly ReadinessCheck[];
   readonly metricsToken?: string | undefined;
   readonly checkTimeoutMs?: number;
+  /**
+   * Extra fields of the `/readyz` body that do not decide readiness (the
+   * applier's state and lag: a store behind the audit log is lag, not failure).
+   */
+  readonly details?: () => Record<string, unknown>;
 }
 
 /** The `/healthz`, `/readyz` and `/metrics` routes. */
@@ -44,7 +49,11 @@ export function opsRoutes(deps: OpsDeps): Route[] {
         }));
         const checks = Object.fromEntries(results);
         const ready = results.every(([, result]) => result === "ok");
-        return jsonResponse(ready ? 200 : 503, { status: ready ? "ready" : "not_ready", checks });
+        return jsonResponse(ready ? 200 : 503, {
+          status: ready ? "ready" : "not_ready",
+          checks,
+          ...deps.details?.(),
+        });
       },
     },
     {
