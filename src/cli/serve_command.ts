@@ -6,6 +6,7 @@
 import type { AuditLog } from "../audit/audit_log.ts";
 import { openAuditLog } from "../audit/audit_log.ts";
 import { auditInstanceId } from "../audit/audit_instance.ts";
+import { checkAuditReadiness, redactPaths } from "../audit/audit_readiness.ts";
 import { DeliveryIndex, loadRecentDeliveries } from "../audit/delivery_index.ts";
 import { Applier } from "../calls/applier.ts";
 import { callRoutes } from "../admin/call_routes.ts";
@@ -170,7 +171,7 @@ export async function startServer(
       metricsToken: config.metrics.token,
       checks: [
         { name: "store", check: () => store.ping() },
-        { name: "audit", check: () => checkAudit(audit, config.audit.dir) },
+        { name: "audit", check: () => checkAuditReadiness(audit, config.audit.dir) },
       ],
       details: () => {
         const status = applier.status();
@@ -313,27 +314,4 @@ function describeApplier(applier: Applier): string {
   return status.lag_events === 0
     ? `caught up at ${at}`
     : `${status.state.replaceAll("_", " ")} at ${at}, ${status.lag_events} event(s) behind`;
-}
-
-/**
- * The audit log is ready when its last real append succeeded (a full disk
- * still lets a probe file be created, so the outcome of writing is what
- * counts) and the folder still takes a new file. Never shows a path: `/readyz`
- * is open to anyone.
- */
-async function checkAudit(audit: AuditLog, dir: string): Promise<void> {
-  const failure = audit.failure;
-  if (failure !== null) throw new Error(`failing: ${failure}`);
-  const probe = `${dir}/.readyz-${crypto.randomUUID()}`;
-  try {
-    await Deno.writeTextFile(probe, "", { mode: 0o600 });
-    await Deno.remove(probe);
-  } catch (error) {
-    throw new Error(`failing: the audit folder is not writable (${redactPaths(String(error))})`);
-  }
-}
-
-/** Replaces absolute paths in a message shown to anonymous clients. */
-function redactPaths(message: string): string {
-  return message.replace(/(^|[\s'"(])\/[^\s'")]*/g, "$1<path>");
 }
