@@ -22,7 +22,6 @@ import {
 } from "../audit/audit_record.ts";
 import { checkAuditLine } from "../audit/audit_verify.ts";
 import { messageOf } from "../error_message.ts";
-import type { Logger } from "../log/logging.ts";
 import type { SqlExecutor } from "../store/sql.ts";
 import { isStoreUnavailable, type WriteTransactionRunner } from "../store/write_transaction.ts";
 import { type SigningKey, verifySignature } from "../symbo/signature.ts";
@@ -60,6 +59,13 @@ export interface ApplierStatus {
 /** What happened to one audit line. */
 export type LineOutcome = ApplyOutcome["status"] | "invalid" | "failed";
 
+/** The part of a logger the applier uses (a LogTape `Logger` is one). */
+export interface ApplierLog {
+  info(message: string, properties?: Record<string, unknown>): void;
+  warn(message: string, properties?: Record<string, unknown>): void;
+  error(message: string, properties?: Record<string, unknown>): void;
+}
+
 /** What the applier needs. */
 export interface ApplierDeps {
   readonly write: WriteTransactionRunner;
@@ -73,7 +79,7 @@ export interface ApplierDeps {
   /** The audit writer's last seq (live); omitted for `audit replay`. */
   readonly tip?: () => number;
   readonly clock?: () => Date;
-  readonly log: Logger;
+  readonly log: ApplierLog;
   /** Lines per transaction. */
   readonly maxBatch?: number;
   /** Warn when the oldest unapplied line is older than this. */

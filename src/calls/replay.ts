@@ -5,8 +5,7 @@
  * Idempotent: events already in the store are counted as duplicates. Stops at
  * the first line that does not verify, having applied everything before it.
  */
-import { Applier, AuditChainError, type LineOutcome } from "./applier.ts";
-import type { Logger } from "../log/logging.ts";
+import { Applier, type ApplierLog, AuditChainError, type LineOutcome } from "./applier.ts";
 import type { SqlExecutor } from "../store/sql.ts";
 import type { WriteTransactionRunner } from "../store/write_transaction.ts";
 import type { SigningKey } from "../symbo/signature.ts";
@@ -21,7 +20,7 @@ export interface ReplayDeps {
   readonly auditDir: string;
   readonly instance: string;
   readonly verifyKeys: readonly SigningKey[];
-  readonly log: Logger;
+  readonly log: ApplierLog;
   readonly maxBatch?: number;
   /** Called after each applied line with the running summary and the line's seq. */
   readonly onProgress?: (summary: Readonly<ReplaySummary>, seq: number) => void;
