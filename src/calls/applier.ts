@@ -181,7 +181,7 @@ export class Applier {
     this.#stopping = true;
     this.#wake?.();
     await this.#running;
-    await this.#cursor?.return();
+    await this.#closeCursor();
     this.#state = "shut_down";
     for (const [, waiters] of this.#waiters) {
       for (const waiter of waiters) waiter.resolve({ status: "queued" });
@@ -269,7 +269,7 @@ export class Applier {
       if (this.#state === "stopped") throw new AuditChainError(this.#problem ?? "stopped");
       if (!progressed) break;
     }
-    await this.#cursor?.return();
+    await this.#closeCursor();
   }
 
   async #loop(): Promise<void> {
@@ -438,6 +438,8 @@ export class Applier {
     const head = this.#queue[0];
     if (head !== undefined && head.seq === position.seq + 1 && head.prev === position.hash) {
       // Written by this process right after verifying its signature: no need to re-check.
+      // A file cursor left open is behind now: a later read starts over from the position.
+      await this.#closeCursor();
       const batch: AuditRecord[] = [];
       let expected = position.seq + 1;
       for (const record of this.#queue) {
@@ -478,13 +480,19 @@ export class Applier {
         // The end of what is acknowledged now (a line past the writer's tip may
         // still be rolled back if its fsync fails); a later read starts over
         // from the position.
-        await this.#cursor?.return();
-        this.#cursor = null;
+        await this.#closeCursor();
         break;
       }
+      if (next.value.seq <= position.seq) continue;
       batch.push(next.value);
     }
     return batch;
+  }
+
+  async #closeCursor(): Promise<void> {
+    const cursor = this.#cursor;
+    this.#cursor = null;
+    await cursor?.return();
   }
 
   #stopAt(problem: string): void {

@@ -200,3 +200,33 @@ Deno.test("a store that refuses writes for a while: lag grows, a warning is logg
     f.store.close();
   }
 });
+
+Deno.test("catching up from the files in small batches while new lines are offered applies each line once", async () => {
+  const f = await fixture();
+  const outcomes: string[] = [];
+  const applier = await applierFor(f, {
+    maxBatch: 2,
+    onLine: (outcome, record) => outcomes.push(`${record.seq}:${outcome}`),
+  });
+  try {
+    for (let i = 1; i <= 5; i++) {
+      await audited(f.audit, CURRENT, callEventBody({ eventId: `m${i}`, callId: `mc${i}` }));
+    }
+    applier.start();
+    for (let i = 6; i <= 9; i++) {
+      const record = await audited(
+        f.audit,
+        CURRENT,
+        callEventBody({ eventId: `m${i}`, callId: `mc${i}` }),
+      );
+      applier.offer(record);
+    }
+    await eventually("caught up", 5_000, () => Promise.resolve(applier.status().lag_events === 0));
+    assert.deepEqual(outcomes, Array.from({ length: 9 }, (_, i) => `${i + 1}:applied`));
+    assert.equal((await readApplierPosition(f.store.reader, "test-instance"))?.seq, 9);
+  } finally {
+    await applier.stop();
+    await f.audit.close();
+    f.store.close();
+  }
+});
