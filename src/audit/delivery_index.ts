@@ -74,9 +74,16 @@ export async function loadRecentDeliveries(
   return loaded;
 }
 
+const BODY_SHA = ',"body_sha256":"';
+
 function keyOfLine(text: string): string | null {
+  // Every field the key needs comes before the body: parse only that prefix,
+  // so a restart does not JSON-parse megabytes of bodies.
+  const at = text.indexOf(BODY_SHA);
+  if (at === -1) return null;
+  const prefix = `${text.slice(0, at + BODY_SHA.length + 64)}"}`;
   try {
-    const parsed: unknown = JSON.parse(text);
+    const parsed: unknown = JSON.parse(prefix);
     if (typeof parsed !== "object" || parsed === null) return null;
     const eventId = "event_id" in parsed ? parsed.event_id : null;
     const sha = "body_sha256" in parsed ? parsed.body_sha256 : null;
