@@ -156,14 +156,18 @@ export class Applier {
   #running: Promise<void> | null = null;
   #stopping = false;
   #wake: (() => void) | null = null;
+  /** False during a backoff pause: new lines must not turn it into a retry per webhook. */
+  #wakeOnOffer = true;
   #lastLagWarning = 0;
   #firstPass = Promise.withResolvers<void>();
+  readonly #createdAtMs: number;
 
   /** Creates a stopped applier; call {@link start} (server) or {@link runToEnd} (replay). */
   constructor(deps: ApplierDeps) {
     this.#deps = deps;
     this.#clock = deps.clock ?? (() => new Date());
     this.#maxBatch = deps.maxBatch ?? 256;
+    this.#createdAtMs = this.#clock().getTime();
   }
 
   /** Starts the background loop (resumes from the recorded position). */
@@ -199,7 +203,7 @@ export class Applier {
       this.#queuedBytes += bytes;
     }
     this.#filesExhausted = false;
-    this.#wake?.();
+    if (this.#wakeOnOffer) this.#wake?.();
   }
 
   /**
@@ -243,8 +247,14 @@ export class Applier {
     const lagEvents = Math.max(0, tip - applied);
     let lagSeconds = 0;
     if (lagEvents > 0) {
+      // The next line's receipt time when it is in hand; else a bound that is
+      // known (the last applied line's time, or when this applier started).
       const next = this.#nextKnownRecord();
-      const since = next !== null ? Date.parse(next.received_at) : this.#positionReceivedMs;
+      const since = next !== null
+        ? Date.parse(next.received_at)
+        : this.#positionReceivedMs > 0
+        ? this.#positionReceivedMs
+        : this.#createdAtMs;
       lagSeconds = Math.max(0, (this.#clock().getTime() - since) / 1000);
     }
     return {
@@ -289,7 +299,7 @@ export class Applier {
         pauseMs = this.#deps.retryMs?.first ?? 100;
         if (!progressed) {
           this.#firstPass.resolve();
-          await this.#idle(1_000);
+          await this.#idle(1_000, true);
         }
       } catch (error) {
         this.#firstPass.resolve();
@@ -305,16 +315,17 @@ export class Applier {
         this.#problem = isStoreUnavailable(error)
           ? "the store is busy or unreachable; retrying"
           : "applying failed; retrying";
-        await this.#idle(pauseMs);
+        await this.#idle(pauseMs, false);
         pauseMs = Math.min(pauseMs * 2, maxPauseMs);
       }
       this.#warnAboutLag();
     }
   }
 
-  /** Sleeps up to `ms`, or until a line is offered or the applier is stopped. */
-  async #idle(ms: number): Promise<void> {
+  /** Sleeps up to `ms`, or until the applier is stopped (or, with `wakeOnOffer`, a line is offered). */
+  async #idle(ms: number, wakeOnOffer: boolean): Promise<void> {
     if (this.#stopping) return;
+    this.#wakeOnOffer = wakeOnOffer;
     let timer: ReturnType<typeof setTimeout> | undefined;
     await new Promise<void>((resolve) => {
       this.#wake = resolve;
@@ -322,6 +333,7 @@ export class Applier {
     });
     clearTimeout(timer);
     this.#wake = null;
+    this.#wakeOnOffer = true;
   }
 
   async #loadPosition(): Promise<void> {
