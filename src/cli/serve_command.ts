@@ -170,7 +170,9 @@ export async function startServer(
       metrics,
       metricsToken: config.metrics.token,
       checks: [
-        { name: "store", check: () => store.ping() },
+        // Reported, not deciding: a busy or away store is lag while webhooks are
+        // still acknowledged (DESIGN §5.2); lookups answer 503 on their own.
+        { name: "store", check: () => store.ping(), decidesReadiness: false },
         { name: "audit", check: () => checkAuditReadiness(audit, config.audit.dir) },
       ],
       details: () => {

@@ -13,6 +13,12 @@ import { messageOf } from "../error_message.ts";
 export interface ReadinessCheck {
   readonly name: string;
   readonly check: () => Promise<void>;
+  /**
+   * False for a check that is reported but does not make `/readyz` 503 (the
+   * store: while the audit log takes webhooks, taking the instance out of a
+   * load balancer would refuse calls that would otherwise only wait). Default true.
+   */
+  readonly decidesReadiness?: boolean;
 }
 
 /** What the operations routes need. */
@@ -48,7 +54,9 @@ export function opsRoutes(deps: OpsDeps): Route[] {
           }
         }));
         const checks = Object.fromEntries(results);
-        const ready = results.every(([, result]) => result === "ok");
+        const ready = results.every(([, result], index) =>
+          result === "ok" || deps.checks[index]?.decidesReadiness === false
+        );
         return jsonResponse(ready ? 200 : 503, {
           status: ready ? "ready" : "not_ready",
           checks,
