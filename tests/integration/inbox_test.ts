@@ -193,6 +193,12 @@ Deno.test("acked but not applied, kill -9, restart: every acked call is in the s
         const lagging = await readyz(server);
         assertEquals(lagging.status, 200, "readiness stays green while the audit log is writable");
         assertEquals(lagging.body.applier.lag_events, 10);
+        assertEquals(lagging.body.applier.state, "waiting_for_store");
+        const metrics = await (await fetch(`${server.url}/metrics`, {
+          headers: { authorization: `Bearer ${ADMIN}` },
+        })).text();
+        assertMatch(metrics, /symbo_crm_applier_lag_events 10\n/);
+        assertMatch(metrics, /symbo_crm_applier_lag_seconds (?!0\n)\d/);
         await server.kill();
       } finally {
         holder.exec("ROLLBACK");
