@@ -110,8 +110,16 @@ export function createWebhookHandler(deps: WebhookDeps): (request: Request) => P
     const deliveryKey = DeliveryIndex.keyOf(summary.eventId, bodySha256);
     if (deps.deliveries.has(deliveryKey)) {
       // The same bytes under the same id are already in the log (and so will
-      // reach the store, once): a retry or a replay, not a new fact.
+      // reach the store, once): a retry or a replay, not a new fact. Answered
+      // as the first delivery was when that was a 400.
       outcome("redelivered");
+      if (event === null || bodyText === null) {
+        return errorResponse(
+          400,
+          "invalid_event",
+          invalid?.message ?? "The body is not a valid event.",
+        );
+      }
       return jsonResponse(200, { status: "duplicate" });
     }
     let record: AuditRecord;

@@ -432,6 +432,10 @@ Deno.test("audit amplification: empty bodies refused, re-deliveries not re-audit
       const last = (await auditLines(audit)).at(-1) ?? "";
       assert(last.length < 1.4 * body.length, `the line is ${last.length} bytes`);
       assertEquals(parseRecordLine(last).body, undefined, "kept as base64");
+      const lines = (await auditLines(audit)).length;
+      const again = await deliver(server, body);
+      assertEquals(again.status, 400, "a re-delivered invalid body is still refused");
+      assertEquals((await auditLines(audit)).length, lines, "and not audited twice");
     });
   } finally {
     await server.stop();
