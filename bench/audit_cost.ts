@@ -1,6 +1,6 @@
 /**
  * What the audit log's fsync costs the webhook, measured in one run: the real
- * webhook handler (signature, audit, group-committed store apply) driven
+ * webhook handler (signature, audit, the applier's batched store apply) driven
  * in-process by 64 concurrent senders, once with the real audit log and once
  * with an audit log that does not write. Prints events/s for both and the ratio.
  *
@@ -9,7 +9,8 @@
 import type { AuditLog } from "../src/audit/audit_log.ts";
 import { openAuditLog } from "../src/audit/audit_log.ts";
 import { chainRecord, GENESIS_HASH, prepareEntry } from "../src/audit/audit_record.ts";
-import { createEventApplier } from "../src/calls/event_applier.ts";
+import { DeliveryIndex } from "../src/audit/delivery_index.ts";
+import { Applier } from "../src/calls/applier.ts";
 import { configureLogging, logger } from "../src/log/logging.ts";
 import { openStore } from "../src/store/open_store.ts";
 import { importSigningKeys, signBody } from "../src/symbo/signature.ts";
@@ -21,10 +22,19 @@ const SENDERS = 64;
 /** An audit log that numbers entries and writes nothing (the "without audit" side). */
 function nullAuditLog(): AuditLog {
   let seq = 0;
+  let hash = GENESIS_HASH;
   return {
-    append: (entry) => Promise.resolve(chainRecord(++seq, GENESIS_HASH, prepareEntry(entry))),
+    append: (entry) => {
+      const record = chainRecord(++seq, hash, prepareEntry(entry));
+      hash = record.hash;
+      return Promise.resolve(record);
+    },
     close: () => Promise.resolve(),
     healthy: true,
+    get lastSeq() {
+      return seq;
+    },
+    failure: null,
   };
 }
 
@@ -32,10 +42,23 @@ async function run(events: number, withAudit: boolean): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "bench-audit-cost-" });
   const store = await openStore({ url: `file:${dir}/crm.db` });
   const audit = withAudit ? await openAuditLog({ dir: `${dir}/audit` }) : nullAuditLog();
+  const signingKeys = await importSigningKeys([SECRET]);
+  const applier = new Applier({
+    write: store.write,
+    reader: store.reader,
+    auditDir: `${dir}/audit`,
+    instance: "bench",
+    verifyKeys: signingKeys,
+    tip: () => audit.lastSeq,
+    log: logger("bench"),
+  });
+  applier.start();
   const handler = createWebhookHandler({
-    signingKeys: await importSigningKeys([SECRET]),
+    signingKeys,
     audit,
-    apply: createEventApplier(store.write),
+    applier,
+    deliveries: new DeliveryIndex(),
+    applyWaitMs: 10_000,
     maxBodyBytes: 1 << 20,
     clock: () => new Date(),
     log: logger("bench"),
@@ -74,6 +97,7 @@ async function run(events: number, withAudit: boolean): Promise<number> {
     }
   }));
   const perSecond = events / ((performance.now() - started) / 1000);
+  await applier.stop();
   await audit.close();
   store.close();
   await Deno.remove(dir, { recursive: true });

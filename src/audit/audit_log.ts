@@ -32,6 +32,14 @@ export interface AuditLog {
   close(): Promise<void>;
   /** False once a failed write could not be undone; every append then rejects. */
   readonly healthy: boolean;
+  /** The seq of the last durable line (0 for an empty log). */
+  readonly lastSeq: number;
+  /**
+   * Why the last append failed, or null when it succeeded (or none was tried):
+   * the real outcome of writing, which a probe file cannot show (a full disk
+   * still lets an empty file be created). Names no path.
+   */
+  readonly failure: string | null;
 }
 
 /** The part of an open file the writer uses (a `Deno.FsFile` is one). */
@@ -41,7 +49,7 @@ export interface AuditFileHandle {
   write(data: Uint8Array): Promise<number>;
   syncData(): Promise<void>;
   truncate(length?: number): Promise<void>;
-  stat(): Promise<{ readonly size: number }>;
+  stat(): Promise<{ readonly size: number; readonly ino?: number | null }>;
   close(): void;
 }
 
@@ -49,7 +57,16 @@ export interface AuditFileHandle {
 export interface AuditFs {
   open(path: string, options: Deno.OpenOptions): Promise<AuditFileHandle>;
   mkdir(path: string, options: Deno.MkdirOptions): Promise<void>;
-  readDir(path: string): AsyncIterable<{ readonly name: string; readonly isFile: boolean }>;
+  readDir(
+    path: string,
+  ): AsyncIterable<
+    { readonly name: string; readonly isFile: boolean; readonly isSymlink?: boolean }
+  >;
+  /**
+   * The entry at `path` itself (not followed). When a driver has it, the writer
+   * refuses symlinks and notices its file being deleted or replaced.
+   */
+  lstat?(path: string): Promise<{ readonly isSymlink: boolean; readonly ino: number | null }>;
 }
 
 /** Options for {@link openAuditLog}. */
@@ -75,6 +92,7 @@ export function denoAuditFs(): AuditFs {
     open: (path, options) => Deno.open(path, options),
     mkdir: (path, options) => Deno.mkdir(path, options),
     readDir: (path) => Deno.readDir(path),
+    lstat: (path) => Deno.lstat(path),
   };
 }
 
@@ -130,6 +148,7 @@ class GroupCommitAuditLog implements AuditLog {
   #idle: Promise<void> = Promise.resolve();
   #closed = false;
   #unhealthy: string | null = null;
+  #lastFailure: string | null = null;
 
   #seq: number;
   #hash: string;
@@ -137,6 +156,7 @@ class GroupCommitAuditLog implements AuditLog {
   #file: AuditFileHandle | null = null;
   #fileName: string | null = null;
   #fileSize = 0;
+  #fileIno: number | null = null;
 
   constructor(
     fs: AuditFs,
@@ -156,6 +176,16 @@ class GroupCommitAuditLog implements AuditLog {
 
   get healthy(): boolean {
     return this.#unhealthy === null;
+  }
+
+  get lastSeq(): number {
+    return this.#seq;
+  }
+
+  get failure(): string | null {
+    return this.#unhealthy !== null
+      ? "unusable until restarted after a write that could not be undone"
+      : this.#lastFailure;
   }
 
   append(entry: AuditEntryInput): Promise<AuditRecord> {
@@ -239,6 +269,7 @@ class GroupCommitAuditLog implements AuditLog {
         `cannot open audit file ${name} in ${this.#dir}: ${messageOf(error)}`,
         { cause: error },
       );
+      this.#lastFailure = `cannot open the audit file: ${errorKind(error)}`;
       for (const pending of batch) pending.reject(failure);
       return;
     }
@@ -265,10 +296,12 @@ class GroupCommitAuditLog implements AuditLog {
         `could not write ${batch.length} audit line(s) to ${name}: ${messageOf(error)}`,
         { cause: error },
       );
+      this.#lastFailure = `the last append could not be written: ${errorKind(error)}`;
       await this.#rollBack(file, name, sizeBefore, error);
       for (const pending of batch) pending.reject(failure);
       return;
     }
+    this.#lastFailure = null;
 
     this.#fileSize = sizeBefore + bytes.length;
     this.#seq = seq;
@@ -305,15 +338,40 @@ class GroupCommitAuditLog implements AuditLog {
   }
 
   async #fileFor(name: string): Promise<AuditFileHandle> {
-    if (this.#file !== null && this.#fileName === name) return this.#file;
-    const file = await this.#fs.open(join(this.#dir, name), {
+    const path = join(this.#dir, name);
+    if (this.#file !== null && this.#fileName === name) {
+      const changed = await this.#replacedUnderUs(path);
+      if (changed === null) return this.#file;
+      // Writing on would put acknowledged lines into a file nobody can read back.
+      this.#warn(
+        `audit file ${path} ${changed} while the service was running; reopening it. ` +
+          `The lines written to it before are not in the log any more: "audit verify" ` +
+          `will name the gap.`,
+      );
+      this.#file.close();
+      this.#file = null;
+      this.#fileName = null;
+    }
+    const existing = await this.#fs.lstat?.(path).catch((error) => {
+      if (error instanceof Deno.errors.NotFound) return null;
+      throw error;
+    });
+    if (existing?.isSymlink) {
+      throw new AuditLogError(
+        `${path} is a symbolic link; audit files are never followed through links`,
+      );
+    }
+    const file = await this.#fs.open(path, {
       append: true,
       create: true,
       mode: 0o600,
     });
     let size: number;
+    let ino: number | null;
     try {
-      size = (await file.stat()).size;
+      const stat = await file.stat();
+      size = stat.size;
+      ino = stat.ino ?? null;
     } catch (error) {
       file.close();
       throw error;
@@ -323,8 +381,25 @@ class GroupCommitAuditLog implements AuditLog {
     this.#file = file;
     this.#fileName = name;
     this.#fileSize = size;
+    this.#fileIno = ino;
     this.#newestFile = name;
     return file;
+  }
+
+  /** Null while `path` is still the open file; else what happened to it. */
+  async #replacedUnderUs(path: string): Promise<string | null> {
+    if (this.#fs.lstat === undefined) return null;
+    try {
+      const entry = await this.#fs.lstat(path);
+      if (entry.isSymlink) return "was replaced by a symbolic link";
+      if (this.#fileIno !== null && entry.ino !== null && entry.ino !== this.#fileIno) {
+        return "was replaced by another file";
+      }
+      return null;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return "was deleted";
+      throw error;
+    }
   }
 
   /** Makes a new file's directory entry durable; a failure is warned about, not fatal. */
@@ -346,6 +421,15 @@ class GroupCommitAuditLog implements AuditLog {
       `the audit log is unusable until the service is restarted: ${this.#unhealthy}`,
     );
   }
+}
+
+/** The kind of an I/O error without its message (which may hold a path), for `/readyz`. */
+function errorKind(error: unknown): string {
+  if (error instanceof Error) {
+    const code = "code" in error && typeof error.code === "string" ? ` (${error.code})` : "";
+    return `${error.name}${code}`;
+  }
+  return "unknown error";
 }
 
 /** Writes every byte, looping on partial writes. */
@@ -372,11 +456,18 @@ async function recoverChainTip(
   const compressed = new Map<string, string>();
   try {
     for await (const entry of fs.readDir(dir)) {
+      if (entry.isSymlink && isAuditFileName(entry.name)) {
+        throw new AuditLogError(
+          `audit file ${join(dir, entry.name)} is a symbolic link; audit files are never ` +
+            `followed through links. Replace it with the file itself.`,
+        );
+      }
       if (entry.isFile && isAuditFileName(entry.name)) names.push(entry.name);
       const day = entry.isFile ? parseDayFileName(entry.name) : null;
       if (day?.compressed) compressed.set(plainDayFileName(day.day), entry.name);
     }
   } catch (error) {
+    if (error instanceof AuditLogError) throw error;
     throw new AuditLogError(`cannot list the audit directory ${dir}: ${messageOf(error)}`, {
       cause: error,
     });
@@ -448,40 +539,35 @@ async function recoverFile(
       if (byte === NEWLINE) newlines.push(tail.start + index);
     });
 
-    // `cut` is where the torn part starts; everything before it stays.
-    let cut = newlines.length > 0 ? (newlines.at(-1) ?? 0) + 1 : 0;
-    const unterminated = size - cut;
-    let reason = "it has no trailing newline";
+    // Only bytes after the last newline can be torn: a line that ends with its
+    // newline was written whole (and may have been acknowledged), so if it does
+    // not parse it was damaged afterwards, and guessing would hide that.
+    const lastNewline = newlines.at(-1);
+    const cut = lastNewline === undefined ? 0 : lastNewline + 1;
     let record: AuditRecord | null = null;
-    let failures = 0;
-    for (let k = newlines.length - 1; k >= 0; k--) {
-      const end = newlines[k] ?? 0;
-      const start = k > 0 ? (newlines[k - 1] ?? 0) + 1 : 0;
-      if (k === 0 && tail.start > 0) {
+    if (lastNewline !== undefined) {
+      const before = newlines.at(-2);
+      if (before === undefined && tail.start > 0) {
         throw new AuditLogError(`internal error: the tail read of ${path} is too short`);
       }
+      const start = before === undefined ? 0 : before + 1;
       const text = new TextDecoder().decode(
-        tail.bytes.subarray(start - tail.start, end - tail.start),
+        tail.bytes.subarray(start - tail.start, lastNewline - tail.start),
       );
       try {
         record = parseRecordLine(text);
-        break;
       } catch (error) {
-        failures++;
-        if (failures > 1) {
-          // Two bad lines at the end is damage, not a torn write: refuse to guess.
-          throw new AuditLogError(
-            `audit file ${path} is damaged: its last two lines do not parse ` +
-              `(${messageOf(error)}). Run "symbo-crm audit verify" to locate the damage; ` +
-              `the log will not be appended to until the file is repaired or moved aside.`,
-            { cause: error },
-          );
-        }
-        reason = `it does not parse (${messageOf(error)})` +
-          (unterminated > 0 ? ` and ${unterminated} bytes without a newline follow it` : "");
-        cut = start;
+        const lineNumber = (await countNewlines(file, start)) + 1;
+        throw new AuditLogError(
+          `audit file ${path} is damaged: line ${lineNumber} ends with a newline but does not ` +
+            `parse (${messageOf(error)}). It was written whole, so it is not a torn write. Run ` +
+            `"symbo-crm audit verify" to locate the damage; the log will not be appended to ` +
+            `until the file is repaired or moved aside.`,
+          { cause: error },
+        );
       }
     }
+    const reason = "it has no trailing newline";
 
     if (cut < size) {
       const fragment = tail.bytes.slice(cut - tail.start);

@@ -4,7 +4,8 @@
  * file). Used by `audit verify` and `audit replay`; the writer has its own
  * tail reader in `audit_log.ts`.
  */
-import { listAuditDayFiles, openDayText } from "./audit_files.ts";
+import { join } from "node:path";
+import { listAuditDayFiles, openDayText, parseDayFileName } from "./audit_files.ts";
 import { type AuditRecord, parseRecordLine } from "./audit_record.ts";
 import { messageOf } from "../error_message.ts";
 
@@ -48,12 +49,23 @@ export function isAuditFileName(name: string): boolean {
 }
 
 /**
+/**
  * The daily audit files in `dir`, one per day, plain (`YYYY-MM-DD.jsonl`) or
- * compressed (`YYYY-MM-DD.jsonl.gz`), oldest first; `.torn-*`, symlinks and
- * other files are ignored. Throws when `dir` does not exist.
+ * compressed (`YYYY-MM-DD.jsonl.gz`), oldest first; `.torn-*` and other files
+ * are ignored. Throws when `dir` does not exist or an audit file's name is a
+ * symbolic link (a link could point anywhere, or at another day's file).
  */
 export async function listAuditFiles(dir: string): Promise<string[]> {
-  return (await listAuditDayFiles(dir)).map((file) => file.name);
+  const files = await listAuditDayFiles(dir);
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isSymlink && parseDayFileName(entry.name) !== null) {
+      throw new Error(
+        `audit file ${join(dir, entry.name)} is a symbolic link; audit files are never ` +
+          `followed through links (replace it with the file itself)`,
+      );
+    }
+  }
+  return files.map((file) => file.name);
 }
 
 /** Streams the lines of one audit file, plain or gzip (`file` is a name inside `dir`). */

@@ -22,6 +22,8 @@ export interface AuditEntryInput {
   readonly signature: string;
   /** The exact raw request bytes. */
   readonly body: Uint8Array;
+  /** The body's SHA-256 when the caller already computed it (else computed here). */
+  readonly bodySha256?: string;
 }
 
 /** One line of the audit log (snake_case keys, serialized in this key order). */
@@ -36,9 +38,12 @@ export interface AuditRecord {
   readonly signature: string;
   /** Lowercase hex SHA-256 of the raw body bytes. */
   readonly body_sha256: string;
-  /** The exact body when it is valid UTF-8 (exactly one of `body`/`body_base64` is present). */
+  /**
+   * The exact body when it is valid UTF-8 text that JSON-escapes to no more than
+   * its base64 form (exactly one of `body`/`body_base64` is present).
+   */
   readonly body?: string;
-  /** Base64 of the body bytes when they are not valid UTF-8. */
+  /** Base64 of the body bytes otherwise (not UTF-8, or mostly control characters). */
   readonly body_base64?: string;
   /** The previous line's `hash` ({@link GENESIS_HASH} for the first line of the log). */
   readonly prev: string;
@@ -67,7 +72,8 @@ export class AuditRecordError extends Error {
 
 const HEX_64 = /^[0-9a-f]{64}$/;
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// A flat character class (a repeated group overflows V8's regexp stack on a multi-MB body).
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const KNOWN_FIELDS: ReadonlySet<string> = new Set([
   "seq",
   "received_at",
@@ -101,12 +107,34 @@ export function prepareEntry(entry: AuditEntryInput): AuditEntryFields {
     call_id: entry.callId,
     user_id: entry.userId,
     signature: entry.signature,
-    body_sha256: sha256Hex(entry.body),
+    body_sha256: entry.bodySha256 ?? sha256Hex(entry.body),
   };
   const text = decodeUtf8Exactly(entry.body);
-  return text === null
+  return text === null || !keepsAsText(text, entry.body.length)
     ? { ...fields, body_base64: Buffer.from(entry.body).toString("base64") }
     : { ...fields, body: text };
+}
+
+/**
+ * True when the body as a JSON string is no larger than its base64 form. JSON
+ * escapes a control character as `\u00XX` (6 bytes for 1), so a body of
+ * control characters would grow 6× as text; base64 caps any body at 4/3.
+ * Ordinary JSON bodies escape only their quotes and stay text (readable with grep).
+ */
+function keepsAsText(text: string, byteLength: number): boolean {
+  const base64Length = Math.ceil(byteLength / 3) * 4;
+  let escaped = byteLength + 2;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20) escaped += code === 0x0a || code === 0x0d || code === 0x09 ? 1 : 5;
+    else if (code === 0x22 || code === 0x5c) escaped += 1;
+    else if (code >= 0xd800 && code <= 0xdfff) {
+      // A lone surrogate cannot come out of a fatal UTF-8 decode; pairs are kept as is.
+      continue;
+    }
+    if (escaped > base64Length) return false;
+  }
+  return true;
 }
 
 /** Places prepared fields in the chain at `seq` after `prev`, computing the hash. */
@@ -179,7 +207,7 @@ export function parseRecordLine(line: string): AuditRecord {
   if (body !== undefined && bodyBase64 !== undefined) {
     throw new AuditRecordError("body", 'has both "body" and "body_base64"; exactly one is allowed');
   }
-  if (bodyBase64 !== undefined && !BASE64.test(bodyBase64)) {
+  if (bodyBase64 !== undefined && (bodyBase64.length % 4 !== 0 || !BASE64.test(bodyBase64))) {
     throw invalid("body_base64", "must be standard padded base64", bodyBase64);
   }
   const prev = hex64(fields, "prev");

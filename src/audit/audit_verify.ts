@@ -22,6 +22,22 @@ import {
 } from "./audit_record.ts";
 import { CHAIN_START_FILE, type ChainStart, readChainStart } from "./chain_start.ts";
 import { messageOf } from "../error_message.ts";
+import { type SigningKey, verifySignature } from "../symbo/signature.ts";
+
+/** What {@link verifyAuditLog} checks besides the chain. */
+export interface VerifyOptions {
+  /**
+   * Current and retired webhook secrets: every line's `X-Hmac-Signature` must
+   * verify under one of them (a chain can be recomputed around a forged line;
+   * a signature cannot). Omitted: signatures are not checked.
+   */
+  readonly keys?: readonly SigningKey[];
+  /**
+   * A line the store recorded as applied (its applier position): the log must
+   * reach it with that hash, else lines were cut off or a file is missing.
+   */
+  readonly anchor?: { readonly seq: number; readonly hash: string } | null;
+}
 
 /** A line of the log that is wrong (or, as a warning, suspicious). */
 export interface AuditProblem {
@@ -55,10 +71,13 @@ export interface AuditVerifyReport {
  * warning, not a failure: it was never acknowledged. An empty directory is ok.
  * Throws only when the directory or a file cannot be read.
  */
-export async function verifyAuditLog(dir: string): Promise<AuditVerifyReport> {
+export async function verifyAuditLog(
+  dir: string,
+  options: VerifyOptions = {},
+): Promise<AuditVerifyReport> {
   const files = await listAuditFiles(dir);
   // After retention the kept chain starts at a recorded line, not at the genesis.
-  const anchor = await readChainStart(dir);
+  const chainStart = await readChainStart(dir);
   let lines = 0;
   let lastSeq = 0;
   let lastHash = GENESIS_HASH;
@@ -79,44 +98,93 @@ export async function verifyAuditLog(dir: string): Promise<AuditVerifyReport> {
         torn = line;
         continue;
       }
-      if (lines === 0 && anchor !== null && startsAtAnchor(line.text, anchor)) {
-        lastSeq = anchor.seq - 1;
-        lastHash = anchor.prev;
+      if (lines === 0 && chainStart !== null && startsAtChainStart(line.text, chainStart)) {
+        lastSeq = chainStart.seq - 1;
+        lastHash = chainStart.prev;
       }
-      const checked = checkLine(line.text, lastSeq, lastHash);
+      let checked = checkAuditLine(line.text, lastSeq, lastHash);
+      if (typeof checked === "string" && line.lineNumber === 1 && lastSeq > 0) {
+        checked = `${checked} (is an audit file missing before ${file}?)`;
+      }
       if (typeof checked === "string") return report(problemAt(line, checked), []);
-      if (anchor !== null && checked.seq === anchor.seq && checked.prev !== anchor.prev) {
-        return report(problemAt(line, ANCHOR_MISMATCH), []);
+      if (
+        chainStart !== null && checked.seq === chainStart.seq && checked.prev !== chainStart.prev
+      ) {
+        return report(problemAt(line, CHAIN_START_MISMATCH), []);
+      }
+      if (options.keys !== undefined) {
+        const body = new Uint8Array(recordBodyBytes(checked));
+        if (!(await verifySignature(options.keys, body, checked.signature))) {
+          return report(
+            problemAt(
+              line,
+              "the X-Hmac-Signature does not verify under any configured or retired webhook " +
+                "secret (a forged line, or a secret missing from the config)",
+            ),
+            [],
+          );
+        }
+      }
+      const anchor = options.anchor;
+      if (anchor && checked.seq === anchor.seq && checked.hash !== anchor.hash) {
+        return report(
+          problemAt(
+            line,
+            `the store recorded seq ${anchor.seq} as applied with another hash: this line ` +
+              `was replaced after it was applied`,
+          ),
+          [],
+        );
       }
       lines++;
       lastSeq = checked.seq;
       lastHash = checked.hash;
     }
   }
-  if (anchor !== null && lastSeq < anchor.seq) {
-    const problem = `${CHAIN_START_FILE} records that the kept log starts at seq ${anchor.seq} ` +
-      `(day ${anchor.day}) but ${
+  const warnings = torn === null ? [] : [problemAt(torn, TORN_AT_THE_END)];
+  if (chainStart !== null && lastSeq < chainStart.seq) {
+    const problem =
+      `${CHAIN_START_FILE} records that the kept log starts at seq ${chainStart.seq} ` +
+      `(day ${chainStart.day}) but ${
         lines === 0 ? "no line is left" : `the log ends at seq ${lastSeq}`
       }: audit files are missing`;
     return report({ file: CHAIN_START_FILE, line: 1, problem }, []);
   }
-  return report(null, torn === null ? [] : [problemAt(torn, TORN_AT_THE_END)]);
+  const anchor = options.anchor;
+  if (anchor && anchor.seq > lastSeq) {
+    const last = files.at(-1) ?? "(no file)";
+    return report({
+      file: last,
+      line: 0,
+      problem: `the log ends at seq ${lastSeq} but the store recorded seq ${anchor.seq} as ` +
+        `applied: its last lines were cut off, or audit files were deleted`,
+    }, warnings);
+  }
+  return report(null, warnings);
 }
 
-const ANCHOR_MISMATCH = `prev does not match the hash recorded in ${CHAIN_START_FILE} ` +
+const CHAIN_START_MISMATCH = `prev does not match the hash recorded in ${CHAIN_START_FILE} ` +
   "for the first kept line: a line before it was replaced";
 
 /** True when the log's first line is the one retention recorded as the kept chain's start. */
-function startsAtAnchor(text: string, anchor: ChainStart): boolean {
+function startsAtChainStart(text: string, chainStart: ChainStart): boolean {
   try {
-    return parseRecordLine(text).seq === anchor.seq;
+    return parseRecordLine(text).seq === chainStart.seq;
   } catch {
-    return false; // checkLine names the problem
+    return false; // checkAuditLine names the problem
   }
 }
 
-/** Checks one newline-terminated line against the line before it; returns its record or what is wrong. */
-function checkLine(text: string, lastSeq: number, lastHash: string): AuditRecord | string {
+/**
+ * Checks one newline-terminated line against the line before it (`lastSeq` 0
+ * and the genesis hash for the first line); returns its record, or what is
+ * wrong as a sentence. Shared with the applier, which checks as it reads.
+ */
+export function checkAuditLine(
+  text: string,
+  lastSeq: number,
+  lastHash: string,
+): AuditRecord | string {
   if (text === "") return "the line is empty";
   let record: AuditRecord;
   try {
@@ -164,7 +232,11 @@ export function formatVerifyReport(report: AuditVerifyReport): string {
     );
   } else {
     const { file, line, problem } = report.firstProblem;
-    out.push(`audit log FAILED at ${file} line ${line}: ${problem}`);
+    out.push(
+      line === 0
+        ? `audit log FAILED: ${problem} (last file: ${file})`
+        : `audit log FAILED at ${file} line ${line}: ${problem}`,
+    );
     out.push(
       `${plural(report.lines, "line")} before it verified (last good seq ${report.lastSeq}); ` +
         `lines after it were not checked.`,

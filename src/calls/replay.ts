@@ -1,71 +1,62 @@
 /**
- * `audit replay`: feeds every audited event, in log order, through the same
- * classify-and-apply code as the live webhook. Applying is idempotent (events
- * are deduplicated by id or body hash), so replaying twice changes nothing.
+ * `audit replay`: applies the whole audit log, from its first line, with the
+ * same applier the server runs (the same checks: chain, body hash, signature;
+ * the same apply code), so a store rebuilt from the log equals the live one.
+ * Idempotent: events already in the store are counted as duplicates. Stops at
+ * the first line that does not verify, having applied everything before it.
  */
-import { readAuditRecords } from "../audit/audit_reader.ts";
-import { type AuditRecord, recordBodyBytes } from "../audit/audit_record.ts";
-import type { EventApplier } from "./event_applier.ts";
-import { classifyEvent, InvalidEventError } from "./call_event.ts";
-import { messageOf } from "../error_message.ts";
+import { Applier, type ApplierLog, AuditChainError, type LineOutcome } from "./applier.ts";
+import type { SqlExecutor } from "../store/sql.ts";
+import type { WriteTransactionRunner } from "../store/write_transaction.ts";
+import type { SigningKey } from "../symbo/signature.ts";
 
-/** What a replay did. */
-export interface ReplaySummary {
-  lines: number;
-  applied: number;
-  duplicate: number;
-  ignored: number;
-  invalid: number;
+/** What a replay did, per line outcome. */
+export type ReplaySummary = Record<LineOutcome, number> & { lines: number };
+
+/** What {@link replayAuditLog} needs. */
+export interface ReplayDeps {
+  readonly write: WriteTransactionRunner;
+  readonly reader: SqlExecutor;
+  readonly auditDir: string;
+  readonly instance: string;
+  readonly verifyKeys: readonly SigningKey[];
+  readonly log: ApplierLog;
+  readonly maxBatch?: number;
+  /** Called after each applied line with the running summary and the line's seq. */
+  readonly onProgress?: (summary: Readonly<ReplaySummary>, seq: number) => void;
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+export { AuditChainError };
 
-/** The body text of an audit record, or null when it is not UTF-8. */
-export function recordBodyText(record: AuditRecord): string | null {
-  if (record.body !== undefined) return record.body;
-  try {
-    return utf8.decode(recordBodyBytes(record));
-  } catch {
-    return null;
-  }
-}
-
-/** Replays the log in `dir` into the store; throws on the first unreadable line or failed apply. */
-export async function replayAuditLog(
-  apply: EventApplier,
-  dir: string,
-  options: { onWarning?: (message: string) => void; onProgress?: (lines: number) => void } = {},
-): Promise<ReplaySummary> {
-  const summary: ReplaySummary = { lines: 0, applied: 0, duplicate: 0, ignored: 0, invalid: 0 };
-  for await (
-    const { file, lineNumber, record } of readAuditRecords(dir, { onWarning: options.onWarning })
-  ) {
-    summary.lines++;
-    const bodyText = recordBodyText(record);
-    let event;
-    try {
-      if (bodyText === null) throw new InvalidEventError("body", "the body is not valid UTF-8");
-      event = classifyEvent(bodyText);
-    } catch (error) {
-      if (!(error instanceof InvalidEventError)) throw error;
-      summary.invalid++;
-      continue;
-    }
-    try {
-      const outcome = await apply(event, {
-        receivedAt: new Date(record.received_at),
-        auditSeq: record.seq,
-        bodyText: bodyText ?? "",
-        bodySha256: record.body_sha256,
-      });
-      summary[outcome.status]++;
-    } catch (error) {
-      throw new Error(
-        `audit file ${file} line ${lineNumber}: applying the event failed: ${messageOf(error)}`,
-        { cause: error },
-      );
-    }
-    options.onProgress?.(summary.lines);
-  }
+/**
+ * Replays the log into the store. Throws an {@link AuditChainError} naming the
+ * first line that does not verify (everything before it is applied), or the
+ * store's error.
+ */
+export async function replayAuditLog(deps: ReplayDeps): Promise<ReplaySummary> {
+  const summary: ReplaySummary = {
+    lines: 0,
+    applied: 0,
+    duplicate: 0,
+    ignored: 0,
+    invalid: 0,
+    failed: 0,
+  };
+  const applier = new Applier({
+    write: deps.write,
+    reader: deps.reader,
+    auditDir: deps.auditDir,
+    instance: deps.instance,
+    verifyKeys: deps.verifyKeys,
+    log: deps.log,
+    maxBatch: deps.maxBatch ?? 256,
+    fromStart: true,
+    onLine: (outcome, record) => {
+      summary.lines++;
+      summary[outcome]++;
+      deps.onProgress?.(summary, record.seq);
+    },
+  });
+  await applier.runToEnd();
   return summary;
 }

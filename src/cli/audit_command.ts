@@ -1,12 +1,14 @@
 /** `symbo-crm audit verify|replay`. */
-import { readAuditRecords } from "../audit/audit_reader.ts";
-import { recordBodyBytes } from "../audit/audit_record.ts";
+import { auditInstanceId, existingAuditInstanceId } from "../audit/audit_instance.ts";
 import { formatVerifyReport, verifyAuditLog } from "../audit/audit_verify.ts";
-import { createEventApplier } from "../calls/event_applier.ts";
-import { replayAuditLog } from "../calls/replay.ts";
+import { readApplierPosition } from "../calls/applier.ts";
+import { AuditChainError, replayAuditLog } from "../calls/replay.ts";
 import type { Config } from "../config/config.ts";
+import { messageOf } from "../error_message.ts";
+import { logger } from "../log/logging.ts";
+import { localPathOf } from "../store/open_store.ts";
 import { openConfiguredStore } from "./open_configured_store.ts";
-import { importSigningKeys, verifySignature } from "../symbo/signature.ts";
+import { importSigningKeys, type SigningKey } from "../symbo/signature.ts";
 
 /** Runs `audit verify` or `audit replay`; returns the exit code. */
 export async function runAuditCommand(
@@ -16,40 +18,112 @@ export async function runAuditCommand(
   return action === "verify" ? await verify(config) : await replay(config);
 }
 
+async function verifyKeysOf(config: Config): Promise<SigningKey[]> {
+  return [
+    ...await importSigningKeys(config.symbo.webhook_secrets),
+    ...await importSigningKeys(config.symbo.retired_webhook_secrets),
+  ];
+}
+
 async function verify(config: Config): Promise<number> {
-  const report = await verifyAuditLog(config.audit.dir);
-  console.log(formatVerifyReport(report));
-  if (!report.ok) return 1;
-  if (config.symbo.webhook_secrets.length > 0 && report.lines > 0) {
-    // The chain proves nothing was changed after writing; the signatures prove
-    // Symbo sent the bodies. A secret rotated away since is not an error.
-    const keys = await importSigningKeys(config.symbo.webhook_secrets);
-    let unsigned = 0;
-    for await (const { record } of readAuditRecords(config.audit.dir)) {
-      const body = new Uint8Array(recordBodyBytes(record));
-      if (!(await verifySignature(keys, body, record.signature))) unsigned++;
-    }
+  const keys = await verifyKeysOf(config);
+  if (keys.length === 0) {
     console.log(
-      unsigned === 0
-        ? "Every line's X-Hmac-Signature verifies under a configured webhook secret."
-        : `${unsigned} line(s) do not verify under the secrets configured now (rotated away since?).`,
+      "audit log NOT VERIFIED: no webhook secret is configured, so the lines' signatures " +
+        "cannot be checked. Set symbo.webhook_secrets (and symbo.retired_webhook_secrets).",
+    );
+    return 1;
+  }
+  // The store is the external anchor: a log that ends before the line the
+  // store applied last was cut. A store that cannot be opened only loses that check.
+  let anchor: { seq: number; hash: string } | null = null;
+  try {
+    const instance = await existingAuditInstanceId(config.audit.dir);
+    const localPath = localPathOf(config.database.url);
+    const storeExists = localPath === null || await exists(localPath);
+    if (instance !== null && storeExists) {
+      const store = await openConfiguredStore(config);
+      try {
+        anchor = await readApplierPosition(store.reader, instance);
+      } finally {
+        store.close();
+      }
+    }
+  } catch (error) {
+    console.error(
+      `warning: the store's applier position could not be read (${messageOf(error)}); ` +
+        `a log cut after its last line cannot be detected without it`,
     );
   }
-  return 0;
+  let report;
+  try {
+    report = await verifyAuditLog(config.audit.dir, { keys, anchor });
+  } catch (error) {
+    console.log(`audit log FAILED: ${messageOf(error)}`);
+    return 1;
+  }
+  console.log(formatVerifyReport(report));
+  if (report.ok && report.lines > 0) {
+    console.log("Every line's X-Hmac-Signature verifies under a configured webhook secret.");
+  }
+  return report.ok ? 0 : 1;
 }
 
 async function replay(config: Config): Promise<number> {
+  const keys = await verifyKeysOf(config);
+  if (keys.length === 0) {
+    console.error(
+      "Cannot replay: no webhook secret is configured, and only lines whose signature " +
+        "verifies are applied. Set symbo.webhook_secrets (and symbo.retired_webhook_secrets).",
+    );
+    return 1;
+  }
   const store = await openConfiguredStore(config);
+  let lastPrinted = 0;
   try {
-    const summary = await replayAuditLog(createEventApplier(store.write), config.audit.dir, {
-      onWarning: (message) => console.error(`warning: ${message}`),
+    const summary = await replayAuditLog({
+      write: store.write,
+      reader: store.reader,
+      auditDir: config.audit.dir,
+      instance: await auditInstanceId(config.audit.dir),
+      verifyKeys: keys,
+      log: logger("replay"),
+      maxBatch: store.mode === "file" ? 256 : 32,
+      onProgress: (progress, seq) => {
+        const now = Date.now();
+        if (now - lastPrinted < 1_000) return;
+        lastPrinted = now;
+        console.error(
+          `replay: ${progress.lines} line(s) applied so far (at seq ${seq}): ` +
+            `${progress.applied} new, ${progress.duplicate} already stored`,
+        );
+      },
     });
     console.log(
-      `Replayed ${summary.lines} audit line(s): ${summary.applied} applied, ${summary.duplicate} already stored, ` +
-        `${summary.ignored} ignored, ${summary.invalid} invalid.`,
+      `Replayed ${summary.lines} audit line(s): ${summary.applied} applied, ` +
+        `${summary.duplicate} already stored, ${summary.ignored} ignored, ` +
+        `${summary.invalid} invalid, ${summary.failed} failed.`,
     );
-    return 0;
+    return summary.failed > 0 ? 1 : 0;
+  } catch (error) {
+    if (error instanceof AuditChainError) {
+      console.error(
+        `Replay STOPPED: ${error.message}. Lines before it were applied; nothing after it was.`,
+      );
+      return 1;
+    }
+    throw error;
   } finally {
     store.close();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
   }
 }

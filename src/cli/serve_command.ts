@@ -7,7 +7,10 @@ import type { AuditLog } from "../audit/audit_log.ts";
 import { openAuditLog } from "../audit/audit_log.ts";
 import { AuditMaintenance } from "../audit/audit_maintenance.ts";
 import type { AppliedThrough } from "../audit/audit_retention.ts";
-import { createEventApplier } from "../calls/event_applier.ts";
+import { auditInstanceId } from "../audit/audit_instance.ts";
+import { checkAuditReadiness, redactPaths } from "../audit/audit_readiness.ts";
+import { DeliveryIndex, loadRecentDeliveries } from "../audit/delivery_index.ts";
+import { Applier } from "../calls/applier.ts";
 import { callRoutes } from "../admin/call_routes.ts";
 import { contactRoutes } from "../admin/contact_routes.ts";
 import { importRoute } from "../admin/import_route.ts";
@@ -33,6 +36,7 @@ export interface RunningServer {
   readonly url: string;
   readonly store: Store;
   readonly audit: AuditLog;
+  readonly applier: Applier;
   /** Stops accepting, finishes in-flight requests, closes the audit log and store. */
   shutdown(): Promise<void>;
   /** Resolves when the server has stopped. */
@@ -69,6 +73,11 @@ export async function startServer(
   });
 
   const signingKeys = await importSigningKeys(config.symbo.webhook_secrets);
+  // Lines signed with a retired secret were genuine when they arrived: they still apply.
+  const verifyKeys = [
+    ...signingKeys,
+    ...await importSigningKeys(config.symbo.retired_webhook_secrets),
+  ];
   let lookupTokens = config.symbo.lookup_tokens;
   let generatedToken: { token: string; created: boolean; path: string } | null = null;
   if (lookupTokens.length === 0) {
@@ -91,12 +100,75 @@ export async function startServer(
     ["flag"],
   );
   metrics.gauge("symbo_crm_contacts", "Contacts in the store.", () => countContacts(store.reader));
+  metrics.gauge("symbo_crm_calls", "Calls in the store.", async () => {
+    const row = await store.reader.first("SELECT COUNT(*) AS n FROM calls");
+    return row ? Number(row.n) : 0;
+  });
+
+  const lookup = createLookupHandler({
+    reader: store.reader,
+    lookupTokens,
+    signingKeys,
+    defaultRegion,
+    onResult: (result, number) => {
+      lookups.inc(result);
+      // Numbers are personal data: only their last four digits reach the log.
+      if (lookupLog.isEnabledFor("debug")) {
+        lookupLog.debug("Lookup {result} for {number}", { result, number: maskPhone(number) });
+      }
+    },
+    onUnavailable: (error) =>
+      logger("lookup").warn("Lookup answered 503, the store is unavailable: {error}", {
+        error: String(error),
+      }),
+  });
+  const appliedLines = metrics.counter(
+    "symbo_crm_applier_lines_total",
+    "Audit lines the applier handled, by outcome.",
+    ["outcome"],
+  );
+  const applier = new Applier({
+    write: store.write,
+    reader: store.reader,
+    auditDir: config.audit.dir,
+    instance: await auditInstanceId(config.audit.dir),
+    verifyKeys,
+    tip: () => audit.lastSeq,
+    clock,
+    log: logger("applier"),
+    // Over the network each event costs a few round trips inside the batch's
+    // transaction; smaller batches keep it well under sqld's 5 s lock-steal timeout.
+    maxBatch: store.mode === "file" ? 256 : 32,
+    lagWarningSeconds: config.symbo.apply_lag_warning_seconds,
+    onLine: (outcome) => appliedLines.inc(outcome),
+    onFlag: (flag) => eventFlags.inc(flag),
+  });
+  metrics.gauge(
+    "symbo_crm_applier_lag_events",
+    "Audited webhook events not yet applied to the store.",
+    () => Promise.resolve(applier.status().lag_events),
+  );
+  metrics.gauge(
+    "symbo_crm_applier_lag_seconds",
+    "Age in seconds of the oldest audited event not yet applied (0 when caught up).",
+    () => Promise.resolve(applier.status().lag_seconds),
+  );
+  metrics.gauge(
+    "symbo_crm_applier_stopped",
+    "1 when the applier stopped at an audit line that does not verify.",
+    () => Promise.resolve(applier.status().state === "stopped" ? 1 : 0),
+  );
   const auditMaintenance = new AuditMaintenance({
     dir: config.audit.dir,
     compress: config.audit.compress,
     keepDays: config.audit.keep_days,
     archiveDir: config.audit.archive_dir,
-    appliedThrough: options.appliedThrough ?? (() => Promise.resolve(null)),
+    // Retention never removes a day past what the applier recorded as applied.
+    appliedThrough: options.appliedThrough ??
+      (() => {
+        const position = applier.status().position;
+        return Promise.resolve(position === null ? null : { file: "", seq: position.seq });
+      }),
     clock,
     log: {
       info: (message) => logger("audit").info(message),
@@ -128,39 +200,18 @@ export async function startServer(
     "1 when the last audit compression and retention run had no failure, else 0.",
     () => auditMaintenance.stats.lastRunOk ? 1 : 0,
   );
-  metrics.gauge("symbo_crm_calls", "Calls in the store.", async () => {
-    const row = await store.reader.first("SELECT COUNT(*) AS n FROM calls");
-    return row ? Number(row.n) : 0;
-  });
-
-  const lookup = createLookupHandler({
-    reader: store.reader,
-    lookupTokens,
-    signingKeys,
-    defaultRegion,
-    onResult: (result, number) => {
-      lookups.inc(result);
-      // Numbers are personal data: only their last four digits reach the log.
-      if (lookupLog.isEnabledFor("debug")) {
-        lookupLog.debug("Lookup {result} for {number}", { result, number: maskPhone(number) });
-      }
-    },
-    onUnavailable: (error) =>
-      logger("lookup").warn("Lookup answered 503, the store is unavailable: {error}", {
-        error: String(error),
-      }),
-  });
+  const deliveries = new DeliveryIndex();
+  await loadRecentDeliveries(config.audit.dir, deliveries);
   const webhook = createWebhookHandler({
     signingKeys,
     audit,
-    // Over the network each event costs a few round trips inside the batch's
-    // transaction; smaller batches keep it well under sqld's 5 s lock-steal timeout.
-    apply: createEventApplier(store.write, { maxBatch: store.mode === "file" ? 256 : 32 }),
+    applier,
+    deliveries,
+    applyWaitMs: config.symbo.apply_wait_ms,
     maxBodyBytes: config.symbo.max_body_bytes,
     clock,
     log: logger("webhook"),
     onOutcome: (outcome) => webhooks.inc(outcome),
-    onFlag: (flag) => eventFlags.inc(flag),
   });
 
   const routes: Route[] = [
@@ -174,9 +225,25 @@ export async function startServer(
       metrics,
       metricsToken: config.metrics.token,
       checks: [
-        { name: "store", check: () => store.ping() },
-        { name: "audit", check: () => checkWritable(config.audit.dir) },
+        // Reported, not deciding: a busy or away store is lag while webhooks are
+        // still acknowledged (DESIGN §5.2); lookups answer 503 on their own.
+        { name: "store", check: () => store.ping(), decidesReadiness: false },
+        { name: "audit", check: () => checkAuditReadiness(audit, config.audit.dir) },
       ],
+      details: () => {
+        const status = applier.status();
+        return {
+          applier: {
+            state: status.state,
+            lag_events: status.lag_events,
+            lag_seconds: status.lag_seconds,
+            position: status.position === null
+              ? null
+              : { seq: status.position.seq, hash: status.position.hash },
+            ...(status.problem === null ? {} : { problem: redactPaths(status.problem) }),
+          },
+        };
+      },
     }),
   ];
   const allowlist = createAllowlist(config.symbo.allowed_ips);
@@ -215,6 +282,9 @@ export async function startServer(
       : (request) => app.fetch(request, {}),
   );
   const addr = await listening.promise;
+  applier.start();
+  // The banner says where the applier stands; a long catch-up goes on behind it.
+  await Promise.race([applier.settled, new Promise((resolve) => setTimeout(resolve, 2_000))]);
   const scheme = tls ? "https" : "http";
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   const url = `${scheme}://${host}:${addr.port}`;
@@ -239,6 +309,7 @@ export async function startServer(
       await Promise.race([server.shutdown(), deadline]);
       clearTimeout(timer);
       await auditMaintenance.stop();
+      await applier.stop();
       await audit.close();
       store.close();
     })();
@@ -267,6 +338,7 @@ export async function startServer(
           config.audit.archive_dir === null ? "deleted" : `moved to ${config.audit.archive_dir}`
         }`
     })`,
+    `  applier:  ${describeApplier(applier)}`,
     `  webhook:  ${
       signingKeys.length > 0
         ? `POST ${url}/symbo/webhook (${signingKeys.length} secret${
@@ -297,11 +369,16 @@ export async function startServer(
   auditMaintenance.start();
 
   const finished = server.finished.then(() => shutdown());
-  return { url, store, audit, shutdown, finished };
+  return { url, store, audit, applier, shutdown, finished };
 }
 
-async function checkWritable(dir: string): Promise<void> {
-  const probe = `${dir}/.readyz-${crypto.randomUUID()}`;
-  await Deno.writeTextFile(probe, "", { mode: 0o600 });
-  await Deno.remove(probe);
+function describeApplier(applier: Applier): string {
+  const status = applier.status();
+  if (status.state === "stopped") {
+    return `STOPPED: ${status.problem ?? "unknown reason"} (webhooks are still accepted)`;
+  }
+  const at = `seq ${status.position?.seq ?? 0}`;
+  return status.lag_events === 0
+    ? `caught up at ${at}`
+    : `${status.state.replaceAll("_", " ")} at ${at}, ${status.lag_events} event(s) behind`;
 }

@@ -56,6 +56,10 @@ export const ConfigSchema = z.strictObject({
     lookup_tokens: z.array(token("a lookup token")).default([]),
     max_body_bytes: z.number().int().min(1024).max(100 * MIB).default(5 * MIB),
     allowed_ips: z.array(cidr).default([]),
+    retired_webhook_secrets: z.array(z.string().min(1, "a retired secret cannot be empty"))
+      .default([]),
+    apply_wait_ms: z.number().int().min(0).max(60_000).default(1_000),
+    apply_lag_warning_seconds: z.number().positive().max(86_400).default(60),
   }).prefault({}),
   admin: z.strictObject({
     tokens: z.array(token("an admin token")).default([]),

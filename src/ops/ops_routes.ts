@@ -13,6 +13,12 @@ import { messageOf } from "../error_message.ts";
 export interface ReadinessCheck {
   readonly name: string;
   readonly check: () => Promise<void>;
+  /**
+   * False for a check that is reported but does not make `/readyz` 503 (the
+   * store: while the audit log takes webhooks, taking the instance out of a
+   * load balancer would refuse calls that would otherwise only wait). Default true.
+   */
+  readonly decidesReadiness?: boolean;
 }
 
 /** What the operations routes need. */
@@ -21,6 +27,11 @@ export interface OpsDeps {
   readonly checks: readonly ReadinessCheck[];
   readonly metricsToken?: string | undefined;
   readonly checkTimeoutMs?: number;
+  /**
+   * Extra fields of the `/readyz` body that do not decide readiness (the
+   * applier's state and lag: a store behind the audit log is lag, not failure).
+   */
+  readonly details?: () => Record<string, unknown>;
 }
 
 /** The `/healthz`, `/readyz` and `/metrics` routes. */
@@ -43,8 +54,14 @@ export function opsRoutes(deps: OpsDeps): Route[] {
           }
         }));
         const checks = Object.fromEntries(results);
-        const ready = results.every(([, result]) => result === "ok");
-        return jsonResponse(ready ? 200 : 503, { status: ready ? "ready" : "not_ready", checks });
+        const ready = results.every(([, result], index) =>
+          result === "ok" || deps.checks[index]?.decidesReadiness === false
+        );
+        return jsonResponse(ready ? 200 : 503, {
+          status: ready ? "ready" : "not_ready",
+          checks,
+          ...deps.details?.(),
+        });
       },
     },
     {

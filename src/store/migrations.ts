@@ -76,6 +76,22 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 2,
+    statements: [
+      // Where each audit folder's applier stands (DESIGN §5.2): written in the
+      // same transaction as the events it applied, so after any crash the store
+      // says exactly which audit line comes next. One row per audit folder, so
+      // several instances can share a remote store.
+      `CREATE TABLE applier_positions (
+        instance TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        applied_at INTEGER NOT NULL
+      )`,
+    ],
+  },
+  {
     version: 3,
     statements: [
       // The body hash tells an exact re-delivery from a reused event id; flags

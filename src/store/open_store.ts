@@ -135,6 +135,13 @@ async function openFileStore(options: StoreOptions): Promise<Store> {
       driver = preparedDriver(new Database(localPath, { timeout: busyTimeoutMs }));
       // The writer waits for locks asynchronously (see write_transaction.ts), so its own busy timeout is zero.
       writer = preparedDriver(new Database(localPath, { timeout: 0 }));
+      // The audit log is the durable record of every call (fsync'd before the
+      // ack) and the applier's position commits with what it applied, so a
+      // commit lost to a power cut is re-applied from the log at the next
+      // start. NORMAL in WAL mode never corrupts the file and survives process
+      // crashes; it skips the fsync per commit (~4 ms here, 0.25 ms without).
+      // Imports keep the default (FULL) on their own connection. See README, durability.
+      writer.db.exec("PRAGMA synchronous = NORMAL");
     }
   } catch (error) {
     driver?.db.close();

@@ -1,18 +1,22 @@
 /**
  * The call activity webhook (DESIGN §5.2). The order of work is the security
  * and durability contract, and it reads top to bottom here:
- * size limit → signature over the raw bytes → parse (once, to name the event in
- * the audit line) → audit line fsync'd → answer 400 if the event is invalid →
- * apply in one store transaction → answer.
+ * size limit → empty body refused → signature over the raw bytes → parse (once,
+ * to name the event in the audit line) → an exact re-delivery answered
+ * `duplicate` without a new line → audit line fsync'd (the ack: from here the
+ * event will reach the store) → answer 400 if the event is invalid → hand the
+ * line to the applier → wait for its apply up to `apply_wait_ms` → answer
+ * `applied`/`duplicate`/`ignored`, or `queued`.
  */
 import type { AuditLog } from "../audit/audit_log.ts";
 import type { AuditRecord } from "../audit/audit_record.ts";
-import type { ApplyContext, ApplyOutcome, EventFlag } from "../calls/apply_event.ts";
-import { type ClassifiedEvent, readEvent } from "../calls/call_event.ts";
+import { sha256Hex } from "../audit/audit_record.ts";
+import { DeliveryIndex } from "../audit/delivery_index.ts";
+import type { WaitOutcome } from "../calls/applier.ts";
+import { readEvent } from "../calls/call_event.ts";
 import { errorResponse, HttpError, jsonResponse } from "../http/http_error.ts";
 import { readBodyLimited } from "../http/read_body.ts";
 import type { Logger } from "../log/logging.ts";
-import { isStoreUnavailable } from "../store/write_transaction.ts";
 import { type SigningKey, verifySignature } from "./signature.ts";
 
 /** Every way a webhook request can end, for metrics. */
@@ -20,6 +24,9 @@ export type WebhookOutcome =
   | "applied"
   | "duplicate"
   | "ignored"
+  | "queued"
+  | "redelivered"
+  | "empty"
   | "invalid"
   | "signature_missing"
   | "signature_invalid"
@@ -28,17 +35,27 @@ export type WebhookOutcome =
   | "apply_failed"
   | "not_configured";
 
+/** The applier as the webhook sees it. */
+export interface WebhookApplier {
+  /** Hands in a line just made durable. */
+  offer(record: AuditRecord): void;
+  /** Its outcome once applied, or `queued` after `ms`. */
+  waitFor(seq: number, ms: number): Promise<WaitOutcome>;
+}
+
 /** What the webhook needs. */
 export interface WebhookDeps {
   readonly signingKeys: readonly SigningKey[];
   readonly audit: AuditLog;
-  readonly apply: (event: ClassifiedEvent, context: ApplyContext) => Promise<ApplyOutcome>;
+  readonly applier: WebhookApplier;
+  /** Recent deliveries, shared with whatever rebuilt it at start. */
+  readonly deliveries: DeliveryIndex;
+  /** How long an answer waits for the store (`symbo.apply_wait_ms`). */
+  readonly applyWaitMs: number;
   readonly maxBodyBytes: number;
   readonly clock: () => Date;
   readonly log: Logger;
   readonly onOutcome?: (outcome: WebhookOutcome) => void;
-  /** Called once per flag an applied event raised (id conflict, far-future timestamp). */
-  readonly onFlag?: (flag: EventFlag) => void;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -63,6 +80,13 @@ export function createWebhookHandler(deps: WebhookDeps): (request: Request) => P
       throw error;
     }
 
+    if (body.length === 0) {
+      // Its signature is a constant (the lookup's): anyone who saw one lookup
+      // could otherwise fill the audit log with fsync'd empty lines.
+      outcome("empty");
+      return errorResponse(400, "empty_body", "The body is empty; a webhook carries an event.");
+    }
+
     const signature = request.headers.get("x-hmac-signature");
     if (signature === null || signature.trim() === "") {
       outcome("signature_missing");
@@ -82,12 +106,28 @@ export function createWebhookHandler(deps: WebhookDeps): (request: Request) => P
     const receivedAt = deps.clock();
     const bodyText = decodeUtf8(body);
     const { event, invalid, summary } = readEvent(bodyText);
+    const bodySha256 = sha256Hex(body);
+    const deliveryKey = DeliveryIndex.keyOf(summary.eventId, bodySha256);
+    if (deps.deliveries.has(deliveryKey)) {
+      // The same bytes under the same id are already in the log (and so will
+      // reach the store, once): a retry or a replay, not a new fact. Answered
+      // as the first delivery was when that was a 400.
+      outcome("redelivered");
+      if (event === null || bodyText === null) {
+        return errorResponse(
+          400,
+          "invalid_event",
+          invalid?.message ?? "The body is not a valid event.",
+        );
+      }
+      return jsonResponse(200, { status: "duplicate" });
+    }
     let record: AuditRecord;
     try {
-      record = await deps.audit.append({ receivedAt, ...summary, signature, body });
+      record = await deps.audit.append({ receivedAt, ...summary, signature, body, bodySha256 });
     } catch (error) {
       outcome("audit_failed");
-      deps.log.error("Audit log append failed; the event was not applied: {error}", {
+      deps.log.error("Audit log append failed; the event was not accepted: {error}", {
         error: String(error),
         eventId: summary.eventId,
       });
@@ -95,8 +135,10 @@ export function createWebhookHandler(deps: WebhookDeps): (request: Request) => P
         503,
         "audit_unavailable",
         "The audit log cannot be written right now; the event was not accepted. Retry later.",
+        { "retry-after": "5" },
       );
     }
+    deps.deliveries.add(deliveryKey);
 
     if (event === null || bodyText === null) {
       outcome("invalid");
@@ -107,43 +149,23 @@ export function createWebhookHandler(deps: WebhookDeps): (request: Request) => P
       );
     }
 
-    const auditSeq = record.seq;
-    let result: ApplyOutcome;
+    deps.applier.offer(record);
+    let result: WaitOutcome;
     try {
-      result = await deps.apply(event, {
-        receivedAt,
-        auditSeq,
-        bodyText,
-        bodySha256: record.body_sha256,
-      });
+      result = await deps.applier.waitFor(record.seq, deps.applyWaitMs);
     } catch (error) {
       outcome("apply_failed");
       deps.log.error(
         "Applying a webhook event failed; it is in the audit log (seq {auditSeq}): {error}",
-        {
-          auditSeq,
-          error: String(error),
-          eventId: summary.eventId,
-        },
+        { auditSeq: record.seq, error: String(error), eventId: summary.eventId },
       );
-      if (isStoreUnavailable(error)) {
-        // Symbo retries a 5xx; the retry is deduplicated, and `audit replay`
-        // recovers the event should no retry ever come.
-        return errorResponse(
-          503,
-          "store_unavailable",
-          "The event was recorded in the audit log but the database is unavailable right now; retry later.",
-          { "retry-after": "5" },
-        );
-      }
       return errorResponse(
         500,
         "apply_failed",
-        "The event was recorded in the audit log but could not be stored; `symbo-crm audit replay` recovers it.",
+        "The event was recorded in the audit log but could not be stored.",
       );
     }
     outcome(result.status);
-    for (const flag of result.flags ?? []) deps.onFlag?.(flag);
     return jsonResponse(200, { status: result.status });
   };
 }

@@ -371,25 +371,31 @@ Deno.test("a torn last line is reported on open, moved aside, and appending afte
   assert.deepEqual(after.warnings, []);
 });
 
-Deno.test("a newline-terminated last line that does not parse is moved aside like a torn one", async () => {
+Deno.test("a newline-terminated last line that does not parse is damage, not a torn write: open refuses", async () => {
   const dir = await Deno.makeTempDir();
   const file = join(dir, "2024-05-01.jsonl");
   const first = await openAuditLog({ dir, clock: fixedClock("2024-05-01T12:00:00Z") });
-  const last = await first.append(entry("{}"));
+  await first.append(entry("{}"));
   await first.close();
+  // An acknowledged line edited into invalid JSON must not be moved aside as "torn".
   await Deno.writeFile(file, encoder.encode("\0\0\0\0\n"), { append: true });
 
   const warnings: string[] = [];
-  const second = await openAuditLog({
-    dir,
-    clock: fixedClock("2024-05-01T13:00:00Z"),
-    onWarning: (message) => warnings.push(message),
-  });
-  const next = await second.append(entry("{}"));
-  await second.close();
-  assert.match(warnings[0] ?? "", /line 2 is torn: it does not parse/);
-  assert.equal(next.prev, last.hash);
-  assert.equal((await verifyAuditLog(dir)).ok, true);
+  await assert.rejects(
+    openAuditLog({
+      dir,
+      clock: fixedClock("2024-05-01T13:00:00Z"),
+      onWarning: (message) => warnings.push(message),
+    }),
+    (error: unknown) =>
+      error instanceof AuditLogError &&
+      /2024-05-01\.jsonl is damaged: line 2 ends with a newline but does not parse/.test(
+        error.message,
+      ),
+  );
+  assert.deepEqual(warnings, []);
+  const saved = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.includes(".torn-"));
+  assert.deepEqual(saved, [], "nothing was moved aside");
 });
 
 Deno.test("a file holding only a torn fragment is emptied and the chain continues from the previous file", async () => {

@@ -14,6 +14,7 @@ import {
   formatVerifyReport,
   verifyAuditLog,
 } from "../../src/audit/audit_verify.ts";
+import { importSigningKeys, signBody } from "../../src/symbo/signature.ts";
 
 const encoder = new TextEncoder();
 
@@ -316,4 +317,43 @@ Deno.test("readAuditRecords skips a torn last line with a warning", async () => 
   assert.deepEqual(seqs, [1, 2]);
   assert.equal(warnings.length, 1);
   assert.match(warnings[0] ?? "", /^audit file 2024-05-01\.jsonl line 3: .*skipped$/);
+});
+
+Deno.test("with secrets given, a line verifies under a retired secret, and fails under none", async () => {
+  const dir = await Deno.makeTempDir();
+  const log = await openAuditLog({ dir, clock: () => new Date("2024-05-01T12:00:00Z") });
+  for (const secret of ["current secret", "retired secret"]) {
+    const body = `{"id":"evt_${secret}"}`;
+    await log.append({
+      receivedAt: new Date("2024-05-01T12:00:00Z"),
+      eventType: "call.updated",
+      eventId: `evt_${secret}`,
+      callId: null,
+      userId: null,
+      signature: await signBody(secret, body),
+      body: encoder.encode(body),
+    });
+  }
+  await log.close();
+  const both = await importSigningKeys(["current secret", "retired secret"]);
+  assert.equal((await verifyAuditLog(dir, { keys: both })).ok, true);
+  const currentOnly = await importSigningKeys(["current secret"]);
+  const report = await verifyAuditLog(dir, { keys: currentOnly });
+  assert.equal(report.ok, false);
+  assert.equal(report.firstProblem?.line, 2);
+  assert.match(report.firstProblem?.problem ?? "", /X-Hmac-Signature does not verify/);
+});
+
+Deno.test("a log that ends before the store's anchor fails, naming both seqs", async () => {
+  const dir = await writeLog(["2024-05-01"], 3);
+  const line3 = (await Deno.readTextFile(join(dir, "2024-05-01.jsonl"))).split("\n")[2] ?? "";
+  const anchor = { seq: 5, hash: parseRecordLine(line3).hash };
+  const report = await verifyAuditLog(dir, { anchor });
+  assert.equal(report.ok, false);
+  assert.match(report.firstProblem?.problem ?? "", /ends at seq 3 but the store recorded seq 5/);
+  assert.match(formatVerifyReport(report), /^audit log FAILED: the log ends at seq 3/);
+  const exact = await verifyAuditLog(dir, { anchor: { seq: 3, hash: anchor.hash } });
+  assert.equal(exact.ok, true);
+  const other = await verifyAuditLog(dir, { anchor: { seq: 3, hash: "0".repeat(64) } });
+  assert.match(other.firstProblem?.problem ?? "", /recorded seq 3 as applied with another hash/);
 });

@@ -26,7 +26,13 @@ Deno.test("health, readiness and metrics", async (t) => {
       assertEquals(await (await fetch(`${server.url}/healthz`)).json(), { status: "ok" });
       const ready = await fetch(`${server.url}/readyz`);
       assertEquals(ready.status, 200);
-      assertEquals(await ready.json(), { status: "ready", checks: { store: "ok", audit: "ok" } });
+      const body = await ready.json();
+      assertEquals({ status: body.status, checks: body.checks }, {
+        status: "ready",
+        checks: { store: "ok", audit: "ok" },
+      });
+      assertEquals(body.applier.state, "caught_up");
+      assertEquals(body.applier.lag_events, 0);
     });
 
     await t.step("readyz fails when the audit folder is not writable", async () => {
@@ -58,7 +64,9 @@ Deno.test("health, readiness and metrics", async (t) => {
         const text = await response.text();
         assertMatch(text, /symbo_crm_lookups_total\{result="miss"\} 1/);
         assertMatch(text, /symbo_crm_webhooks_total\{outcome="applied"\} 1/);
-        assertMatch(text, /symbo_crm_webhooks_total\{outcome="duplicate"\} 1/);
+        // The exact re-delivery is answered `duplicate` without a new audit line.
+        assertMatch(text, /symbo_crm_webhooks_total\{outcome="redelivered"\} 1/);
+        assertMatch(text, /symbo_crm_applier_lag_events 0/);
         assertMatch(text, /symbo_crm_webhooks_total\{outcome="signature_missing"\} 1/);
         assertMatch(
           text,

@@ -3,16 +3,27 @@
  * retries: every event is delivered to both at once. Each call must be stored
  * once with its newest snapshot, and each event applied exactly once in total
  * (one instance answers "applied", the other "duplicate"), while each instance
- * keeps its own audit log of everything it received.
+ * keeps its own audit log of everything it received and its own applier
+ * position in the shared store.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { callEventBody, postSigned } from "../helpers/events.ts";
 import { runCli, startServerProcess } from "../helpers/server_process.ts";
-import { admin, crmConfig, SECRET, startSqld, writeConfig } from "../helpers/sqld.ts";
+import { admin, crmConfig, LOOKUP_TOKEN, SECRET, startSqld, writeConfig } from "../helpers/sqld.ts";
+import { openStore } from "../../src/store/open_store.ts";
 
 const CALLS = 40;
 const SNAPSHOTS = 3;
 const DISPOSITIONS = ["no_answer", "answered_positive", "meeting_booked"];
+
+/** The test asserts applied/duplicate answers, so it waits for the apply rather than answer queued. */
+function patientConfig(dir: string, url: string): Record<string, unknown> {
+  const config = crmConfig(dir, { url });
+  return {
+    ...config,
+    symbo: { webhook_secrets: [SECRET], lookup_tokens: [LOOKUP_TOKEN], apply_wait_ms: 15_000 },
+  };
+}
 
 Deno.test("two instances on one sqld store each call once, newest snapshot, events applied once", async () => {
   const sqld = await startSqld();
@@ -21,7 +32,7 @@ Deno.test("two instances on one sqld store each call once, newest snapshot, even
   );
   // Both start at once on the empty database: the schema migration races too.
   const servers = await Promise.all(
-    dirs.map((dir) => startServerProcess({ dir, config: crmConfig(dir, { url: sqld.url }) })),
+    dirs.map((dir) => startServerProcess({ dir, config: patientConfig(dir, sqld.url) })),
   );
   const [a, b] = servers;
   assert(a && b);
@@ -85,6 +96,20 @@ Deno.test("two instances on one sqld store each call once, newest snapshot, even
     const listed = await admin(a.url, `/api/calls?limit=200`);
     const calls = (listed.body as { calls: { id: string }[] }).calls;
     assertEquals(calls.filter((c) => c.id.startsWith("call-2i-")).length, CALLS);
+
+    // Each audit folder has its own applier position in the shared store, at its own tip.
+    const store = await openStore({ url: sqld.url });
+    try {
+      const positions = await store.reader.all(
+        "SELECT seq FROM applier_positions ORDER BY instance",
+      );
+      assertEquals(positions.map((row) => Number(row.seq)), [
+        CALLS * SNAPSHOTS,
+        CALLS * SNAPSHOTS,
+      ]);
+    } finally {
+      store.close();
+    }
   } finally {
     await Promise.all(servers.map((server) => server.stop()));
     await sqld.stop();
