@@ -21,6 +21,7 @@ import {
   recordBodyBytes,
 } from "../audit/audit_record.ts";
 import { checkAuditLine } from "../audit/audit_verify.ts";
+import { readChainStart } from "../audit/chain_start.ts";
 import { messageOf } from "../error_message.ts";
 import type { SqlExecutor } from "../store/sql.ts";
 import { isStoreUnavailable, type WriteTransactionRunner } from "../store/write_transaction.ts";
@@ -339,15 +340,24 @@ export class Applier {
   }
 
   async #loadPosition(): Promise<void> {
-    if (this.#deps.fromStart) {
-      this.#position = { instance: this.#deps.instance, seq: 0, hash: GENESIS_HASH };
-      return;
-    }
-    const stored = await readApplierPosition(this.#deps.reader, this.#deps.instance);
+    const stored = this.#deps.fromStart
+      ? null
+      : await readApplierPosition(this.#deps.reader, this.#deps.instance);
     this.#position = stored === null
-      ? { instance: this.#deps.instance, seq: 0, hash: GENESIS_HASH }
+      ? await this.#firstKeptPosition()
       : { instance: stored.instance, seq: stored.seq, hash: stored.hash };
     this.#positionReceivedMs = stored?.receivedAtMs ?? 0;
+  }
+
+  /**
+   * Where "from the start" begins: the genesis, or, once retention has removed
+   * older days, just before the first kept line that chain-start.json records.
+   */
+  async #firstKeptPosition(): Promise<ApplierPosition> {
+    const start = await readChainStart(this.#deps.auditDir);
+    return start === null
+      ? { instance: this.#deps.instance, seq: 0, hash: GENESIS_HASH }
+      : { instance: this.#deps.instance, seq: start.seq - 1, hash: start.prev };
   }
 
   /** Applies one batch; false when there was nothing to apply. */
