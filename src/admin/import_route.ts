@@ -16,7 +16,8 @@ const flag = z.enum(["", "1", "true", "0", "false"]).transform((v) =>
   v === "" || v === "1" || v === "true"
 );
 
-const ImportQuery = z.strictObject({
+/** The import's query string. */
+export const ImportQuery = z.strictObject({
   dry_run: flag.optional(),
   strict: flag.optional(),
   prune: flag.optional(),
