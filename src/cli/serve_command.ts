@@ -9,6 +9,13 @@ import { createEventApplier } from "../calls/event_applier.ts";
 import { callRoutes } from "../admin/call_routes.ts";
 import { contactRoutes } from "../admin/contact_routes.ts";
 import { importRoute } from "../admin/import_route.ts";
+import { openApiDocument } from "../admin/openapi.ts";
+import { unknownNumberRoutes } from "../admin/unknown_number_routes.ts";
+import { consoleRoutes } from "../console/console_routes.tsx";
+import { createLoginLimiter } from "../console/login_limiter.ts";
+import { createSessionSigner, ensureSessionKey } from "../console/session.ts";
+import { createUnknownNumbersRecorder } from "../contacts/unknown_numbers.ts";
+import { createHourlyCounters } from "../ops/hourly_counters.ts";
 import { clientAddress, createAllowlist } from "../http/ip_allowlist.ts";
 import type { Config } from "../config/config.ts";
 import { ensureLookupToken } from "../config/lookup_token.ts";
@@ -84,6 +91,20 @@ export async function startServer(
     return row ? Number(row.n) : 0;
   });
 
+  // The console's data, recorded in memory on the request path and written by
+  // background flushers (started below, stopped on shutdown).
+  const unknownNumbers = createUnknownNumbersRecorder({
+    write: store.write,
+    defaultRegion,
+    maxRows: config.contacts.unknown_numbers_max_rows,
+    retentionDays: config.contacts.unknown_numbers_retention_days,
+    clock,
+    log: logger("unknown-numbers"),
+  });
+  const hourly = createHourlyCounters({ write: store.write, clock, log: logger("counters") });
+  const sessionKey = await ensureSessionKey(config.data_dir);
+  const sessionTtlMs = config.console.session_ttl_minutes * 60_000;
+
   const lookup = createLookupHandler({
     reader: store.reader,
     lookupTokens,
@@ -91,6 +112,12 @@ export async function startServer(
     defaultRegion,
     onResult: (result, number) => {
       lookups.inc(result);
+      if (result === "miss") {
+        unknownNumbers.record(number);
+        hourly.inc("lookup_unknown");
+      } else if (result === "hit") {
+        hourly.inc("lookup_found");
+      }
       // Numbers are personal data: only their last four digits reach the log.
       if (lookupLog.isEnabledFor("debug")) {
         lookupLog.debug("Lookup {result} for {number}", { result, number: maskPhone(number) });
@@ -110,7 +137,10 @@ export async function startServer(
     maxBodyBytes: config.symbo.max_body_bytes,
     clock,
     log: logger("webhook"),
-    onOutcome: (outcome) => webhooks.inc(outcome),
+    onOutcome: (outcome) => {
+      webhooks.inc(outcome);
+      hourly.inc("webhook");
+    },
   });
 
   const routes: Route[] = [
@@ -120,6 +150,28 @@ export async function startServer(
     importRoute(store, config.admin.tokens, defaultRegion, config.admin.max_import_bytes),
     ...contactRoutes(store, config.admin.tokens, defaultRegion),
     ...callRoutes(store, config.admin.tokens),
+    ...unknownNumberRoutes(store.reader, config.admin.tokens),
+    ...consoleRoutes({
+      store,
+      adminTokens: config.admin.tokens,
+      sessions: await createSessionSigner(sessionKey, sessionTtlMs),
+      sessionTtlMs,
+      limiter: createLoginLimiter(),
+      secure: config.server.tls !== undefined,
+      clientOf: (request, connection) => {
+        const addr = connection.remoteAddr;
+        const peer = addr && "hostname" in addr ? addr.hostname : null;
+        return clientAddress(request, peer, config.server.trust_proxy) ?? "unknown";
+      },
+      auditDir: config.audit.dir,
+      dataDir: config.data_dir,
+      defaultRegion,
+      webhookSecrets: signingKeys.length,
+      maxImportBytes: config.admin.max_import_bytes,
+      openApi: openApiDocument(),
+      clock,
+      log: logger("console"),
+    }),
     ...opsRoutes({
       metrics,
       metricsToken: config.metrics.token,
@@ -141,6 +193,8 @@ export async function startServer(
         allowlist.allows(clientAddress(request, peer, config.server.trust_proxy)),
   });
 
+  unknownNumbers.start();
+  hourly.start();
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const tls = config.server.tls
     ? {
@@ -162,7 +216,8 @@ export async function startServer(
     config.symbo.allowed_ips.length > 0
       // Reading the peer address costs every request several microseconds: only when it is used.
       ? (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr })
-      : (request) => app.fetch(request, {}),
+      // (a getter: read only by the console's login rate limit)
+      : (request, info) => app.fetch(request, { get remoteAddr() { return info.remoteAddr; } }),
   );
   const addr = await listening.promise;
   const scheme = tls ? "https" : "http";
@@ -188,6 +243,8 @@ export async function startServer(
       });
       await Promise.race([server.shutdown(), deadline]);
       clearTimeout(timer);
+      await unknownNumbers.stop().catch(() => {});
+      await hourly.stop().catch(() => {});
       await audit.close();
       store.close();
     })();
@@ -222,6 +279,9 @@ export async function startServer(
     })`,
     `  admin:    ${
       config.admin.tokens.length > 0 ? "on" : "off (set admin.tokens or ADMIN_TOKENS)"
+    }`,
+    `  console:  ${
+      config.admin.tokens.length > 0 ? `${url}/console/ (sign in with an admin token)` : "off"
     }`,
     `  tls:      ${tls ? "on" : "off"}; ip allowlist: ${
       config.symbo.allowed_ips.length > 0 ? "on" : "off"
