@@ -8,7 +8,9 @@ import { openAuditLog } from "../audit/audit_log.ts";
 import { createEventApplier } from "../calls/event_applier.ts";
 import { callRoutes } from "../admin/call_routes.ts";
 import { contactRoutes } from "../admin/contact_routes.ts";
-import { importRoute } from "../admin/import_route.ts";
+import { DEFAULT_IMPORT_WAIT_MS, importRoutes } from "../admin/import_route.ts";
+import { createImportJobs } from "../contacts/import_jobs.ts";
+import { withDeadline } from "../deadline.ts";
 import { clientAddress, createAllowlist } from "../http/ip_allowlist.ts";
 import type { Config } from "../config/config.ts";
 import { ensureLookupToken } from "../config/lookup_token.ts";
@@ -113,11 +115,29 @@ export async function startServer(
     onOutcome: (outcome) => webhooks.inc(outcome),
   });
 
+  // Uploads are spooled here (owner-only: it holds contact data) and imported as jobs.
+  const importTempDir = await Deno.makeTempDir({ prefix: "symbo-crm-imports-" });
+  const importJobs = createImportJobs({
+    store,
+    defaultRegion,
+    maxBytes: config.admin.max_import_bytes,
+    tempDir: importTempDir,
+    clock,
+    log: logger("import"),
+    idleMs: config.server.request_timeout_ms,
+  });
+
   const routes: Route[] = [
     { method: "GET", path: "/symbo/lookup", handler: lookup, timeout: false },
     { method: "GET", path: "/symbo/webhook", handler: lookup, timeout: false },
     { method: "POST", path: "/symbo/webhook", handler: webhook },
-    importRoute(store, config.admin.tokens, defaultRegion, config.admin.max_import_bytes),
+    ...importRoutes(
+      importJobs,
+      config.admin.tokens,
+      config.admin.max_import_bytes,
+      // Answer within the request timeout: a longer import answers 202 with its job.
+      Math.min(DEFAULT_IMPORT_WAIT_MS, Math.floor(config.server.request_timeout_ms / 2)),
+    ),
     ...contactRoutes(store, config.admin.tokens, defaultRegion),
     ...callRoutes(store, config.admin.tokens),
     ...opsRoutes({
@@ -188,6 +208,9 @@ export async function startServer(
       });
       await Promise.race([server.shutdown(), deadline]);
       clearTimeout(timer);
+      // A running import finishes (or is cut off and rolled back with the process).
+      await withDeadline(importJobs.close(), config.server.shutdown_timeout_ms, () => {});
+      await Deno.remove(importTempDir, { recursive: true }).catch(() => {});
       await audit.close();
       store.close();
     })();
