@@ -79,6 +79,12 @@ Deno.test("a submitted import runs as a job and reports its outcome and rejects"
       "\ufeffline,reason,external_id,first_name,work_phone\r\n" +
         "3,first_name is empty,c2,,'+1 415 555 0135\r\n",
     );
+    // It holds contact data: owner-only, like the spooled upload (gone by now).
+    const files = [...Deno.readDirSync(tempDir)].map((entry) => entry.name);
+    assert.deepEqual(files, [`import-${job.id}-rejects.csv`]);
+    if (Deno.build.os !== "windows") {
+      assert.equal((Deno.statSync(`${tempDir}/${files[0]}`).mode ?? 0) & 0o777, 0o600);
+    }
   });
 });
 
