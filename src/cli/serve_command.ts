@@ -8,7 +8,9 @@ import { openAuditLog } from "../audit/audit_log.ts";
 import { createEventApplier } from "../calls/event_applier.ts";
 import { callRoutes } from "../admin/call_routes.ts";
 import { contactRoutes } from "../admin/contact_routes.ts";
-import { importRoute } from "../admin/import_route.ts";
+import { DEFAULT_IMPORT_WAIT_MS, importRoutes } from "../admin/import_route.ts";
+import { createImportJobs } from "../contacts/import_jobs.ts";
+import { withDeadline } from "../deadline.ts";
 import { openApiDocument } from "../admin/openapi.ts";
 import { unknownNumberRoutes } from "../admin/unknown_number_routes.ts";
 import { consoleRoutes } from "../console/console_routes.tsx";
@@ -143,11 +145,29 @@ export async function startServer(
     },
   });
 
+  // Uploads are spooled here (owner-only: it holds contact data) and imported as jobs.
+  const importTempDir = await Deno.makeTempDir({ prefix: "symbo-crm-imports-" });
+  const importJobs = createImportJobs({
+    store,
+    defaultRegion,
+    maxBytes: config.admin.max_import_bytes,
+    tempDir: importTempDir,
+    clock,
+    log: logger("import"),
+    idleMs: config.server.request_timeout_ms,
+  });
+
   const routes: Route[] = [
     { method: "GET", path: "/symbo/lookup", handler: lookup, timeout: false },
     { method: "GET", path: "/symbo/webhook", handler: lookup, timeout: false },
     { method: "POST", path: "/symbo/webhook", handler: webhook },
-    importRoute(store, config.admin.tokens, defaultRegion, config.admin.max_import_bytes),
+    ...importRoutes(
+      importJobs,
+      config.admin.tokens,
+      config.admin.max_import_bytes,
+      // Answer within the request timeout: a longer import answers 202 with its job.
+      Math.min(DEFAULT_IMPORT_WAIT_MS, Math.floor(config.server.request_timeout_ms / 2)),
+    ),
     ...contactRoutes(store, config.admin.tokens, defaultRegion),
     ...callRoutes(store, config.admin.tokens),
     ...unknownNumberRoutes(store.reader, config.admin.tokens),
@@ -169,6 +189,7 @@ export async function startServer(
       webhookSecrets: signingKeys.length,
       maxImportBytes: config.admin.max_import_bytes,
       openApi: openApiDocument(),
+      importJobs,
       clock,
       log: logger("console"),
     }),
@@ -245,6 +266,9 @@ export async function startServer(
       clearTimeout(timer);
       await unknownNumbers.stop().catch(() => {});
       await hourly.stop().catch(() => {});
+      // A running import finishes (or is cut off and rolled back with the process).
+      await withDeadline(importJobs.close(), config.server.shutdown_timeout_ms, () => {});
+      await Deno.remove(importTempDir, { recursive: true }).catch(() => {});
       await audit.close();
       store.close();
     })();

@@ -26,7 +26,7 @@ import type { Logger } from "../log/logging.ts";
 import { recentHourlyCounts } from "../ops/hourly_counters.ts";
 import type { Store } from "../store/open_store.ts";
 import { ASSETS } from "./assets.ts";
-import type { ImportJobs } from "./import_jobs_port.ts";
+import type { ImportJobs } from "../contacts/import_jobs.ts";
 import { formatAge, formatTime } from "./layout.tsx";
 import type { LoginLimiter } from "./login_limiter.ts";
 import { ApiReferencePage } from "./pages/api_reference.tsx";

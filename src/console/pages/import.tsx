@@ -1,5 +1,5 @@
 /** Import: upload a CSV, see the dry run (mapping, counts, warnings, rejects), apply with a progress bar. */
-import type { ImportJob } from "../import_jobs_port.ts";
+import type { ImportJob } from "../../contacts/import_jobs.ts";
 import { Layout } from "../layout.tsx";
 
 type Json = Record<string, unknown>;
