@@ -13,12 +13,7 @@ import {
   toLookupBody,
 } from "../contacts/contact.ts";
 import { toContact } from "../contacts/contact_row.ts";
-import {
-  contactFromRow,
-  deleteContact,
-  getContact,
-  saveContact,
-} from "../contacts/contact_store.ts";
+import { deleteContact, getContact, saveContact } from "../contacts/contact_store.ts";
 import { searchContacts } from "../contacts/contact_search.ts";
 import { requireAdmin } from "../http/admin_auth.ts";
 import type { Route } from "../http/app.ts";

@@ -132,10 +132,36 @@ export function openApiDocument(): JsonObject {
           requestBody: { required: true, content: { "text/csv": { schema: { type: "string" } } } },
           responses: {
             "200": json("The import summary: counts, warnings, rejects, column mapping."),
+            "202": json("Still running: the job and its status_url."),
             "413": errorResponse("Larger than admin.max_import_bytes."),
             "422": errorResponse("The file could not be imported; the message says why."),
             ...common,
           },
+        },
+      },
+      "/api/imports": {
+        get: {
+          summary: "Recent import jobs, newest first",
+          responses: { "200": json("The jobs."), ...common },
+        },
+      },
+      "/api/imports/{id}": {
+        get: {
+          summary:
+            "An import job: state, progress (bytesRead/bytesTotal), and its summary when done",
+          parameters: [idParam("id", "The job id from a 202 answer.")],
+          responses: {
+            "200": json("The job."),
+            "404": errorResponse("No such job (jobs are kept in memory)."),
+            ...common,
+          },
+        },
+      },
+      "/api/imports/{id}/rejects.csv": {
+        get: {
+          summary: "An import job's rejected rows as CSV",
+          parameters: [idParam("id", "The job id.")],
+          responses: { "200": csv("The rejected rows."), "404": errorResponse("None."), ...common },
         },
       },
       "/api/calls": {
@@ -168,7 +194,9 @@ export function openApiDocument(): JsonObject {
           summary: "Dialed numbers no contact has, most recently seen first",
           parameters: queryParameters(UnknownNumbersQuery),
           responses: {
-            "200": json("numbers (number, count, first_seen_at, last_seen_at), total, next_offset."),
+            "200": json(
+              "numbers (number, count, first_seen_at, last_seen_at), total, next_offset.",
+            ),
             ...common,
           },
         },

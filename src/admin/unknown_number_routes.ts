@@ -53,7 +53,9 @@ export function unknownNumbersCsvResponse(db: SqlExecutor): Response {
   const rows = allUnknownNumbers(db);
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      controller.enqueue(encoder.encode(csvLine(["number", "count", "first_seen_at", "last_seen_at"])));
+      controller.enqueue(
+        encoder.encode(csvLine(["number", "count", "first_seen_at", "last_seen_at"])),
+      );
     },
     async pull(controller) {
       const next = await rows.next();
@@ -62,7 +64,9 @@ export function unknownNumbersCsvResponse(db: SqlExecutor): Response {
         return;
       }
       const n = toJson(next.value);
-      controller.enqueue(encoder.encode(csvLine([n.number, n.count, n.first_seen_at, n.last_seen_at])));
+      controller.enqueue(
+        encoder.encode(csvLine([n.number, n.count, n.first_seen_at, n.last_seen_at])),
+      );
     },
     async cancel() {
       await rows.return(undefined);

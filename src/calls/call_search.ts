@@ -76,7 +76,9 @@ export async function searchCalls(
   const last = calls.at(-1);
   return {
     calls,
-    next: rows.length > limit && last ? `${last.first_seen_at}.${encodeURIComponent(last.id)}` : null,
+    next: rows.length > limit && last
+      ? `${last.first_seen_at}.${encodeURIComponent(last.id)}`
+      : null,
   };
 }
 

@@ -238,7 +238,12 @@ export async function startServer(
       // Reading the peer address costs every request several microseconds: only when it is used.
       ? (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr })
       // (a getter: read only by the console's login rate limit)
-      : (request, info) => app.fetch(request, { get remoteAddr() { return info.remoteAddr; } }),
+      : (request, info) =>
+        app.fetch(request, {
+          get remoteAddr() {
+            return info.remoteAddr;
+          },
+        }),
   );
   const addr = await listening.promise;
   const scheme = tls ? "https" : "http";

@@ -99,7 +99,8 @@ const JS = `
 })();
 `;
 
-const ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#1a5fb4"/><path d="M10 8c1.5 0 3 3.5 3 5s-2 2-2 3 3 5 5 5 2-2 3-2 5 1.5 5 3-2 3-4 3C14 25 7 18 7 12c0-2 1.5-4 3-4z" fill="#fff"/></svg>`;
+const ICON =
+  `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#1a5fb4"/><path d="M10 8c1.5 0 3 3.5 3 5s-2 2-2 3 3 5 5 5 2-2 3-2 5 1.5 5 3-2 3-4 3C14 25 7 18 7 12c0-2 1.5-4 3-4z" fill="#fff"/></svg>`;
 
 /** One embedded asset. */
 export interface Asset {

@@ -4,6 +4,8 @@
  * JavaScript and prints. Each bar carries a <title> with its exact numbers.
  */
 
+import type { JSX } from "hono/jsx/jsx-runtime";
+
 /** One series of a chart. */
 export interface Series {
   readonly name: string;
@@ -18,7 +20,7 @@ const BOTTOM = 20;
 /** Stacked bars, one per label; series colours from the stylesheet (`.s0`…`.s5`). */
 export function StackedBars(
   props: { caption: string; labels: readonly string[]; series: readonly Series[]; every?: number },
-) {
+): JSX.Element {
   const totals = props.labels.map((_, i) =>
     props.series.reduce((sum, s) => sum + (s.values[i] ?? 0), 0)
   );

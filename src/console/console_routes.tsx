@@ -272,9 +272,10 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
         const form = callFilterForm(url);
         const from = dayStart(form.from);
         const to = dayStart(form.to);
-        const error = (form.from !== "" && from === undefined) || (form.to !== "" && to === undefined)
-          ? "Dates are YYYY-MM-DD."
-          : undefined;
+        const error =
+          (form.from !== "" && from === undefined) || (form.to !== "" && to === undefined)
+            ? "Dates are YYYY-MM-DD."
+            : undefined;
         const page = await searchCalls(
           deps.store.reader,
           {
@@ -602,14 +603,12 @@ async function overviewChecks(
   }
   const last = storeOk ? await lastEventReceivedAt(deps.store.reader).catch(() => null) : null;
   checks.push(
-    last === null
-      ? { label: "Last verified webhook", value: "none yet", state: "warn" }
-      : {
-        label: "Last verified webhook",
-        value: formatAge(last, now),
-        state: "ok",
-        detail: formatTime(last),
-      },
+    last === null ? { label: "Last verified webhook", value: "none yet", state: "warn" } : {
+      label: "Last verified webhook",
+      value: formatAge(last, now),
+      state: "ok",
+      detail: formatTime(last),
+    },
   );
   const applier = deps.applierStatus?.();
   checks.push(

@@ -2,6 +2,7 @@
  * The console's page frame: head (stylesheet, script, icon from the embedded
  * assets), a skip link, the navigation and the logout form.
  */
+import type { JSX } from "hono/jsx/jsx-runtime";
 import type { Child } from "hono/jsx";
 import { ICON_ASSET, SCRIPT, STYLESHEET } from "./assets.ts";
 
@@ -22,7 +23,7 @@ export type NavKey = typeof NAV[number][0];
 /** The frame of every signed-in page. */
 export function Layout(
   props: { title: string; nav: NavKey; csrf: string; children?: Child; refresh?: boolean },
-) {
+): JSX.Element {
   return (
     <Document title={props.title} refresh={props.refresh}>
       <a class="skip" href="#main">Skip to content</a>
@@ -51,7 +52,9 @@ export function Layout(
 }
 
 /** The HTML document around any console page (the login page uses it bare). */
-export function Document(props: { title: string; children?: Child; refresh?: boolean }) {
+export function Document(
+  props: { title: string; children?: Child; refresh?: boolean },
+): JSX.Element {
   return (
     <html lang="en">
       <head>
@@ -61,7 +64,13 @@ export function Document(props: { title: string; children?: Child; refresh?: boo
         <link rel="stylesheet" href={STYLESHEET.path} />
         <link rel="icon" href={ICON_ASSET.path} type="image/svg+xml" />
         <script src={SCRIPT.path} defer></script>
-        {props.refresh ? <noscript><meta http-equiv="refresh" content="2" /></noscript> : null}
+        {props.refresh
+          ? (
+            <noscript>
+              <meta http-equiv="refresh" content="2" />
+            </noscript>
+          )
+          : null}
       </head>
       <body>{props.children}</body>
     </html>

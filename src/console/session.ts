@@ -115,7 +115,10 @@ export async function createSessionSigner(
     },
     async loginChallenge() {
       const nonce = randomToken();
-      return { cookie: `${nonce}.${await mac(`login.${nonce}`)}`, csrf: await mac(`csrf.${nonce}`) };
+      return {
+        cookie: `${nonce}.${await mac(`login.${nonce}`)}`,
+        csrf: await mac(`csrf.${nonce}`),
+      };
     },
     async checkLogin(cookie, csrf) {
       if (cookie === undefined || csrf === undefined) return false;

@@ -1,17 +1,18 @@
 /** The admin API reference, rendered from the generated OpenAPI document. */
+import type { JSX } from "hono/jsx/jsx-runtime";
 import { Layout } from "../layout.tsx";
 
 type Json = Record<string, unknown>;
 
 /** Shown at `/console/api`. */
-export function ApiReferencePage(props: { csrf: string; document: Json }) {
+export function ApiReferencePage(props: { csrf: string; document: Json }): JSX.Element {
   const paths = (props.document.paths ?? {}) as Record<string, Record<string, Json>>;
   return (
     <Layout title="Admin API reference" nav="api" csrf={props.csrf}>
       <p>
         Generated from the zod schemas the routes validate with. Machine-readable:{" "}
-        <a href="/api/openapi.json">/api/openapi.json</a>{" "}
-        (OpenAPI 3.1). Every route takes <code>Authorization: Bearer &lt;admin token&gt;</code>.
+        <a href="/api/openapi.json">/api/openapi.json</a> (OpenAPI 3.1). Every route takes{" "}
+        <code>Authorization: Bearer &lt;admin token&gt;</code>.
       </p>
       {Object.entries(paths).map(([path, operations]) =>
         Object.entries(operations).map(([method, op]) => {

@@ -1,4 +1,5 @@
 /** The audit log: its files, a file's lines, and verify now (names the broken line). */
+import type { JSX } from "hono/jsx/jsx-runtime";
 import type { AuditFileInfo, AuditLineAt } from "../../audit/audit_browse.ts";
 import type { AuditVerifyReport } from "../../audit/audit_verify.ts";
 import { formatTime, Layout } from "../layout.tsx";
@@ -13,7 +14,7 @@ export interface VerifyResult {
 /** Shown at `/console/audit`. */
 export function AuditPage(
   props: { csrf: string; files: readonly AuditFileInfo[]; verified: VerifyResult | null },
-) {
+): JSX.Element {
   const v = props.verified;
   return (
     <Layout title="Audit log" nav="audit" csrf={props.csrf}>
@@ -58,8 +59,8 @@ function VerifyOutcome(props: { result: VerifyResult }) {
       {report.ok
         ? (
           <p class="okay">
-            Verified {formatTime(at)}: {report.lines} lines in {report.files} files, chain intact
-            (last seq {report.lastSeq}).
+            Verified {formatTime(at)}: {report.lines} lines in {report.files}{" "}
+            files, chain intact (last seq {report.lastSeq}).
           </p>
         )
         : (
@@ -77,7 +78,7 @@ function VerifyOutcome(props: { result: VerifyResult }) {
 /** Shown at `/console/audit/:file`. */
 export function AuditFilePage(
   props: { csrf: string; file: string; lines: readonly AuditLineAt[]; nextFrom: number | null },
-) {
+): JSX.Element {
   return (
     <Layout title={`Audit file ${props.file}`} nav="audit" csrf={props.csrf}>
       <p>

@@ -1,4 +1,5 @@
 /** One call: its fields, every snapshot in arrival order, links, audit lines. */
+import type { JSX } from "hono/jsx/jsx-runtime";
 import type { AuditLineAt } from "../../audit/audit_browse.ts";
 import type { CallWithHistory } from "../../calls/call_queries.ts";
 import { formatTime, Layout } from "../layout.tsx";
@@ -6,7 +7,7 @@ import { formatTime, Layout } from "../layout.tsx";
 /** Shown at `/console/calls/:id`. */
 export function CallDetailPage(
   props: { csrf: string; data: CallWithHistory; auditLines: readonly AuditLineAt[] },
-) {
+): JSX.Element {
   const { call, events } = props.data;
   const links = [
     ["Recording", call.data.recording_url],
@@ -48,7 +49,8 @@ export function CallDetailPage(
           {links.length === 0 ? <span class="muted">no recording or transcription</span> : null}
           {links.map(([label, href]) => (
             <>
-              <a href={href} rel="noreferrer noopener" target="_blank">{label}</a>{" "}
+              <a href={href} rel="noreferrer noopener" target="_blank">{label}</a>
+              {" "}
             </>
           ))}
         </dd>

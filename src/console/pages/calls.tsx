@@ -1,4 +1,5 @@
 /** The call list: filters and pages. */
+import type { JSX } from "hono/jsx/jsx-runtime";
 import type { CallRecord } from "../../calls/call_queries.ts";
 import { formatTime, Layout } from "../layout.tsx";
 
@@ -23,7 +24,7 @@ export interface CallsData {
 }
 
 /** Shown at `/console/calls`. */
-export function CallsPage(props: { csrf: string; data: CallsData }) {
+export function CallsPage(props: { csrf: string; data: CallsData }): JSX.Element {
   const { form, facets, calls, nextHref, error } = props.data;
   const choice = (name: keyof CallFilterForm, label: string, options: readonly string[]) => (
     <label>
@@ -68,7 +69,7 @@ export function CallsPage(props: { csrf: string; data: CallsData }) {
 }
 
 /** A table of calls (also on a contact's page). */
-export function CallTable(props: { calls: readonly CallRecord[] }) {
+export function CallTable(props: { calls: readonly CallRecord[] }): JSX.Element {
   if (props.calls.length === 0) return <p class="muted">No calls match.</p>;
   return (
     <table>

@@ -1,4 +1,5 @@
 /** Contact search (name, email, any phone format) and one contact with its calls. */
+import type { JSX } from "hono/jsx/jsx-runtime";
 import type { CallRecord } from "../../calls/call_queries.ts";
 import type { LookupBody } from "../../contacts/contact.ts";
 import { Layout } from "../layout.tsx";
@@ -7,7 +8,7 @@ import { CallTable } from "./calls.tsx";
 /** Shown at `/console/contacts`. */
 export function ContactsPage(
   props: { csrf: string; q: string; contacts: readonly LookupBody[] | null; error?: string },
-) {
+): JSX.Element {
   return (
     <Layout title="Contacts" nav="contacts" csrf={props.csrf}>
       <form class="filters" method="get" action="/console/contacts" role="search">
@@ -18,7 +19,9 @@ export function ContactsPage(
         <button type="submit">Search</button>
       </form>
       {props.error ? <p class="error" role="alert">{props.error}</p> : null}
-      {props.contacts === null ? null : props.contacts.length === 0
+      {props.contacts === null
+        ? null
+        : props.contacts.length === 0
         ? <p class="muted">No contact matches.</p>
         : (
           <table>
@@ -64,7 +67,7 @@ export function ContactPage(
     calls: readonly CallRecord[];
     moreCallsHref: string | null;
   },
-) {
+): JSX.Element {
   const c = props.contact;
   const fields = Object.entries(c).filter(([key, value]) =>
     key !== "account" && typeof value === "string" && value !== ""
@@ -95,7 +98,13 @@ export function ContactPage(
       </dl>
       <h2>Calls</h2>
       <CallTable calls={props.calls} />
-      {props.moreCallsHref ? <p><a href={props.moreCallsHref}>All calls of this contact →</a></p> : null}
+      {props.moreCallsHref
+        ? (
+          <p>
+            <a href={props.moreCallsHref}>All calls of this contact →</a>
+          </p>
+        )
+        : null}
     </Layout>
   );
 }

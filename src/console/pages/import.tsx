@@ -1,4 +1,5 @@
 /** Import: upload a CSV, see the dry run (mapping, counts, warnings, rejects), apply with a progress bar. */
+import type { JSX } from "hono/jsx/jsx-runtime";
 import type { ImportJob } from "../../contacts/import_jobs.ts";
 import { Layout } from "../layout.tsx";
 
@@ -13,7 +14,7 @@ export function ImportPage(
     defaultRegion: string;
     error?: string | undefined;
   },
-) {
+): JSX.Element {
   return (
     <Layout title="Import contacts" nav="import" csrf={props.csrf}>
       {props.error ? <p class="error" role="alert">{props.error}</p> : null}
@@ -27,8 +28,9 @@ export function ImportPage(
         )
         : <UploadForm csrf={props.csrf} dryRun defaultRegion={props.defaultRegion} />}
       <p class="muted">
-        Up to {Math.floor(props.maxBytes / 1024 / 1024)} MiB (admin.max_import_bytes). A dry run
-        reads the whole file and writes nothing; apply imports it in one transaction.
+        Up to {Math.floor(props.maxBytes / 1024 / 1024)}{" "}
+        MiB (admin.max_import_bytes). A dry run reads the whole file and writes nothing; apply
+        imports it in one transaction.
       </p>
       {props.jobs && props.jobs.length > 0
         ? (
@@ -106,7 +108,9 @@ function UploadForm(props: { csrf: string; dryRun: boolean; defaultRegion: strin
 }
 
 /** Shown at `/console/import/:id`. */
-export function ImportJobPage(props: { csrf: string; job: ImportJob; defaultRegion: string }) {
+export function ImportJobPage(
+  props: { csrf: string; job: ImportJob; defaultRegion: string },
+): JSX.Element {
   const { job } = props;
   const summary = (job.summary ?? {}) as Json;
   const running = job.state === "running";
@@ -135,14 +139,14 @@ export function ImportJobPage(props: { csrf: string; job: ImportJob; defaultRegi
         </label>
         <p class="muted" data-progress-text>{job.rowsRead} rows read</p>
       </div>
-      {job.error
-        ? <p class="error" role="alert">{job.error.message} ({job.error.code})</p>
-        : null}
+      {job.error ? <p class="error" role="alert">{job.error.message} ({job.error.code})</p> : null}
       {job.summary ? <Summary summary={summary} /> : null}
       {job.hasRejects
         ? (
           <p>
-            <a href={`/console/import/${job.id}/rejects.csv`} download>Download the rejected rows</a>
+            <a href={`/console/import/${job.id}/rejects.csv`} download>
+              Download the rejected rows
+            </a>
           </p>
         )
         : null}

@@ -1,8 +1,11 @@
 /** The login page: one field for an admin token. */
+import type { JSX } from "hono/jsx/jsx-runtime";
 import { Document } from "../layout.tsx";
 
 /** Shown at `/console/login`. */
-export function LoginPage(props: { csrf: string; error?: string | undefined; next?: string }) {
+export function LoginPage(
+  props: { csrf: string; error?: string | undefined; next?: string },
+): JSX.Element {
   return (
     <Document title="Sign in">
       <main class="login" id="main">

@@ -1,4 +1,5 @@
 /** The overview: is it working? The checks, then three charts. */
+import type { JSX } from "hono/jsx/jsx-runtime";
 import type { CallsOnDay } from "../../calls/call_stats.ts";
 import type { HourlyCounts } from "../../ops/hourly_counters.ts";
 import { StackedBars } from "../charts.tsx";
@@ -20,7 +21,7 @@ export interface OverviewData {
 }
 
 /** Shown at `/console/`. */
-export function OverviewPage(props: { csrf: string; data: OverviewData }) {
+export function OverviewPage(props: { csrf: string; data: OverviewData }): JSX.Element {
   const { checks, callsPerDay, hourly } = props.data;
   const dispositions = [...new Set(callsPerDay.flatMap((d) => Object.keys(d.byDisposition)))]
     .sort();

@@ -1,11 +1,12 @@
 /** Numbers Symbo asked about that no contact has, so the CRM team can fix its data. */
+import type { JSX } from "hono/jsx/jsx-runtime";
 import type { UnknownNumberPage } from "../../contacts/unknown_numbers.ts";
 import { formatTime, Layout } from "../layout.tsx";
 
 /** Shown at `/console/unknown-numbers`. */
 export function UnknownNumbersPage(
   props: { csrf: string; page: UnknownNumberPage; offset: number; limit: number },
-) {
+): JSX.Element {
   const { page } = props;
   return (
     <Layout title="Unknown numbers" nav="unknown" csrf={props.csrf}>
