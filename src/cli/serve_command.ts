@@ -190,6 +190,10 @@ export async function startServer(
       maxImportBytes: config.admin.max_import_bytes,
       openApi: openApiDocument(),
       importJobs,
+      flushActivity: async () => {
+        await unknownNumbers.flush();
+        await hourly.flush();
+      },
       clock,
       log: logger("console"),
     }),

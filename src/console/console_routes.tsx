@@ -75,6 +75,8 @@ export interface ConsoleDeps {
   readonly applierStatus?: (() => ApplierStatus) | undefined;
   /** When the audit chain was last verified and whether it held (by the inbox's verifier). */
   readonly auditLastVerified?: (() => { at: number; ok: boolean } | null) | undefined;
+  /** Writes the buffered unknown numbers and counters, so a page shows what just happened. */
+  readonly flushActivity?: (() => Promise<void>) | undefined;
   readonly clock?: () => Date;
   readonly log?: Logger;
 }
@@ -251,8 +253,9 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
     {
       method: "GET",
       path: "/console/",
-      handler: signedIn(async (_request, _params, session) =>
-        html(
+      handler: signedIn(async (_request, _params, session) => {
+        await deps.flushActivity?.();
+        return html(
           <OverviewPage
             csrf={session.csrf}
             data={{
@@ -261,8 +264,8 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
               hourly: await recentHourlyCounts(deps.store.reader, now(), 48),
             }}
           />,
-        )
-      ),
+        );
+      }),
     },
     {
       method: "GET",
@@ -353,6 +356,7 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       handler: signedIn(async (request, _params, session) => {
         const raw = new URL(request.url).searchParams.get("offset") ?? "0";
         const offset = /^\d{1,7}$/.test(raw) ? Number(raw) : 0;
+        await deps.flushActivity?.();
         const page = await listUnknownNumbers(deps.store.reader, PAGE_SIZE, offset);
         return html(
           <UnknownNumbersPage csrf={session.csrf} page={page} offset={offset} limit={PAGE_SIZE} />,

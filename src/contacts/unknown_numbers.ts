@@ -103,26 +103,27 @@ export function createUnknownNumbersRecorder(deps: UnknownNumbersDeps): UnknownN
   };
 
   const flush = () => {
-    flushing ??= (async () => {
-      try {
-        while (buffer.size > 0) {
-          const batch = buffer;
-          buffer = new Map();
-          try {
-            await writeBatch(batch);
-          } catch (error) {
-            // Put the batch back (bounded): the next tick retries it.
-            for (const [raw, p] of batch) merge(raw, p);
-            deps.log?.warn("Could not record unknown numbers yet, will retry: {error}", {
-              error: String(error),
-            });
-            return;
-          }
+    if (flushing) return flushing;
+    // Reset in a callback: a flush with nothing to do finishes synchronously, before
+    // this assignment, and must not leave a settled promise behind.
+    flushing = (async () => {
+      while (buffer.size > 0) {
+        const batch = buffer;
+        buffer = new Map();
+        try {
+          await writeBatch(batch);
+        } catch (error) {
+          // Put the batch back (bounded): the next tick retries it.
+          for (const [raw, p] of batch) merge(raw, p);
+          deps.log?.warn("Could not record unknown numbers yet, will retry: {error}", {
+            error: String(error),
+          });
+          return;
         }
-      } finally {
-        flushing = null;
       }
-    })();
+    })().finally(() => {
+      flushing = null;
+    });
     return flushing;
   };
 

@@ -43,7 +43,10 @@ export function createHourlyCounters(deps: HourlyCountersDeps): HourlyCounters {
   let flushing: Promise<void> | null = null;
 
   const flush = () => {
-    flushing ??= (async () => {
+    if (flushing) return flushing;
+    // Reset in a callback: a flush with nothing to do finishes synchronously, before
+    // this assignment, and must not leave a settled promise behind.
+    flushing = (async () => {
       const batch = pending;
       pending = new Map();
       try {
@@ -66,10 +69,10 @@ export function createHourlyCounters(deps: HourlyCountersDeps): HourlyCounters {
         deps.log?.warn("Could not write the hourly counters yet, will retry: {error}", {
           error: String(error),
         });
-      } finally {
-        flushing = null;
       }
-    })();
+    })().finally(() => {
+      flushing = null;
+    });
     return flushing;
   };
 

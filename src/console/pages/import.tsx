@@ -126,7 +126,7 @@ export function ImportJobPage(
       </p>
       <div
         id="progress"
-        data-poll={running ? `/console/import/${job.id}.json` : undefined}
+        data-poll={running ? `/console/import/${job.id}/status` : undefined}
         data-state={job.state}
       >
         <label>
