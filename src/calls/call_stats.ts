@@ -45,17 +45,26 @@ export async function lastEventReceivedAt(db: SqlExecutor): Promise<number | nul
   return row?.at === null || row?.at === undefined ? null : Number(row.at);
 }
 
-/** Distinct dispositions, users and directions seen, for the filter choices (bounded). */
+/**
+ * Distinct dispositions, users and directions of the most recent calls, for
+ * the filter choices: bounded work (the newest `sample` calls, by index)
+ * whatever the table's size, and at most 200 values each.
+ */
 export async function callFacets(
   db: SqlExecutor,
+  sample = 5000,
 ): Promise<{ dispositions: string[]; users: string[]; directions: string[] }> {
-  const distinct = async (column: string) =>
-    (await db.all(
-      `SELECT DISTINCT ${column} AS v FROM calls WHERE ${column} IS NOT NULL ORDER BY 1 LIMIT 200`,
-    )).map((row) => String(row.v));
+  const rows = await db.all(
+    `SELECT disposition, user_id, direction FROM calls
+     ORDER BY first_seen_at DESC, id DESC LIMIT ?`,
+    [sample],
+  );
+  const distinct = (column: string) =>
+    [...new Set(rows.map((row) => row[column]).filter((v) => typeof v === "string"))]
+      .map(String).sort().slice(0, 200);
   return {
-    dispositions: await distinct("disposition"),
-    users: await distinct("user_id"),
-    directions: await distinct("direction"),
+    dispositions: distinct("disposition"),
+    users: distinct("user_id"),
+    directions: distinct("direction"),
   };
 }
