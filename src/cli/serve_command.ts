@@ -104,6 +104,16 @@ export async function startServer(
     log: logger("unknown-numbers"),
   });
   const hourly = createHourlyCounters({ write: store.write, clock, log: logger("counters") });
+  metrics.gauge(
+    "symbo_crm_unknown_numbers_buffered",
+    "Unknown numbers recorded in memory, not yet written to the store.",
+    () => unknownNumbers.stats().buffered,
+  );
+  metrics.gauge(
+    "symbo_crm_unknown_numbers_dropped",
+    "Unknown-number lookups not recorded because the buffer was full (since start).",
+    () => unknownNumbers.stats().dropped,
+  );
   const sessionKey = await ensureSessionKey(config.data_dir);
   const sessionTtlMs = config.console.session_ttl_minutes * 60_000;
 
