@@ -59,7 +59,7 @@ export function StackedBars(
                 base += value;
                 return <rect class={`s${k % 6}`} x={x} y={top} width={barW} height={h} />;
               })}
-              {i % every === 0
+              {(props.labels.length - 1 - i) % every === 0
                 ? <text x={x + barW / 2} y={HEIGHT - 6} text-anchor="middle">{label}</text>
                 : null}
             </g>
