@@ -34,6 +34,7 @@ const { values } = parseArgs({
     calls: { type: "string", default: "100000" },
     loads: { type: "string", default: "20" },
     lookups: { type: "string", default: "200000" },
+    "skip-lookups": { type: "boolean", default: false },
   },
 });
 const CONTACTS = Number(values.contacts);
@@ -226,12 +227,12 @@ async function lookupOverhead(store: Store): Promise<void> {
       } else if (result === "hit") hourly.inc("lookup_found");
     },
   });
-  // 5,000 distinct unknown numbers, asked round-robin (a busy day's misses).
+  // 5,000 distinct valid numbers no contact has, asked round-robin (a busy day's misses).
   const requests = Array.from(
     { length: 5000 },
     (_, i) =>
       new Request(
-        `http://x/symbo/lookup?number=%2B1999${String(i).padStart(7, "0")}&token=${TOKEN}`,
+        `http://x/symbo/lookup?number=%2B1415555${String(i).padStart(4, "0")}&token=${TOKEN}`,
       ),
   );
   const run = async (handler: (r: Request) => Promise<Response>) => {
@@ -254,7 +255,7 @@ async function lookupOverhead(store: Store): Promise<void> {
   const p = median(rounds.map((r) => r.plain));
   const r = median(rounds.map((r) => r.recording));
   console.log(
-    `\nlookup handler on unknown numbers (in-process, ${LOOKUPS} lookups x 5 rounds, median):` +
+    `\nlookup handler on unknown numbers (in-process, ${LOOKUPS} lookups x 7 alternating rounds, median):` +
       `\n  no recording: ${p.toFixed(2)} µs/lookup; recording: ${r.toFixed(2)} µs/lookup; ` +
       `cost ${(((r - p) / p) * 100).toFixed(1)}%`,
   );
@@ -266,7 +267,7 @@ try {
   const store = await openStore({ url: `file:${dir}/data/crm.db` });
   try {
     await seed(store);
-    await lookupOverhead(store);
+    if (!values["skip-lookups"]) await lookupOverhead(store);
   } finally {
     store.close();
   }

@@ -93,7 +93,8 @@ export const MIGRATIONS: readonly Migration[] = [
         count INTEGER NOT NULL,
         PRIMARY KEY (hour, name)
       ) WITHOUT ROWID`,
-      `CREATE INDEX IF NOT EXISTS calls_by_first_seen ON calls (first_seen_at, id)`,
+      // Newest-first pages of calls, and (covering) the overview's calls per day by disposition.
+      `CREATE INDEX IF NOT EXISTS calls_by_first_seen ON calls (first_seen_at, id, disposition)`,
       `CREATE INDEX IF NOT EXISTS events_by_received ON events (received_at)`,
     ],
   },
