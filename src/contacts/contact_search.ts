@@ -36,7 +36,7 @@ export async function searchContacts(
   // every row in one pass over its text, so the json_extract checks run on a few
   // candidates only (~5x faster on 1M contacts). A word with a character JSON
   // escapes cannot be prefiltered that way; it is simply not used for it.
-  const words = q.split(/\s+/).filter((w) => w !== "" && !/["\\\u0000-\u001f]/.test(w));
+  const words = q.split(/\s+/).filter((w) => w !== "" && JSON.stringify(w) === `"${w}"`);
   const prefilter = words.map((_, i) => `lookup_json LIKE ?${i + 4} ESCAPE '\\'`);
   const rows = await db.all(
     `SELECT lookup_json FROM contacts
