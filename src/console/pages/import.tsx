@@ -193,36 +193,61 @@ function Summary(props: { summary: Json }) {
           : null}
       </dl>
       <h2>Column mapping</h2>
-      <table id="mapping">
-        <thead>
-          <tr>
-            <th scope="col">Column in the file</th>
-            <th scope="col">Feeds</th>
-          </tr>
-        </thead>
-        <tbody>
-          {matched.map(([field, header]) => (
-            <tr>
-              <td>{header}</td>
-              <td>{field}</td>
-            </tr>
-          ))}
-          {ignored.map((i) => (
-            <tr>
-              <td>{String(i.header ?? "")}</td>
-              <td class="muted">
-                ignored: {String(i.keptHeader ?? "another column")} feeds {String(i.field ?? "")}
-              </td>
-            </tr>
-          ))}
-          {unknown.map((header) => (
-            <tr>
-              <td>{header}</td>
-              <td class="muted">ignored: no field has this name</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      {Array.isArray(s.mapping)
+        ? (
+          // The import's own table (header, field, why), when it gives one.
+          <table id="mapping">
+            <thead>
+              <tr>
+                <th scope="col">Column in the file</th>
+                <th scope="col">Feeds</th>
+                <th scope="col">Why</th>
+              </tr>
+            </thead>
+            <tbody>
+              {(s.mapping as Json[]).map((entry) => (
+                <tr>
+                  <td>{String(entry.header ?? "")}</td>
+                  <td>{entry.field === null ? "ignored" : String(entry.field ?? "")}</td>
+                  <td class="muted">{String(entry.reason ?? "")}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )
+        : (
+          <table id="mapping">
+            <thead>
+              <tr>
+                <th scope="col">Column in the file</th>
+                <th scope="col">Feeds</th>
+              </tr>
+            </thead>
+            <tbody>
+              {matched.map(([field, header]) => (
+                <tr>
+                  <td>{header}</td>
+                  <td>{field}</td>
+                </tr>
+              ))}
+              {ignored.map((i) => (
+                <tr>
+                  <td>{String(i.header ?? "")}</td>
+                  <td class="muted">
+                    ignored: {String(i.keptHeader ?? "another column")} feeds{" "}
+                    {String(i.field ?? "")}
+                  </td>
+                </tr>
+              ))}
+              {unknown.map((header) => (
+                <tr>
+                  <td>{header}</td>
+                  <td class="muted">ignored: no field has this name</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
       {warnings.length > 0
         ? (
           <>
