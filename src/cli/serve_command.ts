@@ -100,10 +100,14 @@ export async function startServer(
     defaultRegion,
     maxRows: config.contacts.unknown_numbers_max_rows,
     retentionDays: config.contacts.unknown_numbers_retention_days,
-    clock,
+    clock: options.clock,
     log: logger("unknown-numbers"),
   });
-  const hourly = createHourlyCounters({ write: store.write, clock, log: logger("counters") });
+  const hourly = createHourlyCounters({
+    write: store.write,
+    clock: options.clock,
+    log: logger("counters"),
+  });
   metrics.gauge(
     "symbo_crm_unknown_numbers_buffered",
     "Unknown numbers recorded in memory, not yet written to the store.",

@@ -36,9 +36,18 @@ export interface HourlyCounters {
 /** Builds the counters (nothing runs until `start()`). */
 export function createHourlyCounters(deps: HourlyCountersDeps): HourlyCounters {
   const clock = deps.clock ?? (() => new Date());
+  const nowMs = deps.clock ? () => clock().getTime() : Date.now;
   const retentionMs = (deps.retentionDays ?? 30) * 24 * HOUR_MS;
-  // key: `${hour}|${name}`; at most a few hours × 3 names between flushes.
-  let pending = new Map<string, number>();
+  // hour -> counts; at most a few hours between flushes.
+  let pending = new Map<number, Record<HourlyCounterName, number>>();
+  let hourStart = 0;
+  let hourEnd = 0;
+  let current: Record<HourlyCounterName, number> = zeros();
+  const pendingHour = (hour: number) => {
+    let counts = pending.get(hour);
+    if (!counts) pending.set(hour, counts = zeros());
+    return counts;
+  };
   let timer: ReturnType<typeof setInterval> | undefined;
   let flushing: Promise<void> | null = null;
 
@@ -49,23 +58,30 @@ export function createHourlyCounters(deps: HourlyCountersDeps): HourlyCounters {
     flushing = (async () => {
       const batch = pending;
       pending = new Map();
+      // The next inc() starts a fresh entry for its hour.
+      hourEnd = 0;
       try {
         if (batch.size === 0) return;
         await deps.write(async (db) => {
-          for (const [key, count] of batch) {
-            const [hour, name] = key.split("|") as [string, string];
-            await db.run(
-              `INSERT INTO hourly_counters (hour, name, count) VALUES (?, ?, ?)
-               ON CONFLICT (hour, name) DO UPDATE SET count = count + excluded.count`,
-              [Number(hour), name, count],
-            );
+          for (const [hour, counts] of batch) {
+            for (const name of HOURLY_COUNTER_NAMES) {
+              if (counts[name] === 0) continue;
+              await db.run(
+                `INSERT INTO hourly_counters (hour, name, count) VALUES (?, ?, ?)
+                 ON CONFLICT (hour, name) DO UPDATE SET count = count + excluded.count`,
+                [hour, name, counts[name]],
+              );
+            }
           }
           await db.run("DELETE FROM hourly_counters WHERE hour < ?", [
             clock().getTime() - retentionMs,
           ]);
         });
       } catch (error) {
-        for (const [key, count] of batch) pending.set(key, (pending.get(key) ?? 0) + count);
+        for (const [hour, counts] of batch) {
+          const into = pendingHour(hour);
+          for (const name of HOURLY_COUNTER_NAMES) into[name] += counts[name];
+        }
         deps.log?.warn("Could not write the hourly counters yet, will retry: {error}", {
           error: String(error),
         });
@@ -78,9 +94,14 @@ export function createHourlyCounters(deps: HourlyCountersDeps): HourlyCounters {
 
   return {
     inc(name) {
-      const hour = Math.floor(clock().getTime() / HOUR_MS) * HOUR_MS;
-      const key = `${hour}|${name}`;
-      pending.set(key, (pending.get(key) ?? 0) + 1);
+      // The current hour's counts are kept at hand: no key built per call.
+      const now = nowMs();
+      if (now >= hourEnd || now < hourStart) {
+        hourStart = Math.floor(now / HOUR_MS) * HOUR_MS;
+        hourEnd = hourStart + HOUR_MS;
+        current = pendingHour(hourStart);
+      }
+      current[name]++;
     },
     flush,
     start() {
@@ -128,4 +149,8 @@ export async function recentHourlyCounts(
     }
   }
   return [...byHour].map(([hour, counts]) => ({ hour, counts }));
+}
+
+function zeros(): Record<HourlyCounterName, number> {
+  return { lookup_found: 0, lookup_unknown: 0, webhook: 0 };
 }
