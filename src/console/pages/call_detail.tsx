@@ -4,6 +4,9 @@ import type { AuditLineAt } from "../../audit/audit_browse.ts";
 import type { CallWithHistory } from "../../calls/call_queries.ts";
 import { formatTime, Layout } from "../layout.tsx";
 
+// A page stays bounded in bytes whatever a call went through (each body is cut too).
+const MAX_SNAPSHOTS = 200;
+
 /** Shown at `/console/calls/:id`. */
 export function CallDetailPage(
   props: { csrf: string; data: CallWithHistory; auditLines: readonly AuditLineAt[] },
@@ -57,7 +60,7 @@ export function CallDetailPage(
       </dl>
       <h2>Snapshots in arrival order ({events.length})</h2>
       <ol>
-        {events.map((event) => (
+        {events.slice(0, MAX_SNAPSHOTS).map((event) => (
           <li>
             <details>
               <summary>
@@ -69,6 +72,14 @@ export function CallDetailPage(
           </li>
         ))}
       </ol>
+      {events.length > MAX_SNAPSHOTS
+        ? (
+          <p class="muted">
+            {events.length - MAX_SNAPSHOTS} later snapshots not shown; the admin API's{" "}
+            <code>GET /api/calls/:id</code> has them all.
+          </p>
+        )
+        : null}
       <h2>Audit lines ({props.auditLines.length})</h2>
       {props.auditLines.length === 0
         ? <p class="muted">No audit line found for this call's events.</p>
