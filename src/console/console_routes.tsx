@@ -313,7 +313,7 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       handler: signedIn(async (_request, params, session) => {
         const found = await getCallWithHistory(deps.store.client, params.id ?? "");
         if (!found) return notFoundPage("No call has this id.");
-        const wanted = found.events.flatMap((e) =>
+        const wanted = found.events.slice(0, 200).flatMap((e) =>
           e.audit_seq === null ? [] : [{ seq: e.audit_seq, receivedAt: Date.parse(e.received_at) }]
         );
         const auditLines = await auditLinesBySeq(deps.auditDir, wanted).catch(() => []);
