@@ -15,7 +15,8 @@ import type { Store } from "../store/open_store.ts";
 import { csvLine } from "../csv/csv_cell.ts";
 import { limitParam, parseQuery, timeParam } from "./query_params.ts";
 
-const ListQuery = z.strictObject({
+/** The call list's query string. */
+export const ListQuery = z.strictObject({
   contact: z.string().min(1).optional(),
   user: z.string().min(1).optional(),
   disposition: z.string().min(1).optional(),
@@ -26,7 +27,8 @@ const ListQuery = z.strictObject({
   since: z.string().optional(),
 });
 
-const ExportQuery = ListQuery.omit({ limit: true, cursor: true, since: true });
+/** The call export's query string. */
+export const ExportQuery = ListQuery.omit({ limit: true, cursor: true, since: true });
 
 /** The call data fields the CSV export writes, after the call's own columns. */
 const CSV_DATA_FIELDS = ["note", "recording_url", "total_talk_time_millis"] as const;

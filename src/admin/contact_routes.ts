@@ -13,13 +13,8 @@ import {
   toLookupBody,
 } from "../contacts/contact.ts";
 import { toContact } from "../contacts/contact_row.ts";
-import {
-  contactFromRow,
-  deleteContact,
-  getContact,
-  saveContact,
-} from "../contacts/contact_store.ts";
-import { lookupCandidates } from "../contacts/phone.ts";
+import { deleteContact, getContact, saveContact } from "../contacts/contact_store.ts";
+import { searchContacts } from "../contacts/contact_search.ts";
 import { requireAdmin } from "../http/admin_auth.ts";
 import type { Route } from "../http/app.ts";
 import { errorResponse, HttpError, jsonResponse } from "../http/http_error.ts";
@@ -44,7 +39,8 @@ export const ContactBody = z.strictObject({
   }).optional(),
 });
 
-const SearchQuery = z.strictObject({
+/** The contact search's query string. */
+export const SearchQuery = z.strictObject({
   q: z.string().trim().min(1, "pass a name, email or phone number to search for"),
   limit: limitParam(200, 50),
 });
@@ -66,7 +62,7 @@ export function contactRoutes(
         requireAdmin(request, adminTokens);
         const { q, limit } = parseQuery(new URL(request.url), SearchQuery);
         return jsonResponse(200, {
-          contacts: await searchContacts(store, q, limit, defaultRegion),
+          contacts: await searchContacts(store.reader, q, limit, defaultRegion),
         });
       },
     },
@@ -135,37 +131,4 @@ function normalizeBody(
   const result = toContact(record, ALL_CONTACT_FIELDS, defaultRegion);
   if (!result.ok) throw new HttpError(400, "invalid_contact", result.reason);
   return { contact: result.contact, warnings: result.warnings };
-}
-
-async function searchContacts(
-  store: Store,
-  q: string,
-  limit: number,
-  defaultRegion: CountryCode | undefined,
-): Promise<unknown[]> {
-  const digits = q.replace(/\D/g, "");
-  const numbers = digits.length >= 6 ? lookupCandidates(q, defaultRegion) : [];
-  if (numbers.length > 0) {
-    const rows = await store.reader.all(
-      `SELECT c.lookup_json FROM contact_phones p
-       JOIN contacts c ON c.external_id = p.external_id
-       WHERE p.e164 IN (${numbers.map(() => "?").join(", ")})
-       ORDER BY c.updated_at DESC, c.external_id DESC LIMIT ?`,
-      [...numbers, limit],
-    );
-    return rows.map((row) => toLookupBody(contactFromRow(row)));
-  }
-  const pattern = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => "\\" + c)}%`;
-  const field = (name: string) => `lower(json_extract(lookup_json, '$.${name}'))`;
-  const rows = await store.reader.all(
-    `SELECT lookup_json FROM contacts
-     WHERE ${field("first_name")} || ' ' || ${field("last_name")} LIKE ?1 ESCAPE '\\'
-        OR ${field("work_email")} LIKE ?1 ESCAPE '\\' OR ${
-      field("personal_email")
-    } LIKE ?1 ESCAPE '\\'
-        OR external_id = ?2
-     ORDER BY updated_at DESC, external_id DESC LIMIT ?3`,
-    [pattern, q, limit],
-  );
-  return rows.map((row) => toLookupBody(contactFromRow(row)));
 }

@@ -13,7 +13,16 @@ import { DeliveryIndex, loadRecentDeliveries } from "../audit/delivery_index.ts"
 import { Applier } from "../calls/applier.ts";
 import { callRoutes } from "../admin/call_routes.ts";
 import { contactRoutes } from "../admin/contact_routes.ts";
-import { importRoute } from "../admin/import_route.ts";
+import { DEFAULT_IMPORT_WAIT_MS, importRoutes } from "../admin/import_route.ts";
+import { createImportJobs } from "../contacts/import_jobs.ts";
+import { withDeadline } from "../deadline.ts";
+import { openApiDocument } from "../admin/openapi.ts";
+import { unknownNumberRoutes } from "../admin/unknown_number_routes.ts";
+import { consoleRoutes } from "../console/console_routes.tsx";
+import { createLoginLimiter } from "../console/login_limiter.ts";
+import { createSessionSigner, ensureSessionKey } from "../console/session.ts";
+import { createUnknownNumbersRecorder } from "../contacts/unknown_numbers.ts";
+import { createHourlyCounters } from "../ops/hourly_counters.ts";
 import { clientAddress, createAllowlist } from "../http/ip_allowlist.ts";
 import type { Config } from "../config/config.ts";
 import { ensureLookupToken } from "../config/lookup_token.ts";
@@ -105,6 +114,34 @@ export async function startServer(
     return row ? Number(row.n) : 0;
   });
 
+  // The console's data, recorded in memory on the request path and written by
+  // background flushers (started below, stopped on shutdown).
+  const unknownNumbers = createUnknownNumbersRecorder({
+    write: store.write,
+    defaultRegion,
+    maxRows: config.contacts.unknown_numbers_max_rows,
+    retentionDays: config.contacts.unknown_numbers_retention_days,
+    clock: options.clock,
+    log: logger("unknown-numbers"),
+  });
+  const hourly = createHourlyCounters({
+    write: store.write,
+    clock: options.clock,
+    log: logger("counters"),
+  });
+  metrics.gauge(
+    "symbo_crm_unknown_numbers_buffered",
+    "Unknown numbers recorded in memory, not yet written to the store.",
+    () => unknownNumbers.stats().buffered,
+  );
+  metrics.gauge(
+    "symbo_crm_unknown_numbers_dropped",
+    "Unknown-number lookups not recorded because the buffer was full (since start).",
+    () => unknownNumbers.stats().dropped,
+  );
+  const sessionKey = await ensureSessionKey(config.data_dir);
+  const sessionTtlMs = config.console.session_ttl_minutes * 60_000;
+
   const lookup = createLookupHandler({
     reader: store.reader,
     lookupTokens,
@@ -112,6 +149,12 @@ export async function startServer(
     defaultRegion,
     onResult: (result, number) => {
       lookups.inc(result);
+      if (result === "miss") {
+        unknownNumbers.record(number);
+        hourly.inc("lookup_unknown");
+      } else if (result === "hit") {
+        hourly.inc("lookup_found");
+      }
       // Numbers are personal data: only their last four digits reach the log.
       if (lookupLog.isEnabledFor("debug")) {
         lookupLog.debug("Lookup {result} for {number}", { result, number: maskPhone(number) });
@@ -211,16 +254,76 @@ export async function startServer(
     maxBodyBytes: config.symbo.max_body_bytes,
     clock,
     log: logger("webhook"),
-    onOutcome: (outcome) => webhooks.inc(outcome),
+    onOutcome: (outcome) => {
+      webhooks.inc(outcome);
+      hourly.inc("webhook");
+    },
+  });
+
+  // Uploads are spooled here (owner-only: it holds contact data) and imported as jobs.
+  const importTempDir = await Deno.makeTempDir({ prefix: "symbo-crm-imports-" });
+  const importJobs = createImportJobs({
+    store,
+    defaultRegion,
+    maxBytes: config.admin.max_import_bytes,
+    tempDir: importTempDir,
+    clock,
+    log: logger("import"),
+    idleMs: config.server.request_timeout_ms,
   });
 
   const routes: Route[] = [
     { method: "GET", path: "/symbo/lookup", handler: lookup, timeout: false },
     { method: "GET", path: "/symbo/webhook", handler: lookup, timeout: false },
     { method: "POST", path: "/symbo/webhook", handler: webhook },
-    importRoute(store, config.admin.tokens, defaultRegion, config.admin.max_import_bytes),
+    ...importRoutes(
+      importJobs,
+      config.admin.tokens,
+      config.admin.max_import_bytes,
+      // Answer within the request timeout: a longer import answers 202 with its job.
+      Math.min(DEFAULT_IMPORT_WAIT_MS, Math.floor(config.server.request_timeout_ms / 2)),
+    ),
     ...contactRoutes(store, config.admin.tokens, defaultRegion),
     ...callRoutes(store, config.admin.tokens),
+    ...unknownNumberRoutes(store.reader, config.admin.tokens),
+    ...consoleRoutes({
+      store,
+      adminTokens: config.admin.tokens,
+      sessions: await createSessionSigner(sessionKey, sessionTtlMs),
+      sessionTtlMs,
+      limiter: createLoginLimiter(),
+      secure: config.server.tls !== undefined,
+      clientOf: (request, connection) => {
+        const addr = connection.remoteAddr;
+        const peer = addr && "hostname" in addr ? addr.hostname : null;
+        return clientAddress(request, peer, config.server.trust_proxy) ?? "unknown";
+      },
+      auditDir: config.audit.dir,
+      dataDir: config.data_dir,
+      defaultRegion,
+      webhookSecrets: signingKeys.length,
+      maxImportBytes: config.admin.max_import_bytes,
+      openApi: openApiDocument(),
+      importJobs,
+      applierStatus: () => {
+        const status = applier.status();
+        return {
+          state: status.problem === null ? status.state : `${status.state}: ${status.problem}`,
+          lagEvents: status.lag_events,
+          lagSeconds: status.lag_seconds,
+        };
+      },
+      // The applier checks every line it reads (chain and signature): when it stopped
+      // at one, the chain is broken now; otherwise the console's own "Verify now" tells.
+      auditLastVerified: () =>
+        applier.status().state === "stopped" ? { at: clock().getTime(), ok: false } : null,
+      flushActivity: async () => {
+        await unknownNumbers.flush();
+        await hourly.flush();
+      },
+      clock,
+      log: logger("console"),
+    }),
     ...opsRoutes({
       metrics,
       metricsToken: config.metrics.token,
@@ -258,6 +361,8 @@ export async function startServer(
         allowlist.allows(clientAddress(request, peer, config.server.trust_proxy)),
   });
 
+  unknownNumbers.start();
+  hourly.start();
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const tls = config.server.tls
     ? {
@@ -279,7 +384,13 @@ export async function startServer(
     config.symbo.allowed_ips.length > 0
       // Reading the peer address costs every request several microseconds: only when it is used.
       ? (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr })
-      : (request) => app.fetch(request, {}),
+      // (a getter: read only by the console's login rate limit)
+      : (request, info) =>
+        app.fetch(request, {
+          get remoteAddr() {
+            return info.remoteAddr;
+          },
+        }),
   );
   const addr = await listening.promise;
   applier.start();
@@ -310,6 +421,11 @@ export async function startServer(
       clearTimeout(timer);
       await auditMaintenance.stop();
       await applier.stop();
+      await unknownNumbers.stop().catch(() => {});
+      await hourly.stop().catch(() => {});
+      // A running import finishes (or is cut off and rolled back with the process).
+      await withDeadline(importJobs.close(), config.server.shutdown_timeout_ms, () => {});
+      await Deno.remove(importTempDir, { recursive: true }).catch(() => {});
       await audit.close();
       store.close();
     })();
@@ -353,6 +469,9 @@ export async function startServer(
     })`,
     `  admin:    ${
       config.admin.tokens.length > 0 ? "on" : "off (set admin.tokens or ADMIN_TOKENS)"
+    }`,
+    `  console:  ${
+      config.admin.tokens.length > 0 ? `${url}/console/ (sign in with an admin token)` : "off"
     }`,
     `  tls:      ${tls ? "on" : "off"}; ip allowlist: ${
       config.symbo.allowed_ips.length > 0 ? "on" : "off"

@@ -69,6 +69,11 @@ export const ConfigSchema = z.strictObject({
     default_region: z.string().refine((code) => toRegion(code) !== undefined, {
       message: "expected a two-letter country code libphonenumber knows, such as US, GB or DE",
     }).default("US"),
+    unknown_numbers_max_rows: z.number().int().min(100).max(10_000_000).default(100_000),
+    unknown_numbers_retention_days: z.number().int().min(1).max(3650).default(90),
+  }).prefault({}),
+  console: z.strictObject({
+    session_ttl_minutes: z.number().int().min(5).max(7 * 24 * 60).default(480),
   }).prefault({}),
   metrics: z.strictObject({
     token: token("the metrics token").optional(),

@@ -44,6 +44,14 @@ export interface ImportOptions {
   readonly defaultRegion: CountryCode | undefined;
   /** `--map`: their header → our field (or null to ignore the column). Validated here. */
   readonly userMap?: Readonly<Record<string, string | null>>;
+  /**
+   * `--encoding`: a WHATWG label (`windows-1252`, `utf-16le`, …) that overrides
+   * detection (a byte order mark, else UTF-8 when the start of the file is
+   * valid UTF-8, else Windows-1252).
+   */
+  readonly encoding?: string;
+  /** `--id-from`: the header of the column external_id is taken from (no id column needed). */
+  readonly idFrom?: string;
   /** Do all the work in the transaction, then roll it back: exact counts, no change. */
   readonly dryRun?: boolean;
   /**

@@ -35,7 +35,7 @@ export interface RejectsFile {
  * runs, because the file's header line is only known once reading is done.
  * The output is created owner-only: it holds contact data.
  */
-export function createRejectsFile(): RejectsFile {
+export function createRejectsFile(options: { readonly dir?: string } = {}): RejectsFile {
   const encoder = new TextEncoder();
   let spool: { path: string; file: Deno.FsFile } | null = null;
   let pending = "";
@@ -43,7 +43,7 @@ export function createRejectsFile(): RejectsFile {
   const flush = async () => {
     if (pending === "") return;
     spool ??= await (async () => {
-      const path = await Deno.makeTempFile({ prefix: "symbo-crm-rejects-" });
+      const path = await Deno.makeTempFile({ dir: options.dir, prefix: "symbo-crm-rejects-" });
       return { path, file: await Deno.open(path, { write: true, append: true }) };
     })();
     await writeAll(spool.file, encoder.encode(pending));

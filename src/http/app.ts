@@ -17,6 +17,7 @@ export interface Route {
   readonly handler: (
     request: Request,
     params: Readonly<Record<string, string>>,
+    connection: ConnectionInfo,
   ) => Promise<Response> | Response;
   /**
    * Whether `request_timeout_ms` applies (default true). The lookup opts out: it
@@ -110,10 +111,11 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
       route.method,
       route.path,
       route.timeout === false
-        ? (c: Context<{ Bindings: ConnectionInfo }>) => route.handler(c.req.raw, c.req.param())
+        ? (c: Context<{ Bindings: ConnectionInfo }>) =>
+          route.handler(c.req.raw, c.req.param(), c.env ?? {})
         : (c: Context<{ Bindings: ConnectionInfo }>) =>
           withDeadline(
-            route.handler(c.req.raw, c.req.param()),
+            route.handler(c.req.raw, c.req.param(), c.env ?? {}),
             deps.requestTimeoutMs,
             () =>
               errorResponse(

@@ -100,6 +100,29 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE events ADD COLUMN flags TEXT`,
     ],
   },
+  {
+    // The operator console (issue 11): dialed numbers no contact has, hourly
+    // activity counters for its charts, and the indexes its pages sort by.
+    version: 5,
+    statements: [
+      `CREATE TABLE IF NOT EXISTS unknown_numbers (
+        number TEXT PRIMARY KEY,
+        count INTEGER NOT NULL,
+        first_seen_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL
+      ) WITHOUT ROWID`,
+      `CREATE INDEX IF NOT EXISTS unknown_numbers_by_last_seen ON unknown_numbers (last_seen_at)`,
+      `CREATE TABLE IF NOT EXISTS hourly_counters (
+        hour INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (hour, name)
+      ) WITHOUT ROWID`,
+      // Newest-first pages of calls, and (covering) the overview's calls per day by disposition.
+      `CREATE INDEX IF NOT EXISTS calls_by_first_seen ON calls (first_seen_at, id, disposition)`,
+      `CREATE INDEX IF NOT EXISTS events_by_received ON events (received_at)`,
+    ],
+  },
 ];
 
 /**

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { runCli, startServerProcess } from "../helpers/server_process.ts";
+import { eventually } from "../helpers/eventually.ts";
 
 const TOKEN = "lookup-token-0123456789";
 const ADMIN = "admin-token-0123456789abcdef";
@@ -252,6 +253,75 @@ Deno.test("POST /api/contacts/import runs the same import over HTTP", async () =
     const body = await broken.json();
     assertEquals(body.error, "import_failed");
     assert(body.message.includes("line 2"), body.message);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("an HTTP import longer than a request becomes a job that reports progress and outcome", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-import-job-" });
+  const config = { ...configFor(dir), server: { request_timeout_ms: 100 } };
+  const server = await startServerProcess({ dir, config });
+  const auth = { authorization: `Bearer ${ADMIN}` };
+  try {
+    const { csv } = generate(30_000);
+    const bad = "\r\ngen-bad,,+1 415 555 0199,,US,,\r\n";
+    const response = await fetch(`${server.url}/api/contacts/import?file_name=big.csv`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "text/csv" },
+      body: csv.trimEnd() + bad,
+    });
+    assertEquals(response.status, 202);
+    const accepted = await response.json();
+    assertEquals(accepted.job.state, "running");
+    assertEquals(accepted.job.fileName, "big.csv");
+    assertEquals(accepted.status_url, `/api/imports/${accepted.job.id}`);
+
+    // While it runs, a second import is refused (one at a time), naming the first.
+    const second = await fetch(`${server.url}/api/contacts/import`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "text/csv" },
+      body: "external_id,first_name\r\nx,y\r\n",
+    });
+    const secondBody = await second.json();
+    if (second.status === 409) {
+      assertEquals(secondBody.error, "import_running");
+      assert(secondBody.message.includes(accepted.job.id), secondBody.message);
+    } else {
+      assertEquals(second.status, 200); // the first had already finished
+    }
+
+    let job: Record<string, unknown> = accepted.job;
+    await eventually("the import job finishes", 120_000, async () => {
+      const status = await fetch(`${server.url}${accepted.status_url}`, { headers: auth });
+      assertEquals(status.status, 200);
+      job = await status.json();
+      return job.state !== "running";
+    }, 100);
+    assertEquals(job.state, "succeeded");
+    assertEquals(job.bytesRead, job.bytesTotal);
+    const summary = job.summary as Record<string, unknown>;
+    assertEquals([summary.inserted, summary.rejected], [30_000, 1]);
+    assertEquals(job.hasRejects, true);
+
+    // What the answer said is what happened: the contacts are there.
+    const found = await fetch(`${server.url}/symbo/lookup?number=%2B12005551000&token=${TOKEN}`);
+    assertEquals((await found.json()).external_id, "gen-0");
+
+    const rejects = await fetch(`${server.url}/api/imports/${accepted.job.id}/rejects.csv`, {
+      headers: auth,
+    });
+    assertEquals(rejects.status, 200);
+    assertEquals(rejects.headers.get("content-type"), "text/csv; charset=utf-8");
+    const rejectsText = await rejects.text();
+    assert(rejectsText.includes("first_name is empty,gen-bad"), rejectsText);
+
+    const unknown = await fetch(`${server.url}/api/imports/nope`, { headers: auth });
+    assertEquals(unknown.status, 404);
+    await unknown.body?.cancel();
+    const anonymous = await fetch(`${server.url}${accepted.status_url}`);
+    assertEquals(anonymous.status, 401);
+    await anonymous.body?.cancel();
   } finally {
     await server.stop();
   }

@@ -1,0 +1,91 @@
+/**
+ * Admin routes for unknown numbers (dialed numbers no contact has): a JSON page
+ * and the whole list as CSV, most recently seen first.
+ */
+import { z } from "zod";
+import { allUnknownNumbers, listUnknownNumbers } from "../contacts/unknown_numbers.ts";
+import { csvLine } from "../csv/csv_cell.ts";
+import { requireAdmin } from "../http/admin_auth.ts";
+import type { Route } from "../http/app.ts";
+import { jsonResponse, SECURITY_HEADERS } from "../http/http_error.ts";
+import type { SqlExecutor } from "../store/sql.ts";
+import { limitParam, parseQuery } from "./query_params.ts";
+
+/** The unknown-number list's query string. */
+export const UnknownNumbersQuery = z.strictObject({
+  limit: limitParam(1000, 100),
+  offset: z.string().regex(/^\d+$/, "expected a whole number").transform(Number).pipe(
+    z.number().int().min(0).max(1_000_000),
+  ).optional(),
+});
+
+/** The unknown-number routes of the admin API. */
+export function unknownNumberRoutes(db: SqlExecutor, adminTokens: readonly string[]): Route[] {
+  return [
+    {
+      method: "GET",
+      path: "/api/unknown-numbers",
+      handler: async (request) => {
+        requireAdmin(request, adminTokens);
+        const query = parseQuery(new URL(request.url), UnknownNumbersQuery);
+        const page = await listUnknownNumbers(db, query.limit, query.offset ?? 0);
+        return jsonResponse(200, {
+          numbers: page.numbers.map(toJson),
+          total: page.total,
+          next_offset: page.next_offset,
+        });
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/unknown-numbers.csv",
+      handler: (request) => {
+        requireAdmin(request, adminTokens);
+        return unknownNumbersCsvResponse(db);
+      },
+    },
+  ];
+}
+
+/** The whole list as a streamed CSV download (also served by the console). */
+export function unknownNumbersCsvResponse(db: SqlExecutor): Response {
+  const encoder = new TextEncoder();
+  const rows = allUnknownNumbers(db);
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(
+        encoder.encode(csvLine(["number", "count", "first_seen_at", "last_seen_at"])),
+      );
+    },
+    async pull(controller) {
+      const next = await rows.next();
+      if (next.done) {
+        controller.close();
+        return;
+      }
+      const n = toJson(next.value);
+      controller.enqueue(
+        encoder.encode(csvLine([n.number, n.count, n.first_seen_at, n.last_seen_at])),
+      );
+    },
+    async cancel() {
+      await rows.return(undefined);
+    },
+  });
+  return new Response(body, {
+    headers: {
+      ...SECURITY_HEADERS,
+      "content-type": "text/csv; charset=utf-8",
+      "content-disposition": 'attachment; filename="unknown-numbers.csv"',
+    },
+  });
+}
+
+function toJson(n: { number: string; count: number; first_seen_at: number; last_seen_at: number }) {
+  return {
+    number: n.number,
+    count: n.count,
+    first_seen_at: new Date(n.first_seen_at).toISOString(),
+    last_seen_at: new Date(n.last_seen_at).toISOString(),
+  };
+}

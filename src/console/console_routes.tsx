@@ -1,0 +1,744 @@
+/**
+ * The operator console's routes (DESIGN §9): login/logout, the session and
+ * CSRF checks, and each page's handler, which gathers the page's data through
+ * the domain queries (`calls/`, `contacts/`, `audit/`) and renders it. Every
+ * HTML answer carries a strict Content-Security-Policy: scripts and styles
+ * only from our own embedded assets, nothing inline.
+ */
+import { statfs } from "node:fs/promises";
+import type { CountryCode } from "libphonenumber-js";
+import { unknownNumbersCsvResponse } from "../admin/unknown_number_routes.ts";
+import { auditFileLines, auditFiles, auditLinesBySeq } from "../audit/audit_browse.ts";
+import { isAuditFileName } from "../audit/audit_reader.ts";
+import { verifyAuditLog } from "../audit/audit_verify.ts";
+import { getCallWithHistory } from "../calls/call_queries.ts";
+import { searchCalls } from "../calls/call_search.ts";
+import { callFacets, callsPerDay, lastEventReceivedAt } from "../calls/call_stats.ts";
+import { toLookupBody } from "../contacts/contact.ts";
+import { searchContacts } from "../contacts/contact_search.ts";
+import { getContact } from "../contacts/contact_store.ts";
+import { listUnknownNumbers } from "../contacts/unknown_numbers.ts";
+import { messageOf } from "../error_message.ts";
+import type { ConnectionInfo, Route } from "../http/app.ts";
+import { matchesAny } from "../http/constant_time.ts";
+import { errorResponse, jsonResponse, SECURITY_HEADERS } from "../http/http_error.ts";
+import type { Logger } from "../log/logging.ts";
+import { recentHourlyCounts } from "../ops/hourly_counters.ts";
+import type { Store } from "../store/open_store.ts";
+import { ASSETS } from "./assets.ts";
+import type { ImportJobs } from "../contacts/import_jobs.ts";
+import { formatAge, formatTime } from "./layout.tsx";
+import type { LoginLimiter } from "./login_limiter.ts";
+import { ApiReferencePage } from "./pages/api_reference.tsx";
+import { AuditFilePage, AuditPage, type VerifyResult } from "./pages/audit.tsx";
+import { CallDetailPage } from "./pages/call_detail.tsx";
+import { type CallFilterForm, CallsPage } from "./pages/calls.tsx";
+import { ContactPage, ContactsPage } from "./pages/contacts.tsx";
+import { ImportJobPage, ImportPage } from "./pages/import.tsx";
+import { LoginPage } from "./pages/login.tsx";
+import { type OverviewCheck, OverviewPage } from "./pages/overview.tsx";
+import { UnknownNumbersPage } from "./pages/unknown_numbers.tsx";
+import {
+  cookieHeader,
+  LOGIN_COOKIE,
+  readCookie,
+  type Session,
+  SESSION_COOKIE,
+  type SessionSigner,
+} from "./session.ts";
+
+/** The applier's state as the overview shows it (provided by the inbox's applier). */
+export interface ApplierStatus {
+  readonly state: string;
+  readonly lagEvents: number;
+  readonly lagSeconds: number;
+}
+
+/** What the console needs. */
+export interface ConsoleDeps {
+  readonly store: Store;
+  readonly adminTokens: readonly string[];
+  readonly sessions: SessionSigner;
+  readonly sessionTtlMs: number;
+  readonly limiter: LoginLimiter;
+  /** Mark cookies `Secure` (the server runs TLS). */
+  readonly secure: boolean;
+  /** Who a request comes from, for the login rate limit. */
+  readonly clientOf: (request: Request, connection: ConnectionInfo) => string;
+  readonly auditDir: string;
+  readonly dataDir: string;
+  readonly defaultRegion: CountryCode | undefined;
+  readonly webhookSecrets: number;
+  readonly maxImportBytes: number;
+  readonly openApi: Record<string, unknown>;
+  readonly importJobs?: ImportJobs | undefined;
+  readonly applierStatus?: (() => ApplierStatus) | undefined;
+  /** When the audit chain was last verified and whether it held (by the inbox's verifier). */
+  readonly auditLastVerified?: (() => { at: number; ok: boolean } | null) | undefined;
+  /** Writes the buffered unknown numbers and counters, so a page shows what just happened. */
+  readonly flushActivity?: (() => Promise<void>) | undefined;
+  readonly clock?: () => Date;
+  readonly log?: Logger;
+}
+
+/** The Content-Security-Policy of every console page. */
+export const CONSOLE_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join("; ");
+
+const HTML_HEADERS = {
+  ...SECURITY_HEADERS,
+  "content-security-policy": CONSOLE_CSP,
+  "content-type": "text/html; charset=utf-8",
+};
+
+const PAGE_SIZE = 50;
+const MAX_FORM_BYTES = 64 * 1024;
+
+type Handler = (
+  request: Request,
+  params: Readonly<Record<string, string>>,
+  session: Session,
+) => Promise<Response> | Response;
+
+/** The console's routes, including `GET /api/openapi.json`. */
+export function consoleRoutes(deps: ConsoleDeps): Route[] {
+  const clock = deps.clock ?? (() => new Date());
+  const now = () => clock().getTime();
+  let lastVerify: VerifyResult | null = null;
+
+  /** A page that needs a session; POSTs also need the session's CSRF token. */
+  const signedIn = (handler: Handler, options: { form?: "multipart" } = {}) =>
+  async (
+    request: Request,
+    params: Readonly<Record<string, string>>,
+  ): Promise<Response> => {
+    const session = await deps.sessions.verify(readCookie(request, SESSION_COOKIE), now());
+    if (!session) {
+      if (request.method !== "GET") {
+        return errorResponse(401, "no_session", "Sign in at /console/login first.");
+      }
+      const url = new URL(request.url);
+      return redirect(`/console/login?next=${encodeURIComponent(url.pathname + url.search)}`);
+    }
+    // A multipart upload is checked by its handler once the form is parsed.
+    if (request.method === "POST" && options.form !== "multipart") {
+      const csrf = (await readForm(request))?.get("csrf");
+      if (typeof csrf !== "string" || csrf !== session.csrf) return csrfRefused();
+    }
+    return handler(request, params, session);
+  };
+
+  const html = async (element: unknown, status = 200, headers: Record<string, string> = {}) =>
+    new Response("<!doctype html>" + await renderToString(element), {
+      status,
+      headers: { ...HTML_HEADERS, ...headers },
+    });
+
+  const loginPage = async (
+    status: number,
+    error?: string,
+    next?: string,
+    headers: Record<string, string> = {},
+  ) => {
+    const challenge = await deps.sessions.loginChallenge();
+    return html(<LoginPage csrf={challenge.csrf} error={error} next={next} />, status, {
+      ...headers,
+      "set-cookie": cookieHeader(LOGIN_COOKIE, challenge.cookie, {
+        maxAgeSeconds: 3600,
+        secure: deps.secure,
+      }),
+    });
+  };
+
+  const routes: Route[] = [
+    ...ASSETS.map((asset): Route => ({
+      method: "GET",
+      path: asset.path,
+      handler: () =>
+        new Response(asset.body, {
+          headers: {
+            ...SECURITY_HEADERS,
+            "content-type": asset.type,
+            "cache-control": "public, max-age=31536000, immutable",
+          },
+        }),
+    })),
+    {
+      method: "GET",
+      path: "/api/openapi.json",
+      // The document describes routes, not data: anyone may read it.
+      handler: () => jsonResponse(200, deps.openApi),
+    },
+    { method: "GET", path: "/console", handler: () => redirect("/console/") },
+    {
+      method: "GET",
+      path: "/console/login",
+      handler: (request) =>
+        loginPage(200, undefined, safeNext(new URL(request.url).searchParams.get("next"))),
+    },
+    {
+      method: "POST",
+      path: "/console/login",
+      handler: async (request, _params, connection) => {
+        const client = deps.clientOf(request, connection);
+        const wait = deps.limiter.retryAfterMs(client, now());
+        if (wait > 0) {
+          const seconds = String(Math.ceil(wait / 1000));
+          return loginPage(
+            429,
+            `Too many wrong tokens from your address; try again in ${seconds} s.`,
+            undefined,
+            { "retry-after": seconds },
+          );
+        }
+        const form = await readForm(request);
+        const csrf = form?.get("csrf");
+        const valid = await deps.sessions.checkLogin(
+          readCookie(request, LOGIN_COOKIE),
+          typeof csrf === "string" ? csrf : undefined,
+        );
+        if (!form || !valid) return csrfRefused();
+        const next = safeNext(stringField(form, "next"));
+        if (deps.adminTokens.length === 0) {
+          return loginPage(
+            503,
+            "The console is off: set admin.tokens (or ADMIN_TOKENS) to enable it.",
+            next,
+          );
+        }
+        const token = stringField(form, "token")?.trim() ?? "";
+        if (!matchesAny(token, deps.adminTokens)) {
+          deps.limiter.fail(client, now());
+          deps.log?.warn("Console login refused: wrong admin token");
+          return loginPage(401, "That is not a valid admin token.", next);
+        }
+        deps.limiter.succeed(client);
+        const { cookie } = await deps.sessions.create(now());
+        const headers = new Headers({ ...SECURITY_HEADERS, location: next });
+        headers.append(
+          "set-cookie",
+          cookieHeader(SESSION_COOKIE, cookie, {
+            maxAgeSeconds: deps.sessionTtlMs / 1000,
+            secure: deps.secure,
+          }),
+        );
+        headers.append(
+          "set-cookie",
+          cookieHeader(LOGIN_COOKIE, "", { maxAgeSeconds: 0, secure: deps.secure }),
+        );
+        return new Response(null, { status: 303, headers });
+      },
+    },
+    {
+      method: "POST",
+      path: "/console/logout",
+      handler: signedIn((_request, _params, session) => {
+        deps.sessions.revoke(session);
+        const headers = new Headers({ ...SECURITY_HEADERS, location: "/console/login" });
+        headers.append(
+          "set-cookie",
+          cookieHeader(SESSION_COOKIE, "", { maxAgeSeconds: 0, secure: deps.secure }),
+        );
+        return new Response(null, { status: 303, headers });
+      }),
+    },
+    {
+      method: "GET",
+      path: "/console/",
+      handler: signedIn(async (_request, _params, session) => {
+        await deps.flushActivity?.();
+        return html(
+          <OverviewPage
+            csrf={session.csrf}
+            data={{
+              checks: await overviewChecks(deps, now(), lastVerify),
+              callsPerDay: await callsPerDay(deps.store.reader, now(), 14),
+              hourly: await recentHourlyCounts(deps.store.reader, now(), 48),
+            }}
+          />,
+        );
+      }),
+    },
+    {
+      method: "GET",
+      path: "/console/calls",
+      handler: signedIn(async (request, _params, session) => {
+        const url = new URL(request.url);
+        const form = callFilterForm(url);
+        const from = dayStart(form.from);
+        const to = dayStart(form.to);
+        const error =
+          (form.from !== "" && from === undefined) || (form.to !== "" && to === undefined)
+            ? "Dates are YYYY-MM-DD."
+            : undefined;
+        const page = await searchCalls(
+          deps.store.reader,
+          {
+            ...form,
+            from,
+            to: to === undefined ? undefined : to + 86_400_000,
+          },
+          PAGE_SIZE,
+          url.searchParams.get("after"),
+        );
+        const nextParams = new URLSearchParams(
+          Object.entries(form).filter(([, v]) => v !== ""),
+        );
+        if (page.next) nextParams.set("after", page.next);
+        return html(
+          <CallsPage
+            csrf={session.csrf}
+            data={{
+              form,
+              facets: await callFacets(deps.store.reader),
+              calls: page.calls,
+              nextHref: page.next ? `/console/calls?${nextParams}` : null,
+              error,
+            }}
+          />,
+        );
+      }),
+    },
+    {
+      method: "GET",
+      path: "/console/calls/:id",
+      handler: signedIn(async (_request, params, session) => {
+        const found = await getCallWithHistory(deps.store.client, params.id ?? "");
+        if (!found) return notFoundPage("No call has this id.");
+        const wanted = found.events.slice(0, 200).flatMap((e) =>
+          e.audit_seq === null ? [] : [{ seq: e.audit_seq, receivedAt: Date.parse(e.received_at) }]
+        );
+        const auditLines = await auditLinesBySeq(deps.auditDir, wanted).catch(() => []);
+        return html(<CallDetailPage csrf={session.csrf} data={found} auditLines={auditLines} />);
+      }),
+    },
+    {
+      method: "GET",
+      path: "/console/contacts",
+      handler: signedIn(async (request, _params, session) => {
+        const q = (new URL(request.url).searchParams.get("q") ?? "").trim().slice(0, 200);
+        const contacts = q === ""
+          ? null
+          : await searchContacts(deps.store.reader, q, PAGE_SIZE, deps.defaultRegion);
+        return html(<ContactsPage csrf={session.csrf} q={q} contacts={contacts} />);
+      }),
+    },
+    {
+      method: "GET",
+      path: "/console/contacts/:external_id",
+      handler: signedIn(async (_request, params, session) => {
+        const id = params.external_id ?? "";
+        const found = await getContact(deps.store.reader, id);
+        if (!found) return notFoundPage("No contact has this external id.");
+        const calls = await searchCalls(deps.store.reader, { contact: id }, PAGE_SIZE, null);
+        return html(
+          <ContactPage
+            csrf={session.csrf}
+            contact={toLookupBody(found.contact)}
+            updatedAt={found.updatedAt}
+            calls={calls.calls}
+            moreCallsHref={calls.next ? `/console/calls?contact=${encodeURIComponent(id)}` : null}
+          />,
+        );
+      }),
+    },
+    {
+      method: "GET",
+      path: "/console/unknown-numbers",
+      handler: signedIn(async (request, _params, session) => {
+        const raw = new URL(request.url).searchParams.get("offset") ?? "0";
+        const offset = /^\d{1,7}$/.test(raw) ? Number(raw) : 0;
+        await deps.flushActivity?.();
+        const page = await listUnknownNumbers(deps.store.reader, PAGE_SIZE, offset);
+        return html(
+          <UnknownNumbersPage csrf={session.csrf} page={page} offset={offset} limit={PAGE_SIZE} />,
+        );
+      }),
+    },
+    {
+      method: "GET",
+      path: "/console/unknown-numbers.csv",
+      handler: signedIn(() => unknownNumbersCsvResponse(deps.store.reader)),
+    },
+    {
+      method: "GET",
+      path: "/console/audit",
+      handler: signedIn(async (_request, _params, session) =>
+        html(
+          <AuditPage
+            csrf={session.csrf}
+            files={await auditFiles(deps.auditDir)}
+            verified={lastVerify}
+          />,
+        )
+      ),
+    },
+    {
+      method: "POST",
+      path: "/console/audit/verify",
+      handler: signedIn(async () => {
+        const at = now();
+        try {
+          lastVerify = { at, report: await verifyAuditLog(deps.auditDir), error: null };
+        } catch (error) {
+          lastVerify = { at, report: null, error: messageOf(error) };
+        }
+        return redirect("/console/audit#verify-result");
+      }),
+    },
+    {
+      method: "GET",
+      path: "/console/audit/:file",
+      handler: signedIn(async (request, params, session) => {
+        const file = params.file ?? "";
+        if (!isAuditFileName(file)) return notFoundPage("No audit file has this name.");
+        const raw = new URL(request.url).searchParams.get("from") ?? "1";
+        const from = /^\d{1,9}$/.test(raw) ? Math.max(1, Number(raw)) : 1;
+        try {
+          const { lines, more } = await auditFileLines(deps.auditDir, file, from, 100);
+          return html(
+            <AuditFilePage
+              csrf={session.csrf}
+              file={file}
+              lines={lines}
+              nextFrom={more ? from + lines.length : null}
+            />,
+          );
+        } catch (error) {
+          if (error instanceof Deno.errors.NotFound) {
+            return notFoundPage("No audit file has this name.");
+          }
+          throw error;
+        }
+      }),
+    },
+    {
+      method: "GET",
+      path: "/console/api",
+      handler: signedIn((_request, _params, session) =>
+        html(<ApiReferencePage csrf={session.csrf} document={deps.openApi} />)
+      ),
+    },
+    ...importRoutes(),
+  ];
+  return routes;
+
+  function importRoutes(): Route[] {
+    const jobs = deps.importJobs;
+    const region = deps.defaultRegion ?? "";
+    return [
+      {
+        method: "GET",
+        path: "/console/import",
+        handler: signedIn((_request, _params, session) =>
+          html(
+            <ImportPage
+              csrf={session.csrf}
+              jobs={jobs ? jobs.list() : null}
+              maxBytes={deps.maxImportBytes}
+              defaultRegion={region}
+            />,
+          )
+        ),
+      },
+      {
+        method: "POST",
+        path: "/console/import",
+        handler: signedIn(async (request, _params, session) => {
+          if (!jobs) {
+            return errorResponse(503, "imports_unavailable", "Import jobs are not wired in.");
+          }
+          const declared = Number(request.headers.get("content-length") ?? "NaN");
+          if (!Number.isFinite(declared) || declared > deps.maxImportBytes + MAX_FORM_BYTES) {
+            return html(
+              <ImportPage
+                csrf={session.csrf}
+                jobs={jobs.list()}
+                maxBytes={deps.maxImportBytes}
+                defaultRegion={region}
+                error="The file is larger than admin.max_import_bytes."
+              />,
+              413,
+            );
+          }
+          let form: FormData;
+          try {
+            form = await request.formData();
+          } catch {
+            return errorResponse(400, "invalid_form", "The upload is not a multipart form.");
+          }
+          if (form.get("csrf") !== session.csrf) return csrfRefused();
+          const file = form.get("file");
+          if (!(file instanceof File) || file.size === 0) {
+            return html(
+              <ImportPage
+                csrf={session.csrf}
+                jobs={jobs.list()}
+                maxBytes={deps.maxImportBytes}
+                defaultRegion={region}
+                error="Choose a CSV file to upload."
+              />,
+              400,
+            );
+          }
+          const text = (name: string) => {
+            const value = stringField(form, name)?.trim();
+            return value === undefined || value === "" ? undefined : value.slice(0, 100);
+          };
+          try {
+            const job = await jobs.submit(file.stream(), {
+              fileName: file.name.slice(0, 200) || "upload.csv",
+              dryRun: form.get("dry_run") !== null,
+              prune: form.get("prune") !== null,
+              strict: form.get("strict") !== null,
+              ...optional("region", text("region")),
+              ...optional("encoding", text("encoding")),
+              ...optional("idFrom", text("id_from")),
+            });
+            return redirect(`/console/import/${encodeURIComponent(job.id)}`);
+          } catch (error) {
+            return html(
+              <ImportPage
+                csrf={session.csrf}
+                jobs={jobs.list()}
+                maxBytes={deps.maxImportBytes}
+                defaultRegion={region}
+                error={`The import could not start: ${messageOf(error)}`}
+              />,
+              409,
+            );
+          }
+        }, { form: "multipart" }),
+      },
+      {
+        method: "GET",
+        path: "/console/import/:id",
+        handler: signedIn((_request, params, session) => {
+          const job = jobs?.get(params.id ?? "");
+          if (!job) return notFoundPage("No import job has this id (jobs are kept in memory).");
+          return html(<ImportJobPage csrf={session.csrf} job={job} defaultRegion={region} />);
+        }),
+      },
+      {
+        method: "GET",
+        path: "/console/import/:id/status",
+        handler: signedIn((_request, params) => {
+          const job = jobs?.get(params.id ?? "");
+          return job
+            ? jsonResponse(200, job)
+            : errorResponse(404, "not_found", "No import job has this id.");
+        }),
+      },
+      {
+        method: "GET",
+        path: "/console/import/:id/rejects.csv",
+        handler: signedIn((_request, params) => {
+          const body = jobs?.rejectsCsv(params.id ?? "");
+          if (!body) return errorResponse(404, "not_found", "This job has no rejected rows.");
+          return new Response(body, {
+            headers: {
+              ...SECURITY_HEADERS,
+              "content-type": "text/csv; charset=utf-8",
+              "content-disposition": 'attachment; filename="rejects.csv"',
+            },
+          });
+        }),
+      },
+    ];
+  }
+
+  async function notFoundPage(message: string): Promise<Response> {
+    return new Response(
+      "<!doctype html>" +
+        await renderToString(
+          <html lang="en">
+            <head>
+              <meta charset="utf-8" />
+              <title>Not found · symbo-crm</title>
+            </head>
+            <body>
+              <main>
+                <h1>Not found</h1>
+                <p>{message}</p>
+                <p>
+                  <a href="/console/">Back to the overview</a>
+                </p>
+              </main>
+            </body>
+          </html>,
+        ),
+      { status: 404, headers: HTML_HEADERS },
+    );
+  }
+}
+
+/** The overview's checks. */
+async function overviewChecks(
+  deps: ConsoleDeps,
+  now: number,
+  lastVerify: VerifyResult | null,
+): Promise<OverviewCheck[]> {
+  const checks: OverviewCheck[] = [];
+  checks.push(
+    deps.webhookSecrets > 0
+      ? { label: "Webhook", value: `configured (${deps.webhookSecrets} secret(s))`, state: "ok" }
+      : {
+        label: "Webhook",
+        value: "not configured",
+        state: "bad",
+        detail: "Set symbo.webhook_secrets; webhooks answer 503 until then.",
+      },
+  );
+  let storeOk = true;
+  try {
+    await deps.store.ping();
+    checks.push({ label: "Store", value: "reachable", state: "ok" });
+  } catch (error) {
+    storeOk = false;
+    checks.push({ label: "Store", value: "unreachable", state: "bad", detail: messageOf(error) });
+  }
+  const last = storeOk ? await lastEventReceivedAt(deps.store.reader).catch(() => null) : null;
+  checks.push(
+    last === null ? { label: "Last verified webhook", value: "none yet", state: "warn" } : {
+      label: "Last verified webhook",
+      value: formatAge(last, now),
+      state: "ok",
+      detail: formatTime(last),
+    },
+  );
+  const applier = deps.applierStatus?.();
+  checks.push(
+    applier
+      ? {
+        label: "Applier lag",
+        value: `${applier.lagEvents} events, ${Math.round(applier.lagSeconds)} s`,
+        state: applier.state.startsWith("stopped")
+          ? "bad"
+          : applier.lagEvents === 0
+          ? "ok"
+          : applier.lagSeconds > 60
+          ? "bad"
+          : "warn",
+        detail: applier.state,
+      }
+      : { label: "Applier lag", value: "unknown", state: "unknown", detail: "Not reported." },
+  );
+  const verified = deps.auditLastVerified?.() ??
+    (lastVerify?.report ? { at: lastVerify.at, ok: lastVerify.report.ok } : null);
+  checks.push(
+    verified
+      ? {
+        label: "Audit chain last verified",
+        value: verified.ok ? formatAge(verified.at, now) : "BROKEN",
+        state: verified.ok ? "ok" : "bad",
+        detail: formatTime(verified.at),
+      }
+      : {
+        label: "Audit chain last verified",
+        value: "unknown",
+        state: "unknown",
+        detail: "Verify it on the Audit page.",
+      },
+  );
+  try {
+    const fs = await statfs(deps.dataDir);
+    const free = Number(fs.bavail) * Number(fs.bsize);
+    checks.push({
+      label: "Free disk (data folder)",
+      value: formatBytes(free),
+      state: free < 100 * 2 ** 20 ? "bad" : free < 2 ** 30 ? "warn" : "ok",
+      detail: deps.dataDir,
+    });
+  } catch (error) {
+    checks.push({
+      label: "Free disk (data folder)",
+      value: "unknown",
+      state: "unknown",
+      detail: messageOf(error),
+    });
+  }
+  return checks;
+}
+
+function callFilterForm(url: URL): CallFilterForm {
+  const get = (name: string) => (url.searchParams.get(name) ?? "").trim().slice(0, 200);
+  return {
+    from: get("from"),
+    to: get("to"),
+    user: get("user"),
+    disposition: get("disposition"),
+    direction: get("direction"),
+    contact: get("contact"),
+    note: get("note"),
+  };
+}
+
+/** Epoch ms of a `YYYY-MM-DD` day's start (UTC), or undefined. */
+function dayStart(day: string): number | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return undefined;
+  const ms = Date.parse(`${day}T00:00:00Z`);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+/** Only console paths are followed after login (never another site). */
+function safeNext(next: string | null | undefined): string {
+  return typeof next === "string" && /^\/console\/[^\\]*$/.test(next) && !next.startsWith("//")
+    ? next
+    : "/console/";
+}
+
+function redirect(location: string): Response {
+  return new Response(null, { status: 303, headers: { ...SECURITY_HEADERS, location } });
+}
+
+function csrfRefused(): Response {
+  return errorResponse(
+    403,
+    "csrf_refused",
+    "The form's CSRF token is missing or not this session's; reload the page and try again.",
+  );
+}
+
+/** A url-encoded form body under a small limit, or null when it is not one. */
+async function readForm(request: Request): Promise<URLSearchParams | null> {
+  const type = request.headers.get("content-type") ?? "";
+  if (!type.startsWith("application/x-www-form-urlencoded")) return null;
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > MAX_FORM_BYTES) return null;
+  const text = await request.text();
+  if (text.length > MAX_FORM_BYTES) return null;
+  return new URLSearchParams(text);
+}
+
+function stringField(form: URLSearchParams | FormData, name: string): string | undefined {
+  const value = form.get(name);
+  return typeof value === "string" ? value : undefined;
+}
+
+function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
+}
+
+/** Renders a JSX element (Hono's, sync or async) to its HTML text. */
+async function renderToString(element: unknown): Promise<string> {
+  return String(await (element as { toString(): string | Promise<string> }).toString());
+}

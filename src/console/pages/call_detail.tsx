@@ -1,0 +1,99 @@
+/** One call: its fields, every snapshot in arrival order, links, audit lines. */
+import type { JSX } from "hono/jsx/jsx-runtime";
+import type { AuditLineAt } from "../../audit/audit_browse.ts";
+import type { CallWithHistory } from "../../calls/call_queries.ts";
+import { formatTime, Layout } from "../layout.tsx";
+
+// A page stays bounded in bytes whatever a call went through (each body is cut too).
+const MAX_SNAPSHOTS = 200;
+
+/** Shown at `/console/calls/:id`. */
+export function CallDetailPage(
+  props: { csrf: string; data: CallWithHistory; auditLines: readonly AuditLineAt[] },
+): JSX.Element {
+  const { call, events } = props.data;
+  const links = [
+    ["Recording", call.data.recording_url],
+    ["Transcription", call.data.transcription_url],
+  ].filter((pair): pair is [string, string] =>
+    typeof pair[1] === "string" && /^https?:\/\//i.test(pair[1])
+  );
+  return (
+    <Layout title={`Call ${call.id}`} nav="calls" csrf={props.csrf}>
+      <dl class="pairs">
+        <dt>Contact</dt>
+        <dd>
+          {call.contact_external_id
+            ? (
+              <a href={`/console/contacts/${encodeURIComponent(call.contact_external_id)}`}>
+                {call.contact_external_id}
+              </a>
+            )
+            : "not linked"}
+        </dd>
+        <dt>Rep</dt>
+        <dd>{call.user_id ?? ""}</dd>
+        <dt>Direction</dt>
+        <dd>{call.direction ?? ""}</dd>
+        <dt>State</dt>
+        <dd>{call.state ?? ""}</dd>
+        <dt>Disposition</dt>
+        <dd>{call.disposition ?? ""}</dd>
+        <dt>From → to</dt>
+        <dd>{call.from_number ?? ""} → {call.to_number ?? ""}</dd>
+        <dt>Started</dt>
+        <dd>{call.started_at ?? ""}</dd>
+        <dt>First seen / last event</dt>
+        <dd>{formatTime(call.first_seen_at)} / {formatTime(call.last_event_at)}</dd>
+        <dt>Note</dt>
+        <dd>{String(call.data.note ?? "")}</dd>
+        <dt>Links</dt>
+        <dd>
+          {links.length === 0 ? <span class="muted">no recording or transcription</span> : null}
+          {links.map(([label, href]) => (
+            <>
+              <a href={href} rel="noreferrer noopener" target="_blank">{label}</a>
+              {" "}
+            </>
+          ))}
+        </dd>
+      </dl>
+      <h2>Snapshots in arrival order ({events.length})</h2>
+      <ol>
+        {events.slice(0, MAX_SNAPSHOTS).map((event) => (
+          <li>
+            <details>
+              <summary>
+                {event.received_at} · {event.event_type ?? "?"} · {event.outcome}
+                {event.audit_seq !== null ? ` · audit #${event.audit_seq}` : ""}
+              </summary>
+              <pre>{JSON.stringify(event.body, null, 2).slice(0, 20_000)}</pre>
+            </details>
+          </li>
+        ))}
+      </ol>
+      {events.length > MAX_SNAPSHOTS
+        ? (
+          <p class="muted">
+            {events.length - MAX_SNAPSHOTS} later snapshots not shown; the admin API's{" "}
+            <code>GET /api/calls/:id</code> has them all.
+          </p>
+        )
+        : null}
+      <h2>Audit lines ({props.auditLines.length})</h2>
+      {props.auditLines.length === 0
+        ? <p class="muted">No audit line found for this call's events.</p>
+        : null}
+      {props.auditLines.map((line) => (
+        <details>
+          <summary>
+            <a href={`/console/audit/${line.file}?from=${line.lineNumber}`}>
+              {line.file} line {line.lineNumber}
+            </a>
+          </summary>
+          <pre>{line.text}</pre>
+        </details>
+      ))}
+    </Layout>
+  );
+}

@@ -1,0 +1,110 @@
+/** Contact search (name, email, any phone format) and one contact with its calls. */
+import type { JSX } from "hono/jsx/jsx-runtime";
+import type { CallRecord } from "../../calls/call_queries.ts";
+import type { LookupBody } from "../../contacts/contact.ts";
+import { Layout } from "../layout.tsx";
+import { CallTable } from "./calls.tsx";
+
+/** Shown at `/console/contacts`. */
+export function ContactsPage(
+  props: { csrf: string; q: string; contacts: readonly LookupBody[] | null; error?: string },
+): JSX.Element {
+  return (
+    <Layout title="Contacts" nav="contacts" csrf={props.csrf}>
+      <form class="filters" method="get" action="/console/contacts" role="search">
+        <label>
+          Name, email, external id or phone (any format)
+          <input name="q" value={props.q} size={40} autofocus />
+        </label>
+        <button type="submit">Search</button>
+      </form>
+      {props.error ? <p class="error" role="alert">{props.error}</p> : null}
+      {props.contacts === null
+        ? null
+        : props.contacts.length === 0
+        ? <p class="muted">No contact matches.</p>
+        : (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">External id</th>
+                <th scope="col">Email</th>
+                <th scope="col">Phones</th>
+                <th scope="col">Account</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.contacts.map((c) => (
+                <tr>
+                  <td>
+                    <a href={`/console/contacts/${encodeURIComponent(c.external_id)}`}>
+                      {`${c.first_name} ${c.last_name}`.trim() || c.external_id}
+                    </a>
+                  </td>
+                  <td>{c.external_id}</td>
+                  <td>{c.work_email || c.personal_email}</td>
+                  <td>
+                    {[c.work_phone, c.mobile_phone, c.home_phone, c.other_phone].filter((p) => p)
+                      .join(", ")}
+                  </td>
+                  <td>{c.account?.name ?? ""}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+    </Layout>
+  );
+}
+
+/** Shown at `/console/contacts/:external_id`. */
+export function ContactPage(
+  props: {
+    csrf: string;
+    contact: LookupBody;
+    updatedAt: number;
+    calls: readonly CallRecord[];
+    moreCallsHref: string | null;
+  },
+): JSX.Element {
+  const c = props.contact;
+  const fields = Object.entries(c).filter(([key, value]) =>
+    key !== "account" && typeof value === "string" && value !== ""
+  ) as [string, string][];
+  return (
+    <Layout
+      title={`${c.first_name} ${c.last_name}`.trim() || c.external_id}
+      nav="contacts"
+      csrf={props.csrf}
+    >
+      <dl class="pairs">
+        {fields.map(([key, value]) => (
+          <>
+            <dt>{key}</dt>
+            <dd>{value}</dd>
+          </>
+        ))}
+        {c.account
+          ? (
+            <>
+              <dt>account</dt>
+              <dd>{c.account.name} ({c.account.external_id})</dd>
+            </>
+          )
+          : null}
+        <dt>updated</dt>
+        <dd>{new Date(props.updatedAt).toISOString()}</dd>
+      </dl>
+      <h2>Calls</h2>
+      <CallTable calls={props.calls} />
+      {props.moreCallsHref
+        ? (
+          <p>
+            <a href={props.moreCallsHref}>All calls of this contact →</a>
+          </p>
+        )
+        : null}
+    </Layout>
+  );
+}

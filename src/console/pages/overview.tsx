@@ -1,0 +1,71 @@
+/** The overview: is it working? The checks, then three charts. */
+import type { JSX } from "hono/jsx/jsx-runtime";
+import type { CallsOnDay } from "../../calls/call_stats.ts";
+import type { HourlyCounts } from "../../ops/hourly_counters.ts";
+import { StackedBars } from "../charts.tsx";
+import { Layout } from "../layout.tsx";
+
+/** One check on the overview. */
+export interface OverviewCheck {
+  readonly label: string;
+  readonly value: string;
+  readonly state: "ok" | "warn" | "bad" | "unknown";
+  readonly detail?: string | undefined;
+}
+
+/** What the overview shows. */
+export interface OverviewData {
+  readonly checks: readonly OverviewCheck[];
+  readonly callsPerDay: readonly CallsOnDay[];
+  readonly hourly: readonly HourlyCounts[];
+}
+
+/** Shown at `/console/`. */
+export function OverviewPage(props: { csrf: string; data: OverviewData }): JSX.Element {
+  const { checks, callsPerDay, hourly } = props.data;
+  const dispositions = [...new Set(callsPerDay.flatMap((d) => Object.keys(d.byDisposition)))]
+    .sort();
+  const hours = hourly.map((h) => new Date(h.hour).toISOString().slice(11, 13) + "h");
+  return (
+    <Layout title="Overview" nav="overview" csrf={props.csrf}>
+      <section aria-labelledby="checks">
+        <h2 id="checks">Checks</h2>
+        <div class="checks">
+          {checks.map((check) => (
+            <div class={`check ${check.state}`}>
+              <div class="label">{check.label}</div>
+              <div class="value">{check.value}</div>
+              {check.detail ? <div class="muted">{check.detail}</div> : null}
+            </div>
+          ))}
+        </div>
+      </section>
+      <section aria-labelledby="activity">
+        <h2 id="activity">Activity</h2>
+        <div class="charts">
+          <StackedBars
+            caption={`Calls per day by disposition (last ${callsPerDay.length} days, UTC)`}
+            labels={callsPerDay.map((d) => d.day.slice(5))}
+            series={dispositions.map((name) => ({
+              name: name === "" ? "(none yet)" : name,
+              values: callsPerDay.map((d) => d.byDisposition[name] ?? 0),
+            }))}
+          />
+          <StackedBars
+            caption={`Lookups per hour (last ${hourly.length} hours, UTC)`}
+            labels={hours}
+            series={[
+              { name: "found", values: hourly.map((h) => h.counts.lookup_found) },
+              { name: "unknown", values: hourly.map((h) => h.counts.lookup_unknown) },
+            ]}
+          />
+          <StackedBars
+            caption={`Webhooks per hour (last ${hourly.length} hours, UTC)`}
+            labels={hours}
+            series={[{ name: "webhooks", values: hourly.map((h) => h.counts.webhook) }]}
+          />
+        </div>
+      </section>
+    </Layout>
+  );
+}

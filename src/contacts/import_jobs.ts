@@ -1,0 +1,387 @@
+/**
+ * Import jobs: how an import that arrives over HTTP runs. The upload is first
+ * spooled to an owner-only temp file (no lock is held while a slow or stalled
+ * client sends it), then imported in the background from that file, one job at
+ * a time, so that an import longer than a request is a job a client polls for
+ * (and the console's progress bar shows) instead of a request that times out
+ * and commits anyway. Jobs, their summaries and their rejected rows are kept
+ * in memory and in temp files, for the newest few only.
+ */
+import type { CountryCode } from "libphonenumber-js";
+import type { Store } from "../store/open_store.ts";
+import type { Logger } from "../log/logging.ts";
+import { messageOf } from "../error_message.ts";
+import { importContacts, ImportError, type ImportSummary } from "./import_contacts.ts";
+import { toRegion } from "./phone.ts";
+import { createRejectsFile } from "./rejects_csv.ts";
+
+/** Where a job is. */
+export type ImportJobState = "running" | "succeeded" | "failed";
+
+/** What a job imports, and how. */
+export interface ImportJobOptions {
+  /** Shown to people; never used as a path. */
+  readonly fileName: string;
+  readonly dryRun: boolean;
+  /** Two-letter default region. */
+  readonly region?: string;
+  /** WHATWG label, e.g. "windows-1252". */
+  readonly encoding?: string;
+  /** Column to derive external_id from. */
+  readonly idFrom?: string;
+  readonly prune?: boolean;
+  readonly strict?: boolean;
+}
+
+/** A job as clients see it (JSON-ready). */
+export interface ImportJob {
+  /** Random, URL-safe. */
+  readonly id: string;
+  readonly fileName: string;
+  readonly dryRun: boolean;
+  readonly state: ImportJobState;
+  /** The spooled file's size. */
+  readonly bytesTotal: number;
+  /** Progress = bytesRead / bytesTotal. */
+  readonly bytesRead: number;
+  readonly rowsRead: number;
+  /** ISO 8601. */
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  /** The same JSON the API answers (counts, warnings, rejects, the column-mapping table). */
+  readonly summary: Record<string, unknown> | null;
+  readonly error: { readonly code: string; readonly message: string } | null;
+  readonly hasRejects: boolean;
+}
+
+/** The import jobs of one server. */
+export interface ImportJobs {
+  /** Spools the body to an owner-only temp file (bounded by max bytes), then starts the import in the background; resolves with the job once spooled. */
+  submit(body: ReadableStream<Uint8Array>, options: ImportJobOptions): Promise<ImportJob>;
+  get(id: string): ImportJob | undefined;
+  /** Newest first, bounded. */
+  list(): readonly ImportJob[];
+  /** The rejected rows as CSV (formula cells defused), or undefined when there are none / unknown job. */
+  rejectsCsv(id: string): ReadableStream<Uint8Array> | undefined;
+  /** Waits up to ms for the job to finish; resolves with its latest state. */
+  waitFor(id: string, ms: number): Promise<ImportJob | undefined>;
+  /** Waits for the running job (if any) to finish and removes the jobs' temp files. */
+  close(): Promise<void>;
+}
+
+/** Why a submission was refused (nothing was imported). */
+export type ImportSubmitErrorCode = "too_large" | "busy" | "bad_option" | "stalled";
+
+/** A submission refused before any job started; `code` says why. */
+export class ImportSubmitError extends Error {
+  override name = "ImportSubmitError";
+  constructor(readonly code: ImportSubmitErrorCode, message: string) {
+    super(message);
+  }
+}
+
+/** What the jobs need. */
+export interface ImportJobsDeps {
+  readonly store: Store;
+  readonly defaultRegion: CountryCode | undefined;
+  /** Largest upload spooled; a larger one is refused (`too_large`). */
+  readonly maxBytes: number;
+  /** An owner-only directory for spooled uploads and rejects files. */
+  readonly tempDir: string;
+  readonly clock?: () => Date;
+  readonly log?: Logger;
+  /** How long an upload may send nothing before it is given up (`stalled`). Default 30 s. */
+  readonly idleMs?: number;
+  /** How many finished jobs are kept. Default 20. */
+  readonly keep?: number;
+}
+
+interface JobRecord {
+  job: ImportJob;
+  rejectsPath: string | null;
+  done: Promise<void>;
+}
+
+/** Creates the import jobs of a server (see the module comment). */
+export function createImportJobs(deps: ImportJobsDeps): ImportJobs {
+  const clock = deps.clock ?? (() => new Date());
+  const keep = deps.keep ?? 20;
+  const idleMs = deps.idleMs ?? 30_000;
+  const jobs = new Map<string, JobRecord>(); // insertion order = oldest first
+  let running: JobRecord | null = null;
+  let spooling = false;
+
+  const busyError = (job: ImportJob) =>
+    new ImportSubmitError(
+      "busy",
+      `Import ${job.id} (${job.fileName}) is still running; one import runs at a time. ` +
+        `Follow it at /api/imports/${job.id} and send this one when it has finished.`,
+    );
+
+  function update(record: JobRecord, changes: Partial<ImportJob>): void {
+    record.job = { ...record.job, ...changes };
+  }
+
+  function evict(): void {
+    const finished = [...jobs.values()].filter((r) => r.job.state !== "running");
+    for (const record of finished.slice(0, Math.max(0, finished.length - keep))) {
+      jobs.delete(record.job.id);
+      if (record.rejectsPath) void Deno.remove(record.rejectsPath).catch(() => {});
+    }
+  }
+
+  async function run(record: JobRecord, spoolPath: string, options: ImportJobOptions) {
+    const rejects = createRejectsFile({ dir: deps.tempDir });
+    let file: Deno.FsFile | undefined;
+    try {
+      file = await Deno.open(spoolPath, { read: true });
+      const summary = await importContacts(deps.store, file.readable, {
+        fileLabel: options.fileName,
+        defaultRegion: toRegion(options.region) ?? deps.defaultRegion,
+        dryRun: options.dryRun,
+        strict: options.strict ?? false,
+        prune: options.prune ?? false,
+        encoding: options.encoding,
+        idFrom: options.idFrom,
+        onProgress: ({ rows, bytes }) =>
+          update(record, { rowsRead: rows, bytesRead: bytes ?? record.job.bytesRead }),
+        onReject: rejects.add,
+      });
+      record.rejectsPath = await keepRejects(rejects, record.job.id, summary);
+      update(record, {
+        state: "succeeded",
+        bytesRead: record.job.bytesTotal,
+        rowsRead: summary.rows,
+        summary: toJson(summary),
+        hasRejects: record.rejectsPath !== null,
+        finishedAt: clock().toISOString(),
+      });
+    } catch (error) {
+      const summary = error instanceof ImportError ? error.summary : undefined;
+      record.rejectsPath = summary
+        ? await keepRejects(rejects, record.job.id, summary).catch(() => null)
+        : null;
+      if (!summary) await rejects.discard();
+      if (!(error instanceof ImportError)) {
+        deps.log?.error("Import job {id} failed: {error}", {
+          id: record.job.id,
+          error: messageOf(error),
+        });
+      }
+      update(record, {
+        state: "failed",
+        summary: summary ? toJson(summary) : null,
+        rowsRead: summary?.rows ?? record.job.rowsRead,
+        hasRejects: record.rejectsPath !== null,
+        error: error instanceof ImportError
+          ? { code: "import_failed", message: error.message }
+          : { code: "internal_error", message: "The import failed unexpectedly; see the log." },
+        finishedAt: clock().toISOString(),
+      });
+    } finally {
+      await Deno.remove(spoolPath).catch(() => {});
+      running = null;
+      evict();
+    }
+  }
+
+  async function keepRejects(
+    rejects: ReturnType<typeof createRejectsFile>,
+    id: string,
+    summary: ImportSummary,
+  ): Promise<string | null> {
+    if (summary.rejected === 0) {
+      await rejects.discard();
+      return null;
+    }
+    const path = `${deps.tempDir}/import-${id}-rejects.csv`;
+    await rejects.finish(path, summary.headerRow);
+    return path;
+  }
+
+  return {
+    async submit(body, options) {
+      if (options.region !== undefined && toRegion(options.region) === undefined) {
+        await body.cancel().catch(() => {});
+        throw new ImportSubmitError(
+          "bad_option",
+          `region ${JSON.stringify(options.region)} is not a two-letter country code we know.`,
+        );
+      }
+      if (options.encoding !== undefined && !isEncodingLabel(options.encoding)) {
+        await body.cancel().catch(() => {});
+        throw new ImportSubmitError(
+          "bad_option",
+          `encoding ${
+            JSON.stringify(options.encoding)
+          } is not an encoding label we know (e.g. utf-8, windows-1252, utf-16le, iso-8859-2).`,
+        );
+      }
+      if (running || spooling) {
+        await body.cancel().catch(() => {});
+        if (running) throw busyError(running.job);
+        throw new ImportSubmitError(
+          "busy",
+          "Another import is being uploaded; one import runs at a time. Try again when it has finished.",
+        );
+      }
+      spooling = true;
+      let spoolPath: string | undefined;
+      let size: number;
+      try {
+        spoolPath = await Deno.makeTempFile({ dir: deps.tempDir, prefix: "import-spool-" });
+        await Deno.chmod(spoolPath, 0o600);
+        size = await spool(body, spoolPath, deps.maxBytes, idleMs);
+      } catch (error) {
+        if (spoolPath) await Deno.remove(spoolPath).catch(() => {});
+        throw error;
+      } finally {
+        spooling = false;
+      }
+      const id = newJobId();
+      const record: JobRecord = {
+        job: {
+          id,
+          fileName: options.fileName,
+          dryRun: options.dryRun,
+          state: "running",
+          bytesTotal: size,
+          bytesRead: 0,
+          rowsRead: 0,
+          startedAt: clock().toISOString(),
+          finishedAt: null,
+          summary: null,
+          error: null,
+          hasRejects: false,
+        },
+        rejectsPath: null,
+        done: Promise.resolve(),
+      };
+      jobs.set(id, record);
+      running = record;
+      record.done = run(record, spoolPath, options);
+      return record.job;
+    },
+    get(id) {
+      return jobs.get(id)?.job;
+    },
+    list() {
+      return [...jobs.values()].map((record) => record.job).reverse();
+    },
+    rejectsCsv(id) {
+      const path = jobs.get(id)?.rejectsPath;
+      if (!path) return undefined;
+      let file: Deno.FsFile | undefined;
+      let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+      return new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (!reader) {
+            file = await Deno.open(path, { read: true });
+            reader = file.readable.getReader();
+          }
+          const { done, value } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        },
+        async cancel() {
+          await reader?.cancel().catch(() => {});
+        },
+      });
+    },
+    async waitFor(id, ms) {
+      const record = jobs.get(id);
+      if (!record) return undefined;
+      if (record.job.state === "running") {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          record.done,
+          new Promise<void>((resolve) => timer = setTimeout(resolve, ms)),
+        ]);
+        clearTimeout(timer);
+      }
+      return record.job;
+    },
+    async close() {
+      await running?.done;
+      for (const record of jobs.values()) {
+        if (record.rejectsPath) await Deno.remove(record.rejectsPath).catch(() => {});
+      }
+      jobs.clear();
+    },
+  };
+}
+
+/** True when `TextDecoder` knows the label (WHATWG encoding labels). */
+export function isEncodingLabel(label: string): boolean {
+  try {
+    new TextDecoder(label);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function newJobId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
+}
+
+function toJson(summary: ImportSummary): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(summary));
+}
+
+/**
+ * Copies `body` into `path`, refusing more than `maxBytes` and a body that
+ * sends nothing for `idleMs`. Resolves with the size written.
+ */
+async function spool(
+  body: ReadableStream<Uint8Array>,
+  path: string,
+  maxBytes: number,
+  idleMs: number,
+): Promise<number> {
+  const file = await Deno.open(path, { write: true, truncate: true });
+  const reader = body.getReader();
+  let size = 0;
+  try {
+    for (;;) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new ImportSubmitError(
+                "stalled",
+                `The upload sent nothing for ${idleMs} ms and was given up; nothing was imported.`,
+              ),
+            ),
+          idleMs,
+        );
+      });
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await Promise.race([reader.read(), stalled]);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (chunk.done) break;
+      size += chunk.value.byteLength;
+      if (size > maxBytes) {
+        throw new ImportSubmitError(
+          "too_large",
+          `The CSV is larger than admin.max_import_bytes (${maxBytes} bytes).`,
+        );
+      }
+      let written = 0;
+      while (written < chunk.value.byteLength) {
+        written += await file.write(chunk.value.subarray(written));
+      }
+    }
+    return size;
+  } catch (error) {
+    await reader.cancel().catch(() => {});
+    throw error;
+  } finally {
+    file.close();
+  }
+}
