@@ -10,7 +10,9 @@ import { callRoutes } from "../admin/call_routes.ts";
 import { contactRoutes } from "../admin/contact_routes.ts";
 import { importRoute } from "../admin/import_route.ts";
 import { clientAddress, createAllowlist } from "../http/ip_allowlist.ts";
-import type { Config } from "../config/config.ts";
+import type { Config, ConfigSource } from "../config/config.ts";
+import { configWarnings } from "../config/config_warnings.ts";
+import { BodyBudget } from "../http/body_guard.ts";
 import { ensureLookupToken } from "../config/lookup_token.ts";
 import { countContacts } from "../contacts/contact_store.ts";
 import { toRegion } from "../contacts/phone.ts";
@@ -44,6 +46,14 @@ export interface ServeOptions {
   readonly print?: (line: string) => void;
   /** Install SIGTERM/SIGINT handlers (the CLI does; in-process tests do not). */
   readonly handleSignals?: boolean;
+  /**
+   * Whether the banner goes to an interactive terminal (default: stderr is
+   * one). Only then is a generated lookup token shown: journald and log
+   * collectors keep stderr, and the token is a credential.
+   */
+  readonly interactive?: boolean;
+  /** Where the configuration came from (for the file-permission warnings). */
+  readonly source?: ConfigSource;
 }
 
 /** Opens everything and serves. */
@@ -71,7 +81,7 @@ export async function startServer(
 
   const defaultRegion = toRegion(config.contacts.default_region);
   const lookupLog = logger("lookup");
-  const metrics = new Metrics();
+  const metrics = new Metrics({ processMetrics: true });
   const lookups = metrics.counter("symbo_crm_lookups_total", "Contact lookups by result.", [
     "result",
   ]);
@@ -122,7 +132,11 @@ export async function startServer(
     ...callRoutes(store, config.admin.tokens),
     ...opsRoutes({
       metrics,
-      metricsToken: config.metrics.token,
+      metricsPublic: config.metrics.public,
+      metricsTokens: [
+        ...config.admin.tokens,
+        ...(config.metrics.token !== undefined ? [config.metrics.token] : []),
+      ],
       checks: [
         { name: "store", check: () => store.ping() },
         { name: "audit", check: () => checkWritable(config.audit.dir) },
@@ -135,6 +149,8 @@ export async function startServer(
     metrics,
     log,
     requestTimeoutMs: config.server.request_timeout_ms,
+    bodyBudget: new BodyBudget(config.server.max_body_bytes_in_flight),
+    bodyStallMs: config.server.body_stall_timeout_ms,
     symboAccess: config.symbo.allowed_ips.length === 0
       ? undefined
       : (request, peer) =>
@@ -229,15 +245,39 @@ export async function startServer(
   ];
   if (generatedToken?.created) {
     banner.push(
-      "",
-      `  Generated a lookup token (shown only this once; kept in ${generatedToken.path}):`,
-      `    ${generatedToken.token}`,
+      ...generatedTokenLines(generatedToken, options.interactive ?? Deno.stderr.isTerminal()),
     );
   }
+  const warnings = await configWarnings(config, options.source ?? { file: null, envOverrides: [] });
+  if (warnings.length > 0) {
+    banner.push("", ...warnings.map((warning) => `  WARNING: ${warning}`));
+  }
   print(banner.join("\n"));
+  for (const warning of warnings) logger("config").warn(warning);
 
   const finished = server.finished.then(() => shutdown());
   return { url, store, audit, shutdown, finished };
+}
+
+/**
+ * The banner's lines about a lookup token generated on this start: the token
+ * itself only on an interactive terminal, else where to read it.
+ */
+export function generatedTokenLines(
+  generated: { readonly token: string; readonly path: string },
+  interactive: boolean,
+): string[] {
+  return interactive
+    ? [
+      "",
+      `  Generated a lookup token (shown only this once; kept in ${generated.path}):`,
+      `    ${generated.token}`,
+    ]
+    : [
+      "",
+      `  Generated a lookup token; it is not printed here because stderr is not a terminal (logs keep it).`,
+      `  Read it from ${generated.path} (owner-only).`,
+    ];
 }
 
 async function checkWritable(dir: string): Promise<void> {

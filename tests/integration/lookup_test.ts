@@ -6,7 +6,7 @@ import { openStore } from "../../src/store/open_store.ts";
 import { driverExecutor } from "../../src/store/sql.ts";
 import { signBody } from "../../src/symbo/signature.ts";
 
-const TOKEN = "lookup-token-0123456789";
+const TOKEN = "lookup-token-0123456789abcdef0123456789";
 const SECRET = "webhook secret for tests";
 
 async function seededServer() {

@@ -3,8 +3,8 @@ import { callEventBody, postSigned } from "../helpers/events.ts";
 import { runCli, startServerProcess } from "../helpers/server_process.ts";
 
 const SECRET = "webhook secret for tests";
-const ADMIN = "admin-token-0123456789abcdef";
-const TOKEN = "lookup-token-0123456789";
+const ADMIN = "admin-token-0123456789abcdef0123456789";
+const TOKEN = "lookup-token-0123456789abcdef0123456789";
 
 function configFor(dir: string, extra: Record<string, unknown> = {}) {
   return {
@@ -241,7 +241,7 @@ Deno.test("check-config reports every problem with its key path and exits 1", as
   const bad = await runCli(["check-config", "--config", `${dir}/bad.json`], { cwd: dir });
   assertEquals(bad.code, 1);
   assertMatch(bad.stderr, /server\.port/);
-  assertMatch(bad.stderr, /admin\.tokens\.0: an admin token must be at least 16 characters/);
+  assertMatch(bad.stderr, /admin\.tokens\.0: an admin token must be at least 24 characters/);
   const good = await runCli(["check-config"], { cwd: dir });
   assertEquals(good.code, 0);
   assertMatch(good.stdout, /Configuration is valid \(built-in defaults\)/);
