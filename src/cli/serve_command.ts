@@ -253,7 +253,7 @@ export async function startServer(
     banner.push("", ...warnings.map((warning) => `  WARNING: ${warning}`));
   }
   print(banner.join("\n"));
-  for (const warning of warnings) logger("config").warn(warning);
+  for (const warning of warnings) logger("config").warn("{warning}", { warning });
 
   const finished = server.finished.then(() => shutdown());
   return { url, store, audit, shutdown, finished };

@@ -161,7 +161,7 @@ Deno.test("a client that hangs up mid-body is neither an ERROR log line nor a 50
     });
     const text = await metricsText(server.url);
     assert(!text.includes('status="500"'), "no request was counted as 500");
-    const errors = server.output.filter((line) => /"level":"ERROR"/.test(line));
+    const errors = server.output.filter((line) => /"level":"(ERROR|FATAL)"/.test(line));
     assertEquals(errors, []);
   } finally {
     await server.stop();
