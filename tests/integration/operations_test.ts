@@ -212,9 +212,7 @@ Deno.test("check-config refuses config.example.json as shipped and warns about e
         server.output.some((line) =>
           /WARNING: symbo\.webhook_secrets\.0 is only 12 characters/.test(line)
         ) &&
-          server.output.some((line) =>
-            /"level":"WARN"/.test(line) && /webhook_secrets/.test(line)
-          ),
+          server.output.some((line) => /"level":"WARN"/.test(line) && /webhook_secrets/.test(line)),
       ));
   } finally {
     await server.stop();
