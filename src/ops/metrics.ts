@@ -4,20 +4,21 @@
  * servers in one process never share series), plus, when asked, the standard
  * process and runtime metrics every Node/Deno operator expects.
  *
- * Recording runs on every request, so each series' prom-client child is bound
- * once per distinct label values and kept in a map: after the first call a
- * recording is one map lookup and the child's own update. Callers must pass
- * label values from a bounded set (see `boundedMethod` in http/app.ts).
+ * Recording runs on every request (the lookup is the hot path), so counters
+ * and histograms count into plain per-series state found by one map lookup,
+ * and prom-client reads that state when /metrics is scraped. Callers must pass
+ * label values from a bounded set (see `boundedMethod` in http/app.ts): every
+ * distinct set of values is a series kept for the life of the process.
  */
 import {
   collectDefaultMetrics,
   Counter as PromCounter,
   Gauge as PromGauge,
-  Histogram as PromHistogram,
+  type Metric,
   Registry,
 } from "prom-client";
 
-const LATENCY_BUCKETS_SECONDS = [
+const LATENCY_BUCKETS_SECONDS: readonly number[] = [
   0.0005,
   0.001,
   0.0025,
@@ -99,55 +100,60 @@ export class Metrics {
 
   /** Declares a counter. */
   counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
-    const metric = new PromCounter({
+    // Counted here (one map lookup and an addition on the hot path) and handed
+    // to prom-client's counter when it is scraped: prom-client's own `inc`
+    // hashes and validates the labels on every call, ~10× the cost.
+    const series = new Map<string, { readonly labels: Labels; count: number; synced: number }>();
+    new PromCounter({
       name,
       help,
       labelNames: [...labelNames],
       registers: [this.#registry],
+      collect() {
+        for (const entry of series.values()) {
+          const delta = entry.count - entry.synced;
+          if (delta > 0) this.inc(entry.labels, delta);
+          entry.synced = entry.count;
+        }
+      },
     });
-    // The bound child and a synchronous copy of its value (prom-client's `get()` is async).
-    const series = new Map<string, { readonly child: { inc(): void }; count: number }>();
-    const find = (values: string[]) => {
-      const key = values.length === 1 ? values[0]! : values.join("\u0000");
-      let found = series.get(key);
-      if (!found) {
-        checkArity(name, labelNames, values);
-        found = { child: metric.labels(...values), count: 0 };
-        series.set(key, found);
-      }
-      return found;
-    };
     return {
       inc(...values) {
-        const found = find(values);
-        found.child.inc();
-        found.count++;
+        const key = seriesKey(values);
+        const found = series.get(key);
+        if (found) {
+          found.count++;
+          return;
+        }
+        series.set(key, { labels: labelsOf(name, labelNames, values), count: 1, synced: 0 });
       },
-      value: (...values) =>
-        series.get(values.length === 1 ? values[0]! : values.join("\u0000"))?.count ?? 0,
+      value: (...values) => series.get(seriesKey(values))?.count ?? 0,
     };
   }
 
   /** Declares a latency histogram. */
   histogram(name: string, help: string, labelNames: readonly string[] = []): Histogram {
-    const metric = new PromHistogram({
-      name,
-      help,
-      labelNames: [...labelNames],
-      buckets: LATENCY_BUCKETS_SECONDS,
-      registers: [this.#registry],
-    });
-    const series = new Map<string, { observe(value: number): void }>();
+    const metric = new BucketHistogram(name, help, LATENCY_BUCKETS_SECONDS);
+    this.#registry.registerMetric(metric as unknown as Metric);
     return {
       observe(seconds, ...values) {
-        const key = values.length === 1 ? values[0]! : values.join("\u0000");
-        let child = series.get(key);
-        if (!child) {
-          checkArity(name, labelNames, values);
-          child = metric.labels(...values);
-          series.set(key, child);
+        const key = seriesKey(values);
+        let found = metric.series.get(key);
+        if (!found) {
+          found = {
+            labels: labelsOf(name, labelNames, values),
+            counts: LATENCY_BUCKETS_SECONDS.map(() => 0),
+            sum: 0,
+            count: 0,
+          };
+          metric.series.set(key, found);
         }
-        child.observe(seconds);
+        const bounds = LATENCY_BUCKETS_SECONDS;
+        let i = 0;
+        while (i < bounds.length && seconds > bounds[i]!) i++;
+        if (i < bounds.length) found.counts[i]!++;
+        found.sum += seconds;
+        found.count++;
       },
     };
   }
@@ -176,7 +182,87 @@ export class Metrics {
   }
 }
 
-function checkArity(name: string, labelNames: readonly string[], values: readonly string[]): void {
+type Labels = Readonly<Record<string, string>>;
+
+/** What prom-client's registry reads from a metric (its typings say enum; the runtime uses strings). */
+interface RenderedMetric {
+  readonly name: string;
+  readonly help: string;
+  readonly type: "histogram";
+  readonly aggregator: "sum";
+  readonly values: readonly {
+    readonly metricName: string;
+    readonly labels: Readonly<Record<string, string | number>>;
+    readonly value: number;
+  }[];
+}
+
+interface HistogramSeries {
+  readonly labels: Labels;
+  /** Observations per bucket, not cumulative (the cumulative sums are made at scrape time). */
+  readonly counts: number[];
+  sum: number;
+  count: number;
+}
+
+/**
+ * A histogram whose observations are counted in plain arrays and handed to
+ * prom-client's registry as a metric: the registry renders what `get()`
+ * returns, in the same shape prom-client's own Histogram returns. prom-client's
+ * Histogram hashes and validates the labels on every `observe` (~0.6 µs, about
+ * 2% of a lookup); this costs a map lookup and a short loop.
+ */
+class BucketHistogram {
+  readonly type = "histogram";
+  readonly aggregator = "sum";
+  readonly series = new Map<string, HistogramSeries>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly bounds: readonly number[],
+  ) {}
+
+  get(): Promise<RenderedMetric> {
+    const values: RenderedMetric["values"][number][] = [];
+    for (const { labels, counts, sum, count } of this.series.values()) {
+      let cumulative = 0;
+      this.bounds.forEach((bound, i) => {
+        cumulative += counts[i] ?? 0;
+        values.push({
+          metricName: `${this.name}_bucket`,
+          labels: { le: bound, ...labels },
+          value: cumulative,
+        });
+      });
+      values.push({
+        metricName: `${this.name}_bucket`,
+        labels: { le: "+Inf", ...labels },
+        value: count,
+      });
+      values.push({ metricName: `${this.name}_sum`, labels, value: sum });
+      values.push({ metricName: `${this.name}_count`, labels, value: count });
+    }
+    return Promise.resolve({
+      name: this.name,
+      help: this.help,
+      type: "histogram",
+      aggregator: "sum",
+      values,
+    });
+  }
+
+  reset(): void {
+    this.series.clear();
+  }
+}
+
+function seriesKey(values: readonly string[]): string {
+  return values.length === 1 ? values[0]! : values.join("\u0000");
+}
+
+/** The label object of a new series; refuses the wrong number of values. */
+function labelsOf(name: string, labelNames: readonly string[], values: readonly string[]): Labels {
   if (values.length !== labelNames.length) {
     throw new Error(
       `Metric ${name} takes ${labelNames.length} label value(s) (${
@@ -184,4 +270,5 @@ function checkArity(name: string, labelNames: readonly string[], values: readonl
       }), got ${values.length}.`,
     );
   }
+  return Object.fromEntries(labelNames.map((label, i) => [label, values[i]!]));
 }

@@ -61,3 +61,25 @@ Deno.test("a recording with the wrong number of label values names the metric", 
   }
   assertMatch(message, /t_labelled_total takes 2 label value\(s\) \(a, b\), got 1/);
 });
+
+Deno.test("counts recorded between scrapes add up across scrapes", async () => {
+  const metrics = new Metrics();
+  const counter = metrics.counter("t_scraped_total", "S.", ["kind"]);
+  const latency = metrics.histogram("t_scraped_seconds", "S.");
+  counter.inc("a");
+  counter.inc("a");
+  latency.observe(0.2);
+  assertMatch(await metrics.render(), /t_scraped_total\{kind="a"\} 2/);
+  counter.inc("a");
+  counter.inc("b");
+  latency.observe(10);
+  const text = await metrics.render();
+  assertMatch(text, /t_scraped_total\{kind="a"\} 3/);
+  assertMatch(text, /t_scraped_total\{kind="b"\} 1/);
+  assertMatch(text, /t_scraped_seconds_bucket\{le="0.25"\} 1/);
+  assertMatch(text, /t_scraped_seconds_bucket\{le="5"\} 1/);
+  assertMatch(text, /t_scraped_seconds_bucket\{le="\+Inf"\} 2/);
+  assertMatch(text, /t_scraped_seconds_sum 10.2/);
+  assertMatch(text, /t_scraped_seconds_count 2/);
+  assertEquals(counter.value("a"), 3);
+});
