@@ -16,7 +16,7 @@ import { BodyBudget } from "../http/body_guard.ts";
 import { ensureLookupToken } from "../config/lookup_token.ts";
 import { countContacts } from "../contacts/contact_store.ts";
 import { toRegion } from "../contacts/phone.ts";
-import { createApp, type Route } from "../http/app.ts";
+import { boundedText, createApp, type Route } from "../http/app.ts";
 import { errorResponse } from "../http/http_error.ts";
 import { logger, maskPhone } from "../log/logging.ts";
 import { Metrics } from "../ops/metrics.ts";
@@ -171,7 +171,7 @@ export async function startServer(
       ...tls,
       onListen: (addr) => listening.resolve(addr),
       onError: (error) => {
-        log.error("Unhandled server error: {error}", { error: String(error) });
+        log.error("Unhandled server error: {error}", { error: boundedText(String(error)) });
         return errorResponse(500, "internal_error", "The server could not handle this request.");
       },
     },
