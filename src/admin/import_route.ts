@@ -37,6 +37,8 @@ export function importRoute(
   return {
     method: "POST",
     path: "/api/contacts/import",
+    // Streamed into the import, never held: outside the shared body byte budget.
+    streamsBody: true,
     handler: async (request) => {
       requireAdmin(request, adminTokens);
       const query = parseQuery(new URL(request.url), ImportQuery);

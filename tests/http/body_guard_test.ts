@@ -146,3 +146,44 @@ Deno.test("methods and routes a client invents are counted as OTHER and unmatche
   assert(!text.includes("XXXX"));
   assert(!text.includes("made-up"));
 });
+
+Deno.test("a route that streams its body is not charged to the budget, but still stalls out", async () => {
+  const budget = new BodyBudget(4_096);
+  let seen = 0;
+  const route: Route = {
+    method: "POST",
+    path: "/stream",
+    streamsBody: true,
+    handler: async (request) => {
+      for await (const chunk of request.body!) {
+        seen += chunk.byteLength;
+        assertEquals(budget.inFlight, 0);
+      }
+      return jsonResponse(200, { bytes: seen });
+    },
+  };
+  const app = createApp({
+    routes: [route],
+    metrics: new Metrics(),
+    log: logger("test"),
+    requestTimeoutMs: 5_000,
+    bodyBudget: budget,
+    bodyStallMs: 150,
+  });
+  const large = await app.fetch(
+    new Request("http://x/stream", {
+      method: "POST",
+      body: new Uint8Array(64 * 1024),
+      headers: { "content-length": String(64 * 1024) },
+    }),
+    {},
+  );
+  assertEquals(large.status, 200);
+  assertEquals(await large.json(), { bytes: 64 * 1024 });
+  const stalled = await app.fetch(
+    new Request("http://x/stream", { method: "POST", body: stallingBody(100) }),
+    {},
+  );
+  assertEquals(stalled.status, 408);
+  await stalled.body?.cancel();
+});
