@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, readEnvironment } from "./src/config/config.ts";
 import { describeConfig } from "./src/cli/check_config_command.ts";
+import { configWarnings } from "./src/config/config_warnings.ts";
 import { runImportCommand } from "./src/cli/import_command.ts";
 import { runAuditCommand } from "./src/cli/audit_command.ts";
 import { runBackupCommand } from "./src/cli/backup_command.ts";
@@ -52,13 +53,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     switch (command) {
       case "serve": {
         expectArgs(rest, 0, "serve");
-        const server = await startServer(config, { handleSignals: true });
+        const server = await startServer(config, { handleSignals: true, source });
         await server.finished;
         return 0;
       }
       case "check-config":
         expectArgs(rest, 0, "check-config");
         for (const line of describeConfig(config, source)) console.log(line);
+        for (const warning of await configWarnings(config, source)) {
+          console.log(`  WARNING: ${warning}`);
+        }
         return 0;
       case "import": {
         const [file] = expectArgs(rest, 1, "import FILE.csv");

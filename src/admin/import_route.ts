@@ -56,6 +56,8 @@ export function importRoutes(
       // it holds no lock while it arrives, a stall is bounded by the spool's idle
       // limit, and the wait for the import itself is bounded by `waitMs`.
       timeout: false,
+      // Spooled to a file, never held: outside the shared body byte budget.
+      streamsBody: true,
       handler: async (request) => {
         requireAdmin(request, adminTokens);
         const query = parseQuery(new URL(request.url), ImportQuery);

@@ -25,5 +25,9 @@ export function describeConfig(config: Config, source: ConfigSource): string[] {
       config.admin.tokens.length === 0 ? " (admin API off)" : ""
     }`,
     `  default region:  ${config.contacts.default_region}`,
+    `  request bodies:  at most ${config.server.max_body_bytes_in_flight} bytes in flight; aborted after ${config.server.body_stall_timeout_ms} ms without a byte`,
+    `  /metrics:        ${
+      config.metrics.public ? "public (no token needed)" : "admin token or metrics.token required"
+    }`,
   ];
 }

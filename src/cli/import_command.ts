@@ -6,7 +6,7 @@ import type { Config } from "../config/config.ts";
 import { importContacts, ImportError, type ImportSummary } from "../contacts/import_contacts.ts";
 import { toRegion } from "../contacts/phone.ts";
 import { HeaderMapError, parseUserMap, type UserMap } from "../contacts/csv_headers.ts";
-import { createRejectsFile } from "../contacts/rejects_csv.ts";
+import { checkRejectsTarget, createRejectsFile } from "../contacts/rejects_csv.ts";
 import { openConfiguredStore } from "./open_configured_store.ts";
 import { UsageError } from "./usage.ts";
 import { messageOf } from "../error_message.ts";
@@ -33,6 +33,8 @@ export async function runImportCommand(
     throw new UsageError(`--region ${regionCode} is not a country code libphonenumber knows.`);
   }
   const userMap = options.mapFile ? await readMapFile(options.mapFile) : undefined;
+  // Refused before the import runs, not after it committed.
+  if (options.rejectsFile) await checkRejectsTarget(options.rejectsFile);
   let file: Deno.FsFile;
   try {
     file = await Deno.open(options.file, { read: true });

@@ -24,11 +24,13 @@ import { createSessionSigner, ensureSessionKey } from "../console/session.ts";
 import { createUnknownNumbersRecorder } from "../contacts/unknown_numbers.ts";
 import { createHourlyCounters } from "../ops/hourly_counters.ts";
 import { clientAddress, createAllowlist } from "../http/ip_allowlist.ts";
-import type { Config } from "../config/config.ts";
+import type { Config, ConfigSource } from "../config/config.ts";
+import { configWarnings } from "../config/config_warnings.ts";
+import { BodyBudget } from "../http/body_guard.ts";
 import { ensureLookupToken } from "../config/lookup_token.ts";
 import { countContacts } from "../contacts/contact_store.ts";
 import { toRegion } from "../contacts/phone.ts";
-import { createApp, type Route } from "../http/app.ts";
+import { boundedText, createApp, type Route } from "../http/app.ts";
 import { errorResponse } from "../http/http_error.ts";
 import { logger, maskPhone } from "../log/logging.ts";
 import { Metrics } from "../ops/metrics.ts";
@@ -64,6 +66,14 @@ export interface ServeOptions {
    * one, retention keeps every day (nothing is known to be applied).
    */
   readonly appliedThrough?: AppliedThrough;
+  /**
+   * Whether the banner goes to an interactive terminal (default: stderr is
+   * one). Only then is a generated lookup token shown: journald and log
+   * collectors keep stderr, and the token is a credential.
+   */
+  readonly interactive?: boolean;
+  /** Where the configuration came from (for the file-permission warnings). */
+  readonly source?: ConfigSource;
 }
 
 /** Opens everything and serves. */
@@ -96,7 +106,7 @@ export async function startServer(
 
   const defaultRegion = toRegion(config.contacts.default_region);
   const lookupLog = logger("lookup");
-  const metrics = new Metrics();
+  const metrics = new Metrics({ processMetrics: true });
   const lookups = metrics.counter("symbo_crm_lookups_total", "Contact lookups by result.", [
     "result",
   ]);
@@ -326,7 +336,11 @@ export async function startServer(
     }),
     ...opsRoutes({
       metrics,
-      metricsToken: config.metrics.token,
+      metricsPublic: config.metrics.public,
+      metricsTokens: [
+        ...config.admin.tokens,
+        ...(config.metrics.token !== undefined ? [config.metrics.token] : []),
+      ],
       checks: [
         // Reported, not deciding: a busy or away store is lag while webhooks are
         // still acknowledged (DESIGN §5.2); lookups answer 503 on their own.
@@ -355,6 +369,8 @@ export async function startServer(
     metrics,
     log,
     requestTimeoutMs: config.server.request_timeout_ms,
+    bodyBudget: new BodyBudget(config.server.max_body_bytes_in_flight),
+    bodyStallMs: config.server.body_stall_timeout_ms,
     symboAccess: config.symbo.allowed_ips.length === 0
       ? undefined
       : (request, peer) =>
@@ -377,7 +393,7 @@ export async function startServer(
       ...tls,
       onListen: (addr) => listening.resolve(addr),
       onError: (error) => {
-        log.error("Unhandled server error: {error}", { error: String(error) });
+        log.error("Unhandled server error: {error}", { error: boundedText(String(error)) });
         return errorResponse(500, "internal_error", "The server could not handle this request.");
       },
     },
@@ -479,12 +495,15 @@ export async function startServer(
   ];
   if (generatedToken?.created) {
     banner.push(
-      "",
-      `  Generated a lookup token (shown only this once; kept in ${generatedToken.path}):`,
-      `    ${generatedToken.token}`,
+      ...generatedTokenLines(generatedToken, options.interactive ?? Deno.stderr.isTerminal()),
     );
   }
+  const warnings = await configWarnings(config, options.source ?? { file: null, envOverrides: [] });
+  if (warnings.length > 0) {
+    banner.push("", ...warnings.map((warning) => `  WARNING: ${warning}`));
+  }
   print(banner.join("\n"));
+  for (const warning of warnings) logger("config").warn("{warning}", { warning });
   auditMaintenance.start();
 
   const finished = server.finished.then(() => shutdown());
@@ -500,4 +519,25 @@ function describeApplier(applier: Applier): string {
   return status.lag_events === 0
     ? `caught up at ${at}`
     : `${status.state.replaceAll("_", " ")} at ${at}, ${status.lag_events} event(s) behind`;
+}
+
+/**
+ * The banner's lines about a lookup token generated on this start: the token
+ * itself only on an interactive terminal, else where to read it.
+ */
+export function generatedTokenLines(
+  generated: { readonly token: string; readonly path: string },
+  interactive: boolean,
+): string[] {
+  return interactive
+    ? [
+      "",
+      `  Generated a lookup token (shown only this once; kept in ${generated.path}):`,
+      `    ${generated.token}`,
+    ]
+    : [
+      "",
+      `  Generated a lookup token; it is not printed here because stderr is not a terminal (logs keep it).`,
+      `  Read it from ${generated.path} (owner-only).`,
+    ];
 }

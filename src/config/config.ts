@@ -8,14 +8,47 @@ import { toRegion } from "../contacts/phone.ts";
 import { parseCidr } from "../http/ip_allowlist.ts";
 import { messageOf } from "../error_message.ts";
 
-/** Lookup and admin tokens shorter than this are refused at start. */
-export const MIN_TOKEN_LENGTH = 16;
+/** Lookup, admin and metrics tokens shorter than this are refused at start. */
+export const MIN_TOKEN_LENGTH = 24;
+/** A webhook secret shorter than this is accepted (Symbo issues it) with a loud warning. */
+export const MIN_WEBHOOK_SECRET_LENGTH = 16;
 const MIB = 1024 * 1024;
+const GENERATE = "generate one with: openssl rand -hex 24";
+
+/**
+ * The placeholders of config.example.json: a server started from the example
+ * as is must not take them as credentials.
+ */
+export const EXAMPLE_PLACEHOLDERS: readonly string[] = [
+  "paste-the-webhook_secret-Symbo-gave-you",
+  "replace-with-output-of-openssl-rand-hex-24",
+  "replace-with-another-openssl-rand-hex-24",
+];
+
+/** True for a value that is (or plainly is meant to be replaced like) an example placeholder. */
+export function isPlaceholder(value: string): boolean {
+  return EXAMPLE_PLACEHOLDERS.includes(value) || /^(replace-with-|paste-the-)/i.test(value);
+}
+
+const notPlaceholder = (value: string) => !isPlaceholder(value);
 
 const token = (what: string) =>
-  z.string().min(
-    MIN_TOKEN_LENGTH,
-    `${what} must be at least ${MIN_TOKEN_LENGTH} characters (generate one with: openssl rand -hex 24)`,
+  z.string()
+    .min(MIN_TOKEN_LENGTH, `${what} must be at least ${MIN_TOKEN_LENGTH} characters (${GENERATE})`)
+    .refine(
+      (value) => !/^(.)\1*$/s.test(value),
+      `${what} is one character repeated, which anyone can guess (${GENERATE})`,
+    )
+    .refine(
+      notPlaceholder,
+      `${what} is still the placeholder of config.example.json (${GENERATE})`,
+    );
+
+const webhookSecret = z.string()
+  .min(1, "a webhook secret cannot be empty")
+  .refine(
+    notPlaceholder,
+    "a webhook secret is still the placeholder of config.example.json: paste the webhook_secret Symbo gave you",
   );
 
 const cidr = z.string().refine(
@@ -31,6 +64,8 @@ export const ConfigSchema = z.strictObject({
     trust_proxy: z.boolean().default(false),
     request_timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
     shutdown_timeout_ms: z.number().int().min(0).max(600_000).default(10_000),
+    max_body_bytes_in_flight: z.number().int().min(MIB).max(1024 * MIB).default(32 * MIB),
+    body_stall_timeout_ms: z.number().int().min(100).max(600_000).default(10_000),
     tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
   }).prefault({}),
   database: z.strictObject({
@@ -52,7 +87,7 @@ export const ConfigSchema = z.strictObject({
     archive_dir: z.string().min(1).nullable().default(null),
   }).prefault({}),
   symbo: z.strictObject({
-    webhook_secrets: z.array(z.string().min(1, "a webhook secret cannot be empty")).default([]),
+    webhook_secrets: z.array(webhookSecret).default([]),
     lookup_tokens: z.array(token("a lookup token")).default([]),
     max_body_bytes: z.number().int().min(1024).max(100 * MIB).default(5 * MIB),
     allowed_ips: z.array(cidr).default([]),
@@ -77,11 +112,19 @@ export const ConfigSchema = z.strictObject({
   }).prefault({}),
   metrics: z.strictObject({
     token: token("the metrics token").optional(),
+    public: z.boolean().default(false),
   }).prefault({}),
   log: z.strictObject({
     level: z.enum(["debug", "info", "warning", "error"]).default("info"),
   }).prefault({}),
-});
+}).refine(
+  (config) => config.server.max_body_bytes_in_flight >= config.symbo.max_body_bytes,
+  {
+    path: ["server", "max_body_bytes_in_flight"],
+    message:
+      "must be at least symbo.max_body_bytes, or a webhook of the largest allowed size is always refused",
+  },
+);
 
 /** The validated configuration. */
 export type Config = z.infer<typeof ConfigSchema>;

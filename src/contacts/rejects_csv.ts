@@ -66,12 +66,7 @@ export function createRejectsFile(options: { readonly dir?: string } = {}): Reje
     },
     async finish(out, header) {
       await flush();
-      const target = await Deno.open(out, {
-        write: true,
-        create: true,
-        truncate: true,
-        mode: 0o600,
-      });
+      const target = await openRejectsTarget(out);
       try {
         await writeAll(target, encoder.encode("\ufeff" + rejectsHeaderLine(header)));
         if (spool) {
@@ -87,6 +82,40 @@ export function createRejectsFile(options: { readonly dir?: string } = {}): Reje
     },
     discard,
   };
+}
+
+/**
+ * Opens a new rejects file, owner-only from its first byte. An existing file
+ * or symlink at `out` is refused (createNew: O_EXCL never follows a symlink),
+ * so a rejects file can neither widen an existing file's mode nor be
+ * redirected onto another file.
+ */
+export async function openRejectsTarget(out: string): Promise<Deno.FsFile> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(out, { write: true, createNew: true, mode: 0o600 });
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) throw rejectsExists(out);
+    throw error;
+  }
+  return file;
+}
+
+/** Refuses up front (before an import runs) a rejects path that already exists. */
+export async function checkRejectsTarget(out: string): Promise<void> {
+  try {
+    await Deno.lstat(out);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw error;
+  }
+  throw rejectsExists(out);
+}
+
+function rejectsExists(out: string): Error {
+  return new Error(
+    `${out} already exists; choose a new file name for --rejects (it never overwrites a file or follows a symlink).`,
+  );
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {

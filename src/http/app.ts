@@ -9,6 +9,18 @@ import type { Logger } from "../log/logging.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import { withDeadline } from "../deadline.ts";
 import { errorResponse, SECURITY_HEADERS, toErrorResponse } from "./http_error.ts";
+import { BodyBudget, CLOSE_CONNECTION, guardBody } from "./body_guard.ts";
+
+/** Methods counted and logged by name; any other method token is `OTHER`. */
+const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
+
+/** Longest client-controlled text that reaches a log line. */
+export const MAX_LOGGED_CHARS = 200;
+
+/** Default of `server.max_body_bytes_in_flight`. */
+export const DEFAULT_BODY_BUDGET_BYTES = 32 * 1024 * 1024;
+/** Default of `server.body_stall_timeout_ms`. */
+export const DEFAULT_BODY_STALL_MS = 10_000;
 
 /** One route of the application. */
 export interface Route {
@@ -24,6 +36,11 @@ export interface Route {
    * bounds its own store calls, and a timer per request would cost the hot path.
    */
   readonly timeout?: boolean;
+  /**
+   * True for a route that streams its body instead of holding it (the CSV
+   * import): the stall timeout applies, the shared byte budget does not.
+   */
+  readonly streamsBody?: boolean;
 }
 
 /** What the application needs. */
@@ -35,6 +52,10 @@ export interface AppDeps {
   readonly newRequestId?: () => string;
   /** Decides whether a client may reach the Symbo routes (the IP allowlist). */
   readonly symboAccess?: (request: Request, peer: string | null) => boolean;
+  /** Body bytes in flight across all requests (`server.max_body_bytes_in_flight`). */
+  readonly bodyBudget?: BodyBudget;
+  /** A body that sends nothing for this long is aborted (`server.body_stall_timeout_ms`). */
+  readonly bodyStallMs?: number;
 }
 
 /** What the server passes along with each request. */
@@ -59,6 +80,8 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
   );
   const securityHeaders = Object.entries(SECURITY_HEADERS);
   const idFor = (supplied: string | null) => supplied ?? newRequestId();
+  const bodyBudget = deps.bodyBudget ?? new BodyBudget(DEFAULT_BODY_BUDGET_BYTES);
+  const bodyStallMs = deps.bodyStallMs ?? DEFAULT_BODY_STALL_MS;
 
   app.use("*", async (c, next) => {
     const started = performance.now();
@@ -67,7 +90,11 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
     const route = c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
     const status = c.res.status;
     const seconds = (performance.now() - started) / 1000;
-    requests.inc(route, c.req.method, String(status));
+    // Every label value is from a fixed set: the route patterns, the known
+    // methods and the statuses we answer (a raw method would let any client
+    // add series until the heap runs out).
+    const method = boundedMethod(c.req.method);
+    requests.inc(route, method, String(status));
     latency.observe(seconds, route);
     // Responses are built with the security headers (http_error.ts); this only
     // covers one that was not (one check, not six, on the hot path).
@@ -84,7 +111,7 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
     if (deps.log.isEnabledFor(level)) {
       deps.log[level]("{method} {route} {status} {ms}ms", {
         requestId: idFor(suppliedId),
-        method: c.req.method,
+        method,
         route,
         status,
         ms: Math.round(seconds * 10000) / 10,
@@ -107,23 +134,31 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
   const byPath = new Map<string, string[]>();
   for (const route of deps.routes) {
     byPath.set(route.path, [...(byPath.get(route.path) ?? []), route.method]);
+    const guardOptions = { budget: bodyBudget, stallMs: bodyStallMs, charge: !route.streamsBody };
     app.on(
       route.method,
       route.path,
       route.timeout === false
         ? (c: Context<{ Bindings: ConnectionInfo }>) =>
           route.handler(c.req.raw, c.req.param(), c.env ?? {})
-        : (c: Context<{ Bindings: ConnectionInfo }>) =>
-          withDeadline(
-            route.handler(c.req.raw, c.req.param(), c.env ?? {}),
-            deps.requestTimeoutMs,
-            () =>
-              errorResponse(
-                503,
-                "timeout",
-                `The request took longer than ${deps.requestTimeoutMs} ms.`,
-              ),
-          ),
+        : async (c: Context<{ Bindings: ConnectionInfo }>) => {
+          const guarded = guardBody(c.req.raw, guardOptions);
+          // The bytes are given back when the handler is done with them, or
+          // when it timed out (the body is then no longer read).
+          const handled = Promise.resolve(route.handler(guarded.request, c.req.param(), c.env ?? {}))
+            .finally(guarded.release);
+          return await withDeadline(handled, deps.requestTimeoutMs, () => {
+            guarded.release();
+            handled.catch(() => {});
+            return errorResponse(
+              503,
+              "timeout",
+              `The request took longer than ${deps.requestTimeoutMs} ms.`,
+              // A client that timed out gets a fresh connection, not this one.
+              CLOSE_CONNECTION,
+            );
+          });
+        },
     );
   }
   for (const [path, methods] of byPath) {
@@ -139,10 +174,24 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
   app.notFound(() => errorResponse(404, "no_such_route", "There is no such route."));
   app.onError((error) =>
     toErrorResponse(error, (unexpected) => {
-      deps.log.error("Unhandled error: {error}", { error: describe(unexpected) });
+      deps.log.error("Unhandled error: {error}", {
+        error: boundedText(describe(unexpected)),
+      });
     })
   );
   return app;
+}
+
+/** The method as a metric label and log value: a known method, else `OTHER`. */
+export function boundedMethod(method: string): string {
+  return KNOWN_METHODS.has(method) ? method : "OTHER";
+}
+
+/** Client-controlled text cut to `MAX_LOGGED_CHARS` for a log line. */
+export function boundedText(text: string): string {
+  return text.length <= MAX_LOGGED_CHARS
+    ? text
+    : `${text.slice(0, MAX_LOGGED_CHARS)}… (${text.length} chars)`;
 }
 
 function sanitizeRequestId(value: string | undefined): string | null {

@@ -3,61 +3,56 @@
  * and which address a request comes from — the socket's peer, or, only when
  * `server.trust_proxy` is set, the address the proxy appended last to
  * `X-Forwarded-For` (the entries before it are whatever the client claimed).
+ *
+ * Parsing and matching are ipaddr.js's (what Express's proxy-addr uses). On
+ * top of it: only the four-part decimal IPv4 form is accepted (ipaddr.js also
+ * reads legacy forms such as `127.1` or `0x7f.0.0.1`, which nobody means in an
+ * allowlist), a zone id (`fe80::1%eth0`) is ignored, and an IPv4-mapped IPv6
+ * address is the IPv4 address it carries, in ranges and in requests alike.
  */
+import ipaddr from "ipaddr.js";
 
-interface Range {
-  readonly bytes: Uint8Array;
+type Address = ipaddr.IPv4 | ipaddr.IPv6;
+
+/** A parsed range: an address and the number of leading bits that must match. */
+export interface Range {
+  readonly address: Address;
   readonly prefix: number;
+}
+
+/** Parses an IPv4 or IPv6 address (IPv4-mapped IPv6 becomes IPv4); null if invalid. */
+function parseAddress(text: string): Address | null {
+  const address = text.trim().replace(/^\[(.*)\]$/, "$1").replace(/%.*$/, "");
+  if (ipaddr.IPv4.isValidFourPartDecimal(address)) return ipaddr.IPv4.parse(address);
+  if (!address.includes(":") || !ipaddr.IPv6.isValid(address)) return null;
+  const v6 = ipaddr.IPv6.parse(address);
+  return v6.isIPv4MappedAddress() ? v6.toIPv4Address() : v6;
 }
 
 /** Parses an IPv4 or IPv6 address into 4 or 16 bytes (IPv4-mapped IPv6 becomes IPv4); null if invalid. */
 export function parseIp(text: string): Uint8Array | null {
-  const address = text.trim().replace(/^\[|\]$/g, "").replace(/%.*$/, "");
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) {
-    const parts = address.split(".").map(Number);
-    return parts.every((p) => p <= 255) ? Uint8Array.from(parts) : null;
-  }
-  if (!address.includes(":") || !/^[0-9a-fA-F:.]+$/.test(address)) return null;
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
-  if (mapped?.[1]) return parseIp(mapped[1]);
-  const halves = address.split("::");
-  if (halves.length > 2) return null;
-  const groups = (part: string | undefined) => (part ? part.split(":") : []);
-  const head = groups(halves[0]);
-  const tail = groups(halves[1]);
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
-  const all = [...head, ...Array(halves.length === 2 ? missing : 0).fill("0"), ...tail];
-  const bytes = new Uint8Array(16);
-  for (let i = 0; i < 8; i++) {
-    const group = all[i] ?? "";
-    if (!/^[0-9a-fA-F]{1,4}$/.test(group)) return null;
-    const value = parseInt(group, 16);
-    bytes[i * 2] = value >> 8;
-    bytes[i * 2 + 1] = value & 0xff;
-  }
-  return bytes;
+  const address = parseAddress(text);
+  return address === null ? null : Uint8Array.from(address.toByteArray());
 }
 
 /** Parses `a.b.c.d/n`, `x::y/n` or a bare address (a /32 or /128). */
 export function parseCidr(text: string): Range | null {
-  const [address = "", bits, ...rest] = text.trim().split("/");
+  const [addressText = "", bits, ...rest] = text.trim().split("/");
   if (rest.length > 0) return null;
-  const bytes = parseIp(address);
-  if (!bytes) return null;
-  const max = bytes.length * 8;
-  const prefix = bits === undefined ? max : /^\d+$/.test(bits) ? Number(bits) : NaN;
-  return Number.isInteger(prefix) && prefix >= 0 && prefix <= max ? { bytes, prefix } : null;
+  const address = parseAddress(addressText);
+  if (address === null) return null;
+  const max = address.kind() === "ipv4" ? 32 : 128;
+  let prefix = bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : NaN;
+  // `::ffff:a.b.c.d/n` was turned into IPv4: its prefix counts the 96 mapping bits.
+  if (bits !== undefined && address.kind() === "ipv4" && addressText.includes(":")) {
+    prefix -= 96;
+  }
+  return Number.isInteger(prefix) && prefix >= 0 && prefix <= max ? { address, prefix } : null;
 }
 
-function inRange(ip: Uint8Array, range: Range): boolean {
-  if (ip.length !== range.bytes.length) return false;
-  let bits = range.prefix;
-  for (let i = 0; bits > 0; i++, bits -= 8) {
-    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if (((ip[i] ?? 0) & mask) !== ((range.bytes[i] ?? 0) & mask)) return false;
-  }
-  return true;
+function inRange(address: Address, range: Range): boolean {
+  return address.kind() === range.address.kind() &&
+    address.match(range.address as never, range.prefix);
 }
 
 /** A compiled allowlist: `allows(ip)`; an empty list allows everyone. */
@@ -70,8 +65,8 @@ export function createAllowlist(cidrs: readonly string[]): { allows(ip: string |
   return {
     allows(ip) {
       if (ranges.length === 0) return true;
-      const bytes = ip === null ? null : parseIp(ip);
-      return bytes !== null && ranges.some((range) => inRange(bytes, range));
+      const address = ip === null ? null : parseAddress(ip);
+      return address !== null && ranges.some((range) => inRange(address, range));
     },
   };
 }

@@ -25,7 +25,12 @@ export interface ReadinessCheck {
 export interface OpsDeps {
   readonly metrics: Metrics;
   readonly checks: readonly ReadinessCheck[];
-  readonly metricsToken?: string | undefined;
+  /**
+   * Tokens that may read /metrics (the admin tokens and `metrics.token`); with
+   * `metricsPublic` anyone may.
+   */
+  readonly metricsTokens?: readonly string[];
+  readonly metricsPublic?: boolean;
   readonly checkTimeoutMs?: number;
   /**
    * Extra fields of the `/readyz` body that do not decide readiness (the
@@ -68,18 +73,29 @@ export function opsRoutes(deps: OpsDeps): Route[] {
       method: "GET",
       path: "/metrics",
       handler: async (request) => {
-        if (deps.metricsToken !== undefined) {
+        // Closed unless configured open: the series tell an outsider the
+        // traffic, the contact count and the error rates.
+        if (!deps.metricsPublic) {
+          const tokens = deps.metricsTokens ?? [];
+          if (tokens.length === 0) {
+            return errorResponse(
+              503,
+              "metrics_not_configured",
+              "/metrics needs a token: set admin.tokens or metrics.token, or metrics.public: true.",
+            );
+          }
           const token = bearerToken(request.headers.get("authorization"));
-          if (token === null || !matchesAny(token, [deps.metricsToken])) {
+          if (token === null || !matchesAny(token, tokens)) {
             return errorResponse(
               401,
               "unauthorized",
-              "Pass the metrics token as Authorization: Bearer.",
+              "Pass an admin token (or the metrics token) as Authorization: Bearer <token>.",
+              { "www-authenticate": 'Bearer realm="symbo-crm-metrics"' },
             );
           }
         }
         return new Response(await deps.metrics.render(), {
-          headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+          headers: { "content-type": deps.metrics.contentType },
         });
       },
     },

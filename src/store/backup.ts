@@ -28,8 +28,17 @@ const PAGE_ROWS = 500;
 export async function backupStore(store: Store, out: string): Promise<{ bytes: number }> {
   await refuseExisting(out);
   if (store.mode === "file") {
-    await store.client.execute({ sql: "VACUUM INTO ?", args: [out] });
-    await Deno.chmod(out, 0o600);
+    // The file is created empty and owner-only first (createNew: never over an
+    // existing file or through a symlink), and SQLite's VACUUM INTO fills an
+    // existing empty file as it finds it: the copy is never readable by others,
+    // not even while it is being written.
+    await createOwnerOnly(out);
+    try {
+      await store.client.execute({ sql: "VACUUM INTO ?", args: [out] });
+    } catch (error) {
+      await Deno.remove(out).catch(() => {});
+      throw error;
+    }
     return { bytes: (await Deno.stat(out)).size };
   }
   const partial = `${out}.partial-${crypto.randomUUID()}`;
@@ -46,6 +55,16 @@ export async function backupStore(store: Store, out: string): Promise<{ bytes: n
     await Deno.remove(partial).catch(() => {});
   }
   return { bytes: (await Deno.stat(out)).size };
+}
+
+/** Creates `out` empty with mode 0600; refuses an existing file or symlink. */
+async function createOwnerOnly(out: string): Promise<void> {
+  try {
+    (await Deno.open(out, { createNew: true, write: true, mode: 0o600 })).close();
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) throw existsError(out);
+    throw error;
+  }
 }
 
 async function refuseExisting(out: string): Promise<void> {

@@ -26,6 +26,8 @@ Deno.test("with no file and no environment the embedded defaults apply", async (
     trust_proxy: false,
     request_timeout_ms: 30000,
     shutdown_timeout_ms: 10000,
+    max_body_bytes_in_flight: 32 * 1024 * 1024,
+    body_stall_timeout_ms: 10000,
   });
   assertEquals(config.database.url, "file:data/crm.db");
   assertEquals(config.audit.dir, "data/audit");
@@ -45,7 +47,7 @@ Deno.test("every problem is reported at once with its key path", async () => {
   });
   const text = error.problems.join("\n");
   assertMatch(text, /server\.port: /);
-  assertMatch(text, /symbo\.lookup_tokens\.0: a lookup token must be at least 16 characters/);
+  assertMatch(text, /symbo\.lookup_tokens\.0: a lookup token must be at least 24 characters/);
   assertMatch(text, /symbo\.webhook_secrets\.0: a webhook secret cannot be empty/);
   assertMatch(text, /contacts\.default_region: expected a two-letter country code/);
   assertMatch(text, /databse/);
@@ -64,8 +66,8 @@ Deno.test("environment variables override the file and are split on commas", asy
       PORT: "9999",
       DATABASE_URL: "file:/tmp/other.db",
       SYMBO_WEBHOOK_SECRETS: "one, two",
-      SYMBO_LOOKUP_TOKENS: "abcdefghijklmnopqrstuvwx",
-      ADMIN_TOKENS: "0123456789abcdef0123,fedcba9876543210fedc",
+      SYMBO_LOOKUP_TOKENS: "abcdefghijklmnopqrstuvwxyz012345",
+      ADMIN_TOKENS: "0123456789abcdef0123456789abcdef,fedcba9876543210fedcba9876543210",
     },
     ...fileWith(JSON.stringify({ server: { port: 1234, hostname: "127.0.0.1" } })),
   });
@@ -92,4 +94,45 @@ Deno.test("SYMBO_CRM_CONFIG names the file when --config is absent", async () =>
     },
   });
   assertEquals(read, "/etc/symbo-crm.json");
+});
+
+Deno.test("config.example.json's placeholders are refused as credentials", async () => {
+  const path = new URL("../../config.example.json", import.meta.url).pathname;
+  const error = await loadError({ path, env: {} });
+  const text = error.problems.join("\n");
+  assertMatch(text, /symbo\.webhook_secrets\.0: .*placeholder of config\.example\.json/);
+  assertMatch(text, /symbo\.lookup_tokens\.0: .*placeholder of config\.example\.json/);
+  assertMatch(text, /admin\.tokens\.0: .*placeholder of config\.example\.json/);
+});
+
+Deno.test("admin and lookup tokens under 24 characters or of one repeated character are refused", async () => {
+  const error = await loadError({
+    env: {},
+    ...fileWith(JSON.stringify({
+      symbo: { lookup_tokens: ["0123456789abcdef0123456"] },
+      admin: { tokens: ["a".repeat(40), "replace-with-a-real-token-please-0123"] },
+      metrics: { token: "x".repeat(30) },
+    })),
+  });
+  const text = error.problems.join("\n");
+  assertMatch(text, /symbo\.lookup_tokens\.0: a lookup token must be at least 24 characters/);
+  assertMatch(text, /admin\.tokens\.0: an admin token is one character repeated/);
+  assertMatch(text, /admin\.tokens\.1: .*placeholder/);
+  assertMatch(text, /metrics\.token: the metrics token is one character repeated/);
+  const { config } = await loadConfig({
+    env: {},
+    ...fileWith(JSON.stringify({ admin: { tokens: ["0123456789abcdef01234567"] } })),
+  });
+  assertEquals(config.admin.tokens.length, 1);
+});
+
+Deno.test("a body budget smaller than the largest webhook body is refused", async () => {
+  const error = await loadError({
+    env: {},
+    ...fileWith(JSON.stringify({
+      server: { max_body_bytes_in_flight: 2 * 1024 * 1024 },
+      symbo: { max_body_bytes: 3 * 1024 * 1024 },
+    })),
+  });
+  assertMatch(error.problems.join("\n"), /server\.max_body_bytes_in_flight: must be at least/);
 });

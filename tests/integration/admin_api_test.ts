@@ -3,8 +3,8 @@ import { callEventBody, postSigned } from "../helpers/events.ts";
 import { type ServerProcess, startServerProcess } from "../helpers/server_process.ts";
 
 const SECRET = "webhook secret for tests";
-const ADMIN = "admin-token-0123456789abcdef";
-const TOKEN = "lookup-token-0123456789";
+const ADMIN = "admin-token-0123456789abcdef0123456789";
+const TOKEN = "lookup-token-0123456789abcdef0123456789";
 
 async function adminServer(): Promise<ServerProcess> {
   const dir = await Deno.makeTempDir({ prefix: "symbo-crm-admin-" });

@@ -2,8 +2,8 @@ import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { runCli, startServerProcess } from "../helpers/server_process.ts";
 import { eventually } from "../helpers/eventually.ts";
 
-const TOKEN = "lookup-token-0123456789";
-const ADMIN = "admin-token-0123456789abcdef";
+const TOKEN = "lookup-token-0123456789abcdef0123456789";
+const ADMIN = "admin-token-0123456789abcdef0123456789";
 
 /** A generated row: the CSV cells of its phones and the E.164 each must be found under. */
 interface GeneratedRow {

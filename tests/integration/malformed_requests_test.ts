@@ -2,9 +2,9 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import { signBody } from "../../src/symbo/signature.ts";
 import { startServerProcess } from "../helpers/server_process.ts";
 
-const TOKEN = "lookup-token-0123456789";
+const TOKEN = "lookup-token-0123456789abcdef0123456789";
 const SECRET = "webhook secret for tests";
-const ADMIN = "admin-token-0123456789abcdef";
+const ADMIN = "admin-token-0123456789abcdef0123456789";
 
 interface Case {
   readonly name: string;

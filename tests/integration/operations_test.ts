@@ -1,10 +1,11 @@
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { callEventBody, postSigned } from "../helpers/events.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { runCli, startServerProcess } from "../helpers/server_process.ts";
 
 const SECRET = "webhook secret for tests";
-const ADMIN = "admin-token-0123456789abcdef";
-const TOKEN = "lookup-token-0123456789";
+const ADMIN = "admin-token-0123456789abcdef0123456789";
+const TOKEN = "lookup-token-0123456789abcdef0123456789";
 
 function configFor(dir: string, extra: Record<string, unknown> = {}) {
   return {
@@ -56,7 +57,9 @@ Deno.test("health, readiness and metrics", async (t) => {
         await (await postSigned(server.url, SECRET, body)).body?.cancel();
         await (await postSigned(server.url, SECRET, body)).body?.cancel();
         await (await fetch(`${server.url}/symbo/webhook`, { method: "POST", body })).body?.cancel();
-        const response = await fetch(`${server.url}/metrics`);
+        const response = await fetch(`${server.url}/metrics`, {
+          headers: { authorization: `Bearer ${ADMIN}` },
+        });
         assertEquals(
           response.headers.get("content-type"),
           "text/plain; version=0.0.4; charset=utf-8",
@@ -74,12 +77,27 @@ Deno.test("health, readiness and metrics", async (t) => {
         );
         assertMatch(
           text,
-          /symbo_crm_http_request_duration_seconds_bucket\{route="\/symbo\/lookup",le="\+Inf"\} 1/,
+          /symbo_crm_http_request_duration_seconds_bucket\{le="\+Inf",route="\/symbo\/lookup"\} 1/,
         );
         assertMatch(text, /symbo_crm_calls 1/);
         assertMatch(text, /symbo_crm_contacts 0/);
+        // The standard process and runtime metrics, next to ours.
+        assertMatch(text, /^process_resident_memory_bytes [1-9]\d*$/m);
+        assertMatch(text, /^nodejs_eventloop_lag_seconds /m);
+        assertMatch(text, /^process_cpu_seconds_total /m);
       },
     );
+
+    await t.step("metrics need an admin token unless configured public", async () => {
+      const anonymous = await fetch(`${server.url}/metrics`);
+      assertEquals(anonymous.status, 401);
+      assertEquals((await anonymous.json()).error, "unauthorized");
+      const wrong = await fetch(`${server.url}/metrics`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      assertEquals(wrong.status, 401);
+      await wrong.body?.cancel();
+    });
 
     await t.step(
       "logs are JSON lines with a request id and no secrets or full numbers",
@@ -103,6 +121,109 @@ Deno.test("health, readiness and metrics", async (t) => {
     );
   } finally {
     assertEquals(await server.stop(), 0);
+  }
+});
+
+Deno.test("metrics.public opens /metrics; metrics.token still reads it when closed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-metrics-" });
+  const open = await startServerProcess({
+    dir,
+    config: configFor(dir, { metrics: { public: true }, log: { level: "warning" } }),
+  });
+  try {
+    const response = await fetch(`${open.url}/metrics`);
+    assertEquals(response.status, 200);
+    assertMatch(await response.text(), /symbo_crm_http_requests_total/);
+  } finally {
+    await open.stop();
+  }
+  const metricsToken = "metrics-token-0123456789abcdef0123";
+  const closed = await startServerProcess({
+    dir,
+    config: configFor(dir, { metrics: { token: metricsToken }, log: { level: "warning" } }),
+  });
+  try {
+    const response = await fetch(`${closed.url}/metrics`, {
+      headers: { authorization: `Bearer ${metricsToken}` },
+    });
+    assertEquals(response.status, 200);
+    await response.body?.cancel();
+    assertEquals(
+      await fetch(`${closed.url}/metrics`).then(async (r) => {
+        await r.body?.cancel();
+        return r.status;
+      }),
+      401,
+    );
+  } finally {
+    await closed.stop();
+  }
+});
+
+Deno.test("a generated lookup token is not printed when stderr is not a terminal", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-gentoken-" });
+  const config = configFor(dir, { log: { level: "warning" } });
+  const server = await startServerProcess({
+    dir,
+    config: { ...config, symbo: { webhook_secrets: [SECRET] } },
+  });
+  try {
+    const token = (await Deno.readTextFile(`${dir}/lookup_token`)).trim();
+    assert(token.length >= 24);
+    await eventually(
+      "the banner is read",
+      5_000,
+      () => Promise.resolve(server.output.some((line) => line.includes("Read it from"))),
+    );
+    const output = server.output.join("\n");
+    assert(!output.includes(token), "the token is in the server's stderr");
+    assertMatch(output, new RegExp(`Read it from ${dir}/lookup_token`));
+    const response = await fetch(
+      `${server.url}/symbo/lookup?number=%2B18005551212&token=${token}`,
+    );
+    assertEquals(response.status, 404);
+    await response.body?.cancel();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("check-config refuses config.example.json as shipped and warns about exposed secrets", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-example-" });
+  const example = new URL("../../config.example.json", import.meta.url).pathname;
+  const shipped = await runCli(["check-config", "--config", example], { cwd: dir });
+  assertEquals(shipped.code, 1);
+  assertMatch(shipped.stderr, /admin\.tokens\.0: .*placeholder of config\.example\.json/);
+  assertMatch(shipped.stderr, /symbo\.webhook_secrets\.0: .*placeholder/);
+
+  await Deno.writeTextFile(
+    `${dir}/weak.json`,
+    JSON.stringify({ symbo: { webhook_secrets: ["short-secret"] }, admin: { tokens: [ADMIN] } }),
+  );
+  await Deno.chmod(`${dir}/weak.json`, 0o644);
+  const weak = await runCli(["check-config", "--config", `${dir}/weak.json`], { cwd: dir });
+  assertEquals(weak.code, 0, weak.stderr);
+  assertMatch(weak.stdout, /WARNING: symbo\.webhook_secrets\.0 is only 12 characters/);
+  assertMatch(weak.stdout, /WARNING: .*weak\.json holds secrets and is readable by other users/);
+
+  const server = await startServerProcess({
+    dir,
+    config: {
+      ...configFor(dir, { log: { level: "warning" } }),
+      symbo: { webhook_secrets: ["short-secret"], lookup_tokens: [TOKEN] },
+    },
+  });
+  try {
+    // The banner shows it and the log has it (stderr is read line by line: wait for it).
+    await eventually("the warning is in the banner and the log", 5_000, () =>
+      Promise.resolve(
+        server.output.some((line) =>
+          /WARNING: symbo\.webhook_secrets\.0 is only 12 characters/.test(line)
+        ) &&
+          server.output.some((line) => /"level":"WARN"/.test(line) && /webhook_secrets/.test(line)),
+      ));
+  } finally {
+    await server.stop();
   }
 });
 
@@ -249,7 +370,7 @@ Deno.test("check-config reports every problem with its key path and exits 1", as
   const bad = await runCli(["check-config", "--config", `${dir}/bad.json`], { cwd: dir });
   assertEquals(bad.code, 1);
   assertMatch(bad.stderr, /server\.port/);
-  assertMatch(bad.stderr, /admin\.tokens\.0: an admin token must be at least 16 characters/);
+  assertMatch(bad.stderr, /admin\.tokens\.0: an admin token must be at least 24 characters/);
   const good = await runCli(["check-config"], { cwd: dir });
   assertEquals(good.code, 0);
   assertMatch(good.stdout, /Configuration is valid \(built-in defaults\)/);

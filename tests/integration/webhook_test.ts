@@ -5,7 +5,7 @@ import { signBody } from "../../src/symbo/signature.ts";
 
 const SECRET = "webhook secret for tests";
 const OLD_SECRET = "the secret before rotation";
-const ADMIN = "admin-token-0123456789abcdef";
+const ADMIN = "admin-token-0123456789abcdef0123456789";
 
 function configFor(dir: string, extra: Record<string, unknown> = {}) {
   return {
