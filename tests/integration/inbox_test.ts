@@ -21,7 +21,7 @@ import { openStore } from "../../src/store/open_store.ts";
 
 const SECRET = "webhook secret for inbox tests";
 const ADMIN = "admin-token-0123456789abcdef";
-const TOKEN = "lookup-token-0123456789";
+const TOKEN = "lookup-token-0123456789abcdef";
 
 function configFor(dir: string, extra: Record<string, unknown> = {}) {
   return {
