@@ -436,7 +436,7 @@ function looksLikeWindows1252(bytes: Uint8Array): boolean {
   const end = bytes.length - incompleteUtf8Tail(bytes, new Uint8Array(0)).length;
   const head = bytes.subarray(0, end);
   if (firstInvalidUtf8(head) === head.length) return false;
-  return !/[^\x00-\x7f\ufffd]/.test(new TextDecoder().decode(head));
+  return !/[\u0080-\ufffc\ufffe\uffff]/.test(new TextDecoder().decode(head));
 }
 
 /** Offset of the first byte that is not part of a valid UTF-8 character (length when none). */

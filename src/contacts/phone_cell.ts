@@ -28,7 +28,7 @@ const MAX_CELL_LENGTH = 2000;
 const SPREADSHEET_DIGITS = 15;
 
 const EMPTY: PhoneCell = { numbers: [], unparsed: [], lostDigits: [] };
-const NON_ASCII = /[^\x00-\x7e]/;
+const NON_ASCII = /[^\t\n\r -~]/;
 // Zero-width and direction marks that copy-paste leaves in numbers.
 const INVISIBLE = /[\u200b-\u200f\u202a-\u202e\u2060\ufeff]/g;
 const ODD_SPACE = /\s/g;
