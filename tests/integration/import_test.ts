@@ -138,7 +138,7 @@ Deno.test("bad input names file, line and problem, exits 1 and leaves the store 
   );
 
   const cases: [string, string, RegExp][] = [
-    ["missing required column", "id_number,first_name\n2,Bob\n", /external_id/],
+    ["missing required column", "id_number,last_name\n2,Bob\n", /first_name/],
     ["broken quoting", 'external_id,first_name\n2,"Bob\n3,Cy\n', /line 2/],
   ];
   for (const [name, content, pattern] of cases) {
