@@ -2,7 +2,10 @@
  * CSV header vocabulary: which column of an export feeds which contact field.
  * Owns header normalization, the built-in aliases for common CRM exports
  * (HubSpot, Salesforce API names and report labels, Pipedrive, Zoho, Google
- * Contacts), validation of a user mapping file (`--map`), and the resolution
+ * Contacts, Outlook, Microsoft Dynamics 365, Close, Copper, Freshsales, Zendesk
+ * Sell, Keap, ActiveCampaign, Odoo, SuiteCRM/SugarCRM, Bitrix24, Insightly,
+ * monday.com), the full-name, derived-id and derived-account rules, the
+ * column-mapping table, validation of a user mapping file (`--map`), and the resolution
  * rules (user map > exact field name > alias; first column wins).
  * Pure: no I/O.
  */
@@ -136,6 +139,9 @@ export const HEADER_ALIASES: Readonly<Record<AnyContactField, readonly string[]>
     "Contact ID", // HubSpot (older exports), Salesforce report, Zoho
     "Person - ID", // Pipedrive
     "Person ID",
+    "(Do Not Modify) Contact", // Microsoft Dynamics 365 (the record's GUID)
+    "Copper ID", // Copper
+    "Item ID", // monday.com
   ],
   first_name: [
     "First Name", // HubSpot, Salesforce report, Zoho, Google (current), Pipedrive persons view
@@ -158,6 +164,10 @@ export const HEADER_ALIASES: Readonly<Record<AnyContactField, readonly string[]>
     "Person - Email - Work", // Pipedrive
     "Email - Work", // Pipedrive persons view
     "Business Email",
+    "primary_email", // Close
+    "Work Email", // Copper
+    "Emails", // Freshsales
+    "Work E-mail", // Bitrix24
   ],
   personal_email: [
     "Secondary Email", // Zoho
@@ -165,6 +175,8 @@ export const HEADER_ALIASES: Readonly<Record<AnyContactField, readonly string[]>
     "Person - Email - Home", // Pipedrive
     "Email - Home",
     "Home Email",
+    "E-mail 2 Address", // Outlook
+    "Non Primary E-mails", // SuiteCRM / SugarCRM
   ],
   work_phone: [
     "Phone", // Salesforce API (label "Business Phone"), Zoho
@@ -175,6 +187,10 @@ export const HEADER_ALIASES: Readonly<Record<AnyContactField, readonly string[]>
     "Person - Phone - Work", // Pipedrive
     "Phone - Work", // Pipedrive persons view
     "Office Phone",
+    "primary_phone", // Close
+    "Work Phone", // Copper, Bitrix24
+    "Work number", // Freshsales
+    "Phone 1", // Keap
   ],
   mobile_phone: [
     "MobilePhone", // Salesforce API; also "Mobile Phone" (Salesforce label)
@@ -184,18 +200,22 @@ export const HEADER_ALIASES: Readonly<Record<AnyContactField, readonly string[]>
     "Phone 2 - Value", // Google
     "Person - Phone - Mobile", // Pipedrive
     "Phone - Mobile",
+    "Mobile number", // Freshsales
+    "Phone 2", // Keap
   ],
   home_phone: [
     "HomePhone", // Salesforce API; also "Home Phone" (Salesforce label, Zoho)
     "Phone 3 - Value", // Google
     "Person - Phone - Home", // Pipedrive
     "Phone - Home",
+    "Phone 3", // Keap
   ],
   other_phone: [
     "OtherPhone", // Salesforce API; also "Other Phone" (label, Zoho)
     "Phone 4 - Value", // Google
     "Person - Phone - Other", // Pipedrive
     "Phone - Other",
+    "Business Phone 2", // Outlook
   ],
   address_city: [
     "City", // HubSpot
@@ -203,6 +223,9 @@ export const HEADER_ALIASES: Readonly<Record<AnyContactField, readonly string[]>
     "Address 1 - City", // Google
     "Person - Postal address - City/town/village/locality", // Pipedrive
     "Town",
+    "Business City", // Outlook
+    "Address 1: City", // Microsoft Dynamics 365
+    "Primary Address City", // SuiteCRM / SugarCRM
   ],
   address_country: [
     "Country",
@@ -212,6 +235,9 @@ export const HEADER_ALIASES: Readonly<Record<AnyContactField, readonly string[]>
     "Country Code",
     "Address 1 - Country", // Google
     "Person - Postal address - Country", // Pipedrive
+    "Business Country/Region", // Outlook
+    "Address 1: Country/Region", // Microsoft Dynamics 365
+    "Primary Address Country", // SuiteCRM / SugarCRM
   ],
   address_state: [
     "State",
@@ -222,6 +248,9 @@ export const HEADER_ALIASES: Readonly<Record<AnyContactField, readonly string[]>
     "Province",
     "Address 1 - Region", // Google
     "Person - Postal address - State/county", // Pipedrive
+    "Business State", // Outlook
+    "Address 1: State/Province", // Microsoft Dynamics 365
+    "Primary Address State", // SuiteCRM / SugarCRM
   ],
   address_street: [
     "Street Address", // HubSpot
@@ -229,6 +258,9 @@ export const HEADER_ALIASES: Readonly<Record<AnyContactField, readonly string[]>
     "Street",
     "Address Line 1",
     "Address 1 - Street", // Google
+    "Business Street", // Outlook
+    "Address 1: Street 1", // Microsoft Dynamics 365
+    "Primary Address Street", // SuiteCRM / SugarCRM
   ],
   address_street_2: [
     "Street Address 2",
@@ -246,6 +278,9 @@ export const HEADER_ALIASES: Readonly<Record<AnyContactField, readonly string[]>
     "Zip/Postal Code",
     "Address 1 - Postal Code", // Google
     "Person - Postal address - ZIP/Postal code", // Pipedrive
+    "Business Postal Code", // Outlook
+    "Address 1: ZIP/Postal Code", // Microsoft Dynamics 365
+    "Primary Address Postal Code", // SuiteCRM / SugarCRM
   ],
   linkedin_url: ["LinkedIn URL", "LinkedIn", "LinkedIn Profile", "LinkedIn Profile URL"],
   facebook_url: ["Facebook", "Facebook URL", "Facebook Profile"],
@@ -262,11 +297,13 @@ export const HEADER_ALIASES: Readonly<Record<AnyContactField, readonly string[]>
     "Organization 1 - Title", // Google (legacy)
     "Person - Job title", // Pipedrive
     "Position",
+    "Job Position", // Odoo
   ],
   website_url_1: [
     "Website",
     "Website URL", // HubSpot
     "Website 1 - Value", // Google
+    "Web Page", // Outlook
   ],
   account_external_id: [
     "AccountId", // Salesforce API; also "Account ID" (label), "Account Id" (Zoho)
@@ -275,6 +312,7 @@ export const HEADER_ALIASES: Readonly<Record<AnyContactField, readonly string[]>
     "Company ID",
     "Organization - ID", // Pipedrive
     "Organization ID",
+    "lead_id", // Close (a lead is the company)
   ],
   account_name: [
     "Account.Name", // Salesforce API (relationship column); also "Account Name" (label, Zoho)
@@ -286,6 +324,9 @@ export const HEADER_ALIASES: Readonly<Record<AnyContactField, readonly string[]>
     "Organization - Name", // Pipedrive
     "Person - Organization", // Pipedrive
     "Organization",
+    "lead_name", // Close
+    "Sales Accounts", // Freshsales
+    "Related Company", // Odoo
   ],
   account_website_url: [
     "Account.Website", // Salesforce API; also "Account Website"
@@ -399,6 +440,7 @@ function isField(value: string): value is AnyContactField {
 const BY_USER_MAP = 0;
 const BY_EXACT_NAME = 1;
 const BY_ALIAS = 2;
+const SALUTATION = "salutation";
 
 /**
  * Maps a header line onto contact fields. A user map wins over everything,
@@ -417,6 +459,7 @@ export function resolveHeaders(
     userKeys.set(normalizeHeader(key), key);
   }
   const usedKeys = new Set<string>();
+  const hasJobTitle = headers.some((header) => normalizeHeader(header) === "jobtitle");
   const claims: { field: AnyContactField | null; rank: number; by: string }[] = [];
   const unknown: string[] = [];
   const excluded: string[] = [];
@@ -427,6 +470,11 @@ export function resolveHeaders(
       const target = userTargets.get(key) ?? null;
       if (target === null) excluded.push(header);
       claims.push({ field: target, rank: BY_USER_MAP, by: "--map" });
+      continue;
+    }
+    // Outlook's "Title" is the salutation (Mr., Ms.); its job title is "Job Title".
+    if (key === "title" && hasJobTitle) {
+      claims.push({ field: null, rank: BY_ALIAS, by: SALUTATION });
       continue;
     }
     const exact = exactFields().get(key);
@@ -529,6 +577,8 @@ export function resolveHeaders(
           field: null,
           reason: excluded.includes(header)
             ? "ignored: --map sets it to null"
+            : claim.by === SALUTATION
+            ? "ignored: a salutation (Mr., Ms.); the job title comes from the Job Title column"
             : normalizeHeader(header) === ""
             ? "ignored: no header name"
             : "ignored: not a field we know (map it with --map to import it)",
