@@ -32,6 +32,7 @@ const NON_ASCII = /[^\t\n\r -~]/;
 // Zero-width and direction marks that copy-paste leaves in numbers.
 const INVISIBLE = /[\u200b-\u200f\u202a-\u202e\u2060\ufeff]/g;
 const ODD_SPACE = /\s/g;
+const WHITESPACE_RUN = /\s+/g;
 const LIST_SEPARATOR = /[,;/|\n\r]|:::/;
 const LIST_SPLIT = /:::|[,;/|\n\r]/;
 const SCIENTIFIC = /^(\+?)(\d)(?:[.,](\d+))?[eE]\+?(\d{1,2})$/;
@@ -87,7 +88,9 @@ export function cleanPhoneText(raw: string): string {
 }
 
 /** Reads every number of a phone cell (see the module comment). */
-export function readPhoneCell(raw: string, region: CountryCode | undefined): PhoneCell {
+export function readPhoneCell(cell: string, region: CountryCode | undefined): PhoneCell {
+  // Runs of padding collapse first (one linear pass), so only real content counts.
+  const raw = cell.length > MAX_CELL_LENGTH ? cell.replace(WHITESPACE_RUN, " ") : cell;
   if (raw.length > MAX_CELL_LENGTH) {
     const text = raw.trim();
     return text === "" ? EMPTY : { numbers: [], unparsed: [cut(text)], lostDigits: [] };
@@ -110,6 +113,8 @@ export function readPhoneCell(raw: string, region: CountryCode | undefined): Pho
   const allNumbers = read.every((r) => r.e164 !== null);
   // "030/1234567", "+49 30 1234-567 / 8": not all parts are numbers, but the whole cell is one.
   if (!allNumbers && whole.e164 !== null) return single(whole, text);
+  // "n/a": no part is a number either; the cell is reported as written.
+  if (read.every((r) => r.e164 === null && !r.lost)) return single(whole, text);
   const numbers: string[] = [];
   const unparsed: string[] = [];
   const lostDigits: string[] = [];
