@@ -326,3 +326,71 @@ Deno.test("an HTTP import longer than a request becomes a job that reports progr
     await server.stop();
   }
 });
+
+Deno.test("a dry run shows the column mapping before the counts, in the CLI and over HTTP", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-import-mapping-" });
+  await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(configFor(dir)));
+  // Windows-1252 bytes (what Excel on Windows writes): "Müller" with ü = 0xFC.
+  const csv = Uint8Array.from([
+    ...new TextEncoder().encode("Full Name;Company;Phone;Birthday\r\nAnna M"),
+    0xfc,
+    ...new TextEncoder().encode("ller;Nordwind GmbH;+49 30 1234567;1980-01-01\r\n"),
+  ]);
+  await Deno.writeFile(`${dir}/people.csv`, csv);
+
+  await t.step("the CLI prints the mapping table, then the encoding and the counts", async () => {
+    const result = await runCli(["import", "people.csv", "--dry-run", "--config", "config.json"], {
+      cwd: dir,
+    });
+    assertEquals(result.code, 0, result.stderr);
+    const lines = result.stdout.split("\n");
+    const table = lines.indexOf("Column mapping:");
+    const counts = lines.findIndex((line) => line.startsWith("Dry run (nothing written): 1 row"));
+    assert(table >= 0 && counts > table, result.stdout);
+    assertMatch(result.stdout, /Full Name +first_name \+ last_name +a full name, split/);
+    assertMatch(result.stdout, /Company +account_name +known export header/);
+    assertMatch(result.stdout, /Birthday +— +ignored: not a field we know/);
+    assertMatch(result.stdout, /\(derived\) +external_id +no id column/);
+    assertMatch(result.stdout, /\(derived\) +account_external_id +no company id column/);
+    assertMatch(result.stdout, /Read as windows-1252 \(detected\)/);
+  });
+
+  const server = await startServerProcess({ dir, config: configFor(dir) });
+  try {
+    await t.step("HTTP: the summary carries the mapping and the encoding as data", async () => {
+      const response = await fetch(
+        `${server.url}/api/contacts/import?dry_run=1&encoding=windows-1252`,
+        {
+          method: "POST",
+          headers: { authorization: `Bearer ${ADMIN}`, "content-type": "text/csv" },
+          body: csv,
+        },
+      );
+      assertEquals(response.status, 200);
+      const summary = await response.json();
+      assertEquals([summary.inserted, summary.committed], [1, false]);
+      assertEquals([summary.encoding, summary.encodingSource], ["windows-1252", "option"]);
+      assertEquals(summary.idSource, { kind: "derived", header: null });
+      assertEquals(summary.derivedAccountIds, 1);
+      assertEquals(summary.mapping[0], {
+        header: "Full Name",
+        field: "first_name + last_name",
+        reason: "a full name, split (the file has no first-name column)",
+      });
+      assertEquals(summary.mapping[3].field, null);
+    });
+    await t.step("HTTP: an unknown encoding label is a 400 naming the parameter", async () => {
+      const response = await fetch(`${server.url}/api/contacts/import?encoding=klingon`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN}`, "content-type": "text/csv" },
+        body: csv,
+      });
+      assertEquals(response.status, 400);
+      const body = await response.json();
+      assertEquals(body.error, "invalid_query");
+      assertMatch(body.message, /^encoding: /);
+    });
+  } finally {
+    await server.stop();
+  }
+});
