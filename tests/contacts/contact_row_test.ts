@@ -3,9 +3,11 @@ import assert from "node:assert/strict";
 import type { AnyContactField, Contact } from "../../src/contacts/contact.ts";
 import {
   createRowMapper,
+  derivedExternalId,
   isPlausibleEmail,
   regionForCountry,
   type RowResult,
+  splitFullName,
   toContact,
 } from "../../src/contacts/contact_row.ts";
 
@@ -230,4 +232,43 @@ Deno.test("regionForCountry reads codes and common names", () => {
     ["", undefined],
   ];
   for (const [text, region] of cases) assert.equal(regionForCountry(text), region, text);
+});
+
+Deno.test("a full name is split into first and last name", () => {
+  const cases: [string, string, string][] = [
+    ["Jane Doe", "Jane", "Doe"],
+    ["Jane van der Berg", "Jane", "van der Berg"],
+    ["Doe, Jane", "Jane", "Doe"],
+    ["  Cher  ", "Cher", ""],
+    ["Jane   Q.  Public", "Jane", "Q. Public"],
+  ];
+  for (const [full, first, last] of cases) {
+    assert.deepEqual(splitFullName(full), { first, last }, full);
+  }
+});
+
+Deno.test("a derived external id is stable per row and differs between different rows", () => {
+  const a = derivedExternalId(["Ann", "Lee", "+1 415 555 0101"]);
+  assert.match(a, /^row-[0-9a-z]{10,}$/);
+  assert.equal(derivedExternalId([" Ann ", "Lee", "+1 415 555 0101"]), a);
+  // Same name, another number: another person, never merged.
+  assert.notEqual(derivedExternalId(["Ann", "Lee", "+1 415 555 0102"]), a);
+  // Cells do not run into each other.
+  assert.notEqual(derivedExternalId(["ab", "c"]), derivedExternalId(["a", "bc"]));
+});
+
+Deno.test("the row plan: --id-from, a full-name column, a derived account id", () => {
+  const columns = ["work_email", null, "account_name"] as const;
+  const mapper = createRowMapper([...columns], "US", {
+    idSource: { kind: "id_from", header: "Email", index: 0 },
+    fullNameIndex: 1,
+    deriveAccountId: true,
+  });
+  const result = ok(mapper.map(["ann@example.com", "Ann Lee", "Acme, Inc."]));
+  assert.equal(result.contact.external_id, "ann@example.com");
+  assert.equal(result.contact.work_email, "ann@example.com");
+  assert.equal(result.contact.first_name, "Ann");
+  assert.equal(result.contact.last_name, "Lee");
+  assert.equal(result.contact.account_external_id, "company:acme-inc");
+  assert.equal(mapper.map(["", "Bob", ""]).ok, false);
 });

@@ -667,3 +667,22 @@ Deno.test("the rejects file has line, reason, the original columns, and defused 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("every number of a cell is indexed; a change to an extra number alone is an update", async () => {
+  await withStore(async (store) => {
+    const csv = (extra: string) =>
+      `external_id,first_name,work_phone,mobile_phone\r\n1,Ann,"+1 415 555 0101, ${extra}",` +
+      `"+1 415 555 0103 ::: +1 415 555 0104 ::: +1 415 555 0105 ::: +1 415 555 0106"\r\n`;
+    const first = await importContacts(store, streamOf(csv("+1 415 555 0102")), options());
+    assert.equal(first.extraNumbers, 4);
+    for (const n of ["0101", "0102", "0103", "0104", "0105", "0106"]) {
+      assert.equal((await findContactByPhone(store.reader, `+1415555${n}`))?.external_id, "1", n);
+    }
+    const same = await importContacts(store, streamOf(csv("+1 415 555 0102")), options());
+    assert.equal(same.unchanged, 1);
+    const changed = await importContacts(store, streamOf(csv("+1 415 555 0199")), options());
+    assert.equal(changed.updated, 1);
+    assert.equal(await findContactByPhone(store.reader, "+14155550102"), undefined);
+    assert.equal((await findContactByPhone(store.reader, "+14155550199"))?.external_id, "1");
+  });
+});
