@@ -39,6 +39,8 @@ const SCIENTIFIC = /^(\+?)(\d)(?:[.,](\d+))?[eE]\+?(\d{1,2})$/;
 const TRAILING_ZERO_DECIMAL = /^(\+?\d+)[.,]0+$/;
 const LONG_DIGITS = /^\d{16,}$/;
 const FORMULA_TEXT = /^="(.*)"$/s;
+const PLAIN_NUMBER = /^\+?[0-9][0-9 ().\-]*$/;
+const ZERO_DECIMAL_END = /[.,]0+$/;
 // An extension written as its own list item: "ext. 12", "x12", "#4", or a few bare digits.
 const EXTENSION_PART = /^(?:(?:ext|extn|extension|x|#)\.?\s*)?\d{1,6}$/i;
 
@@ -82,8 +84,10 @@ export function cleanPhoneText(raw: string): string {
   // A leading apostrophe is how spreadsheets (and our rejects file) keep a
   // `+` or leading zeros from being read as a formula or a number.
   if (text.charCodeAt(0) === 39) text = text.slice(1).trim();
-  const formula = FORMULA_TEXT.exec(text);
-  if (formula) text = (formula[1] ?? "").trim();
+  if (text.charCodeAt(0) === 61) { // "="
+    const formula = FORMULA_TEXT.exec(text);
+    if (formula) text = (formula[1] ?? "").trim();
+  }
   return text;
 }
 
@@ -97,6 +101,12 @@ export function readPhoneCell(cell: string, region: CountryCode | undefined): Ph
   }
   const text = cleanPhoneText(raw);
   if (text === "") return EMPTY;
+  // The fast path, for nearly every cell of a real export: one plainly written
+  // number that no spreadsheet touched (no list, no `.0`, not 16+ bare digits).
+  if (PLAIN_NUMBER.test(text) && !ZERO_DECIMAL_END.test(text) && !LONG_DIGITS.test(text)) {
+    const phone = normalizePhone(text, region);
+    return phone ? { numbers: [phone.e164], unparsed: [], lostDigits: [] } : single(NOT_READ, text);
+  }
   const whole = readOne(text, region);
   // The fast path: one number, no list punctuation.
   if (!LIST_SEPARATOR.test(text)) return single(whole, text);
@@ -139,6 +149,8 @@ function readOne(text: string, region: CountryCode | undefined): ReadOne {
   const phone = normalizePhone(repaired.text, region);
   return { e164: phone?.e164 ?? null, lost: false, repaired: repaired.text !== text };
 }
+
+const NOT_READ: ReadOne = { e164: null, lost: false, repaired: false };
 
 function single(one: ReadOne, text: string): PhoneCell {
   if (one.e164 !== null) return { numbers: [one.e164], unparsed: [], lostDigits: [] };

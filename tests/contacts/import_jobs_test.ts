@@ -9,12 +9,13 @@ import {
   createImportJobs,
   type ImportJob,
   type ImportJobs,
+  type OwnedImportJobs,
   ImportSubmitError,
 } from "../../src/contacts/import_jobs.ts";
 import { openStore, type Store } from "../../src/store/open_store.ts";
 
 async function withJobs(
-  fn: (jobs: ImportJobs, store: Store, tempDir: string) => Promise<void>,
+  fn: (jobs: OwnedImportJobs, store: Store, tempDir: string) => Promise<void>,
   overrides: { maxBytes?: number; idleMs?: number } = {},
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "import_jobs_test_" });
