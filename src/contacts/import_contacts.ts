@@ -35,6 +35,7 @@ import {
 } from "./csv_headers.ts";
 import { type CsvDelimiter, CsvFormatError } from "./csv_reader.ts";
 import { mapCsvRowsInWorker } from "./worker_rows.ts";
+import type { MappedEvent } from "./mapped_rows.ts";
 import { messageOf } from "../error_message.ts";
 
 /** How to run one import. */
@@ -310,6 +311,15 @@ export async function importContacts(
       warn(headerLine, `--map names ${JSON.stringify(key)}, but no column has that header`);
     }
 
+    // The write lock is taken only once rows are parsed and ready: not while
+    // the worker waits for input or reads the header.
+    let firstRows: MappedEvent | undefined;
+    for (let next = await events.next(); !next.done; next = await events.next()) {
+      if (next.value.kind === "rows") {
+        firstRows = next.value;
+        break;
+      }
+    }
     session = await beginSession(store, options.busyTimeoutMs ?? 5000, label);
     const db = session.db;
     const seen = seenTableSql(store);
@@ -331,7 +341,7 @@ export async function importContacts(
     let sliceStart = performance.now();
     let lastProgress = sliceStart;
 
-    for await (const event of events) {
+    for await (const event of startingWith(firstRows, events)) {
       if (event.kind !== "rows") continue;
       bytesRead = event.bytesRead;
       for (const row of event.rows) {
@@ -564,6 +574,15 @@ async function sharedNumbers(
     });
   }
   return { list, total };
+}
+
+/** `first` (when there is one), then the rest of `rest`. */
+async function* startingWith<T>(
+  first: T | undefined,
+  rest: AsyncIterator<T>,
+): AsyncGenerator<T, void, undefined> {
+  if (first !== undefined) yield first;
+  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
 }
 
 function pause(): Promise<void> {
