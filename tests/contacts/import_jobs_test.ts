@@ -9,8 +9,8 @@ import {
   createImportJobs,
   type ImportJob,
   type ImportJobs,
-  type OwnedImportJobs,
   ImportSubmitError,
+  type OwnedImportJobs,
 } from "../../src/contacts/import_jobs.ts";
 import { openStore, type Store } from "../../src/store/open_store.ts";
 

@@ -394,3 +394,53 @@ Deno.test("a dry run shows the column mapping before the counts, in the CLI and 
     await server.stop();
   }
 });
+
+Deno.test("an upload that stalls holds no lock: other writes go on, then the import finishes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-import-stall-" });
+  const server = await startServerProcess({ dir, config: configFor(dir) });
+  const auth = { authorization: `Bearer ${ADMIN}` };
+  try {
+    const release = Promise.withResolvers<void>();
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(encoder.encode("external_id,first_name,work_phone\r\n"));
+        controller.enqueue(encoder.encode("s-1,Stall,+1 415 555 0191\r\n"));
+        await release.promise; // the client stops sending here
+        controller.enqueue(encoder.encode("s-2,Resume,+1 415 555 0192\r\n"));
+        controller.close();
+      },
+    });
+    const upload = fetch(`${server.url}/api/contacts/import`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "text/csv" },
+      body,
+    });
+    // While the upload stalls it is only being spooled: no import has started.
+    const during = await fetch(`${server.url}/api/imports`, { headers: auth });
+    assertEquals(during.status, 200);
+    assertEquals((await during.json()).jobs, []);
+    // And a write (here an admin PUT) is not blocked by it.
+    await eventually(
+      "the stalled upload has reached the server",
+      10_000,
+      () => Promise.resolve(true),
+    );
+    const put = await fetch(`${server.url}/api/contacts/w-1`, {
+      method: "PUT",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ first_name: "Writer", work_phone: "+1 415 555 0190" }),
+    });
+    assertEquals(put.status, 201);
+    await put.body?.cancel();
+    release.resolve();
+    const response = await upload;
+    assertEquals(response.status, 200);
+    const summary = await response.json();
+    assertEquals([summary.inserted, summary.rejected], [2, 0]);
+    const after = await (await fetch(`${server.url}/api/imports`, { headers: auth })).json();
+    assertEquals(after.jobs.map((job: { state: string }) => job.state), ["succeeded"]);
+  } finally {
+    await server.stop();
+  }
+});
