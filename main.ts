@@ -30,6 +30,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         strict: { type: "boolean" },
         prune: { type: "boolean" },
         rejects: { type: "string" },
+        encoding: { type: "string" },
+        "id-from": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -74,6 +76,8 @@ export async function main(argv: readonly string[]): Promise<number> {
           strict: values.strict ?? false,
           prune: values.prune ?? false,
           rejectsFile: values.rejects,
+          encoding: values.encoding,
+          idFrom: values["id-from"],
         });
       }
       case "audit": {

@@ -5,6 +5,8 @@
 import type { Config } from "../config/config.ts";
 import { importContacts, ImportError, type ImportSummary } from "../contacts/import_contacts.ts";
 import { toRegion } from "../contacts/phone.ts";
+import { isEncodingLabel } from "../contacts/import_jobs.ts";
+import type { MappingEntry } from "../contacts/csv_headers.ts";
 import { HeaderMapError, parseUserMap, type UserMap } from "../contacts/csv_headers.ts";
 import { checkRejectsTarget, createRejectsFile } from "../contacts/rejects_csv.ts";
 import { openConfiguredStore } from "./open_configured_store.ts";
@@ -20,6 +22,10 @@ export interface ImportCommandOptions {
   readonly strict: boolean;
   readonly prune: boolean;
   readonly rejectsFile?: string | undefined;
+  /** `--encoding`: a WHATWG label such as windows-1252 (default: detected). */
+  readonly encoding?: string | undefined;
+  /** `--id-from`: the column external_id is taken from. */
+  readonly idFrom?: string | undefined;
 }
 
 /** Runs the import; returns the exit code. */
@@ -31,6 +37,12 @@ export async function runImportCommand(
   const region = toRegion(regionCode);
   if (!region) {
     throw new UsageError(`--region ${regionCode} is not a country code libphonenumber knows.`);
+  }
+  if (options.encoding !== undefined && !isEncodingLabel(options.encoding)) {
+    throw new UsageError(
+      `--encoding ${options.encoding} is not an encoding label we know ` +
+        "(e.g. utf-8, windows-1252, utf-16le, iso-8859-2).",
+    );
   }
   const userMap = options.mapFile ? await readMapFile(options.mapFile) : undefined;
   // Refused before the import runs, not after it committed.
@@ -57,6 +69,8 @@ export async function runImportCommand(
       strict: options.strict,
       prune: options.prune,
       fileLabel: options.file,
+      encoding: options.encoding,
+      idFrom: options.idFrom,
       onProgress: progress?.update,
       onReject: rejects?.add,
     });
@@ -106,11 +120,28 @@ export function formatSummary(
   summary: ImportSummary,
   options: { dryRun: boolean; rejectsFile?: string | undefined },
 ): string[] {
-  const lines = [
+  const lines: string[] = [];
+  if (options.dryRun) lines.push(...formatMapping(summary.mapping), "");
+  lines.push(
+    `Read as ${summary.encoding} (${ENCODING_SOURCES[summary.encodingSource]}); ` +
+      `external_id ${ID_SOURCES[summary.idSource.kind](summary.idSource.header ?? "")}.`,
+  );
+  lines.push(
     `${options.dryRun ? "Dry run (nothing written)" : "Imported"}: ${summary.rows} row(s) — ` +
-    `${summary.inserted} inserted, ${summary.updated} updated, ${summary.unchanged} unchanged, ` +
-    `${summary.rejected} rejected${summary.pruned > 0 ? `, ${summary.pruned} pruned` : ""}.`,
-  ];
+      `${summary.inserted} inserted, ${summary.updated} updated, ${summary.unchanged} unchanged, ` +
+      `${summary.rejected} rejected${summary.pruned > 0 ? `, ${summary.pruned} pruned` : ""}.`,
+  );
+  if (summary.extraNumbers > 0) {
+    lines.push(
+      `${summary.extraNumbers} extra number(s) from cells holding several, indexed for lookup.`,
+    );
+  }
+  if (summary.derivedAccountIds > 0) {
+    lines.push(
+      `${summary.derivedAccountIds} contact(s) got an account id derived from the company name ` +
+        '("company:" + the normalized name; the file has no company id column).',
+    );
+  }
   if (summary.headers.unknown.length > 0) {
     lines.push(`Columns not used: ${summary.headers.unknown.join(", ")}.`);
   }
@@ -138,6 +169,40 @@ export function formatSummary(
     }
   }
   return lines;
+}
+
+const ENCODING_SOURCES = {
+  bom: "byte order mark",
+  detected: "detected",
+  option: "--encoding",
+} as const;
+
+const ID_SOURCES = {
+  column: (header: string) => `from column ${JSON.stringify(header)}`,
+  id_from: (header: string) => `from column ${JSON.stringify(header)} (--id-from)`,
+  derived: () => "derived from each row's cells (no id column; --id-from COLUMN to choose one)",
+} as const;
+
+/**
+ * The column-mapping table a dry run prints before the counts: each header,
+ * the field it feeds (or "—"), and why.
+ */
+export function formatMapping(mapping: readonly MappingEntry[]): string[] {
+  const rows = mapping.map((entry) => [entry.header, entry.field ?? "—", entry.reason]);
+  const head = ["Column", "Field", "Why"];
+  const widths = [0, 1].map((i) =>
+    Math.min(40, Math.max(head[i]?.length ?? 0, ...rows.map((row) => row[i]?.length ?? 0)))
+  );
+  const line = (cells: readonly string[]) =>
+    `  ${(cells[0] ?? "").padEnd(widths[0] ?? 0)}  ${(cells[1] ?? "").padEnd(widths[1] ?? 0)}  ${
+      cells[2] ?? ""
+    }`.trimEnd();
+  return [
+    "Column mapping:",
+    line(head),
+    line(head.map((h, i) => "-".repeat(i < 2 ? widths[i] ?? 0 : h.length))),
+    ...rows.map(line),
+  ];
 }
 
 function progressPrinter(totalBytes: number) {

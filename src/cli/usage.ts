@@ -6,6 +6,7 @@ Usage:
   symbo-crm serve   [--config FILE]                 (default when no command is given)
   symbo-crm import  FILE.csv [--config FILE] [--region CC] [--map MAP.json]
                     [--dry-run] [--strict] [--prune] [--rejects OUT.csv]
+                    [--encoding LABEL] [--id-from COLUMN]
   symbo-crm audit verify [--config FILE]            check the audit log's hash chain
   symbo-crm audit replay [--config FILE]            rebuild calls from the audit log
   symbo-crm backup  OUT.db [--config FILE]          consistent online copy of the store

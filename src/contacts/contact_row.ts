@@ -14,11 +14,23 @@ import {
   emptyContact,
   PHONE_FIELDS,
 } from "./contact.ts";
-import { normalizePhone, toRegion } from "./phone.ts";
+import { toRegion } from "./phone.ts";
+import { readPhoneCell } from "./phone_cell.ts";
+import { contentHash } from "./contact_store.ts";
+import { derivedAccountId, type HeaderResolution } from "./csv_headers.ts";
 
 /** What a row became: a contact (with remarks), or a reason it was rejected. */
 export type RowResult =
-  | { readonly ok: true; readonly contact: Contact; readonly warnings: readonly string[] }
+  | {
+    readonly ok: true;
+    readonly contact: Contact;
+    readonly warnings: readonly string[];
+    /**
+     * The numbers beyond the first of each phone cell (`+1 415…, +1 628…`):
+     * indexed for lookup, though the lookup body shows one number per field.
+     */
+    readonly extraNumbers: readonly string[];
+  }
   | { readonly ok: false; readonly reason: string };
 
 /** Turns records of one file (one header) into contacts. */
@@ -33,6 +45,7 @@ export interface RowMapper {
 export const MAX_EXTERNAL_ID_LENGTH = 255;
 
 const NO_WARNINGS: readonly string[] = Object.freeze([]);
+const NO_NUMBERS: readonly string[] = Object.freeze([]);
 const REGION_CACHE_LIMIT = 10_000;
 
 /**
@@ -43,19 +56,26 @@ const REGION_CACHE_LIMIT = 10_000;
 export function createRowMapper(
   columns: readonly (AnyContactField | null)[],
   defaultRegion: CountryCode | undefined,
+  plan: RowPlan = COLUMNS_ONLY,
 ): RowMapper {
   const slots: { field: AnyContactField; index: number }[] = [];
   for (const field of ALL_CONTACT_FIELDS) {
     const index = columns.indexOf(field);
     if (index >= 0) slots.push({ field, index });
   }
-  const idIndex = columns.indexOf("external_id");
+  const idSource = plan.idSource.kind === "column"
+    ? { ...plan.idSource, index: columns.indexOf("external_id") }
+    : plan.idSource;
+  const idIndex = idSource.index;
+  const fullNameIndex = plan.fullNameIndex;
+  const hasLastName = columns.includes("last_name");
   const width = columns.length;
   const phoneFields = PHONE_FIELDS.filter((field) => columns.includes(field));
   const emailFields = (["work_email", "personal_email"] as const).filter((f) =>
     columns.includes(f)
   );
-  const hasAccount = columns.includes("account_external_id") && columns.includes("account_name");
+  const hasAccount = plan.deriveAccountId ||
+    (columns.includes("account_external_id") && columns.includes("account_name"));
   const regions = new Map<string, CountryCode | null>();
 
   function regionOf(country: string): CountryCode | null {
@@ -69,6 +89,7 @@ export function createRowMapper(
 
   return {
     externalIdOf(record) {
+      if (idSource.kind === "derived") return derivedExternalId(record);
       return idIndex >= 0 ? (record[idIndex] ?? "").trim() : "";
     },
     map(record) {
@@ -88,6 +109,16 @@ export function createRowMapper(
         const value = record[index];
         if (value !== undefined && value !== "") contact[field] = value.trim();
       }
+      if (idSource.kind === "id_from") contact.external_id = (record[idIndex] ?? "").trim();
+      else if (idSource.kind === "derived") contact.external_id = derivedExternalId(record);
+      if (fullNameIndex >= 0) {
+        const name = splitFullName(record[fullNameIndex] ?? "");
+        contact.first_name = name.first;
+        if (!hasLastName || contact.last_name === "") contact.last_name = name.last;
+      }
+      if (plan.deriveAccountId && contact.account_name !== "") {
+        contact.account_external_id = derivedAccountId(contact.account_name);
+      }
       const missing: string[] = [];
       if (contact.external_id === "") missing.push("external_id");
       if (contact.first_name === "") missing.push("first_name");
@@ -102,6 +133,7 @@ export function createRowMapper(
         };
       }
       let warnings: string[] | undefined;
+      let extras: string[] | undefined;
       const warn = (message: string) => (warnings ??= []).push(message);
 
       for (const field of emailFields) {
@@ -146,26 +178,45 @@ export function createRowMapper(
         for (const field of phoneFields) {
           const raw = contact[field];
           if (raw === "") continue;
-          const phone = pickPhone(raw, rowRegion);
-          if (phone === null) {
+          const cell = readPhoneCell(raw, rowRegion);
+          const first = cell.numbers[0];
+          contact[field] = first ?? "";
+          for (let i = 1; i < cell.numbers.length; i++) {
+            const extra = cell.numbers[i];
+            if (extra !== undefined && !(extras ??= []).includes(extra)) extras.push(extra);
+          }
+          for (const part of cell.lostDigits) {
+            warn(
+              `${field} ${JSON.stringify(part)} lost digits in a spreadsheet (it keeps ` +
+                "15 significant digits and showed the rest as zeros or in scientific notation); " +
+                (first === undefined ? "left empty" : "not imported") +
+                ", export the column as text",
+            );
+          }
+          if (cell.unparsed.length > 0) {
             const where = rowRegion ? `for region ${rowRegion}` : "without a region";
             const hint = rowRegion ? "" : " (set --region or contacts.default_region)";
+            const what = cell.unparsed.map((part) => JSON.stringify(part)).join(", ");
             warn(
-              `${field} ${
-                JSON.stringify(raw)
-              } is not a phone number ${where}${regionNote}${hint}; ` +
-                "left empty",
+              first === undefined && cell.lostDigits.length === 0 && cell.unparsed.length === 1 &&
+                cell.unparsed[0] === raw.trim()
+                ? `${field} ${what} is not a phone number ${where}${regionNote}${hint}; left empty`
+                : `${field}: ${what} ${
+                  cell.unparsed.length === 1 ? "is" : "are"
+                } not a phone number ${where}${regionNote}${hint}; ` +
+                  (first === undefined ? "left empty" : "kept the other numbers"),
             );
-            contact[field] = "";
-          } else {
-            if (phone.others > 0) {
-              warn(`${field} holds ${phone.others + 1} numbers; kept the first (${phone.e164})`);
-            }
-            contact[field] = phone.e164;
           }
         }
       }
-      return { ok: true, contact, warnings: warnings ?? NO_WARNINGS };
+      // A number given in two fields is indexed once.
+      const numbers = extras?.filter((e164) => !PHONE_FIELDS.some((f) => contact[f] === e164));
+      return {
+        ok: true,
+        contact,
+        warnings: warnings ?? NO_WARNINGS,
+        extraNumbers: numbers !== undefined && numbers.length > 0 ? numbers : NO_NUMBERS,
+      };
     },
   };
 }
@@ -182,13 +233,51 @@ export function toContact(
   return createRowMapper(columns, defaultRegion).map(record);
 }
 
+/** How a file's rows find their id, name and account beyond plain columns. */
+export type RowPlan = Pick<HeaderResolution, "idSource" | "fullNameIndex" | "deriveAccountId">;
+
+const COLUMNS_ONLY: RowPlan = {
+  idSource: { kind: "column", header: "external_id", index: -1 },
+  fullNameIndex: -1,
+  deriveAccountId: false,
+};
+
+/**
+ * The id of a row in an export without an id column: `row-` and a 106-bit
+ * hash of its trimmed cells. Two rows get the same id only when every cell is
+ * the same (then they are one person written twice), so different people are
+ * never merged; a row edited in the CRM gets a new id (its old contact stays
+ * until `--prune`).
+ */
+export function derivedExternalId(record: readonly string[]): string {
+  const text = record.map((cell) => cell.trim()).join("\u001f");
+  return `row-${contentHash(text)}${contentHash(`\u0002${text}`)}`;
+}
+
+/**
+ * Splits a full name: `"Doe, Jane"` → Jane / Doe; `"Jane van der Berg"` →
+ * Jane / van der Berg; a single word is the first name.
+ */
+export function splitFullName(raw: string): { first: string; last: string } {
+  const text = raw.trim().replace(/\s+/g, " ");
+  const comma = text.indexOf(",");
+  if (comma > 0) {
+    const first = text.slice(comma + 1).trim();
+    if (first !== "") return { first, last: text.slice(0, comma).trim() };
+  }
+  const space = text.indexOf(" ");
+  return space < 0
+    ? { first: text, last: "" }
+    : { first: text.slice(0, space), last: text.slice(space + 1) };
+}
+
 function verb(items: readonly string[]): string {
   return items.length === 1 ? "is" : "are";
 }
 
-// Values that hold several numbers or addresses: Google's " ::: ", or lists.
-const PHONE_LIST = /\s*(?::::|;|\||\n)\s*/;
-const EMAIL_LIST = /\s*(?::::|[;,\s])\s*/;
+// Values that hold several addresses: Google's " ::: ", or lists. No `\s*`
+// around the separator: that makes splitting quadratic in a run of spaces.
+const EMAIL_LIST = /:::|[;,\s]/;
 // Deliberately light: one @, no spaces or list punctuation, a dot in the domain.
 const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:".]{2,}$/;
 
@@ -204,21 +293,6 @@ function pickEmail(raw: string): { value: string; others: number } | null {
   const valid = parts.filter((part) => EMAIL.test(part));
   const first = valid[0];
   return first === undefined ? null : { value: first, others: parts.length - 1 };
-}
-
-function pickPhone(
-  raw: string,
-  region: CountryCode | undefined,
-): { e164: string; others: number } | null {
-  // A leading apostrophe is how spreadsheets (and our rejects file) keep a
-  // `+` or leading zeros from being read as a formula or a number.
-  const text = raw.charCodeAt(0) === 39 ? raw.slice(1) : raw;
-  const parts = PHONE_LIST.test(text) ? text.split(PHONE_LIST).filter((p) => p !== "") : [text];
-  for (const part of parts) {
-    const parsed = normalizePhone(part, region);
-    if (parsed) return { e164: parsed.e164, others: parts.length - 1 };
-  }
-  return null;
 }
 
 /** Common names, codes and spellings that Intl's region names do not give. */

@@ -81,15 +81,22 @@ export interface SerializedContact {
 
 /**
  * Serializes a contact for the store (pure; the import does it on its worker
- * thread, so the writing thread only runs SQL).
+ * thread, so the writing thread only runs SQL). `extraNumbers` are indexed for
+ * lookup too (a cell that held several numbers) and count in the hash, so a
+ * change to them alone is an update.
  */
-export function serializeContact(contact: Contact): SerializedContact {
+export function serializeContact(
+  contact: Contact,
+  extraNumbers: readonly string[] = [],
+): SerializedContact {
   const body = JSON.stringify(toLookupBody(contact));
+  const numbers = contactNumbers(contact);
+  for (const e164 of extraNumbers) if (!numbers.includes(e164)) numbers.push(e164);
   return {
     externalId: contact.external_id,
     body,
-    hash: contentHash(body),
-    numbers: contactNumbers(contact),
+    hash: contentHash(extraNumbers.length === 0 ? body : `${body}\n${extraNumbers.join(" ")}`),
+    numbers,
   };
 }
 
@@ -118,7 +125,16 @@ export async function saveSerializedContact(
     await db.run(DELETE_PHONES_SQL, [externalId]);
   }
   const insertPhones = INSERT_PHONES_SQL[numbers.length - 1];
-  if (insertPhones) await db.run(insertPhones, numbers.flatMap((e164) => [e164, externalId]));
+  if (insertPhones) {
+    await db.run(insertPhones, numbers.flatMap((e164) => [e164, externalId]));
+  } else {
+    // A contact's extra numbers can make more than four: index rows four at a time.
+    for (let i = 0; i < numbers.length; i += 4) {
+      const batch = numbers.slice(i, i + 4);
+      const insertBatch = INSERT_PHONES_SQL[batch.length - 1];
+      if (insertBatch) await db.run(insertBatch, batch.flatMap((e164) => [e164, externalId]));
+    }
+  }
   return changes === 0 ? "updated" : "inserted";
 }
 

@@ -25,6 +25,20 @@ export interface CsvReaderOptions {
   readonly maxRecordBytes?: number;
   /** How far to look for the end of the header line when sniffing the delimiter. */
   readonly maxHeaderBytes?: number;
+  /**
+   * A WHATWG encoding label (`windows-1252`, `utf-16le`, `iso-8859-2`, …) that
+   * overrides detection. Without it: a byte order mark (UTF-8, UTF-16 LE/BE),
+   * else UTF-8 when the start of the file is valid UTF-8, else Windows-1252.
+   */
+  readonly encoding?: string | undefined;
+}
+
+/** The encoding a file was read in, and how it was chosen. */
+export interface CsvEncoding {
+  /** The WHATWG name (`utf-8`, `utf-16le`, `windows-1252`, …). */
+  readonly name: string;
+  /** `bom`: a byte order mark; `detected`: from the bytes; `option`: `--encoding`. */
+  readonly source: "bom" | "detected" | "option";
 }
 
 /**
@@ -50,6 +64,8 @@ export class CsvFormatError extends Error {
 
 const DEFAULT_MAX_RECORD_BYTES = 1 << 20;
 const DEFAULT_MAX_HEADER_BYTES = 1 << 20;
+/** How much of the file is looked at to tell UTF-8 from Windows-1252. */
+const SNIFF_BYTES = 64 * 1024;
 const LF = 10;
 const CR = 13;
 
@@ -62,6 +78,7 @@ export class CsvReader implements AsyncIterable<CsvRecord> {
   #options: CsvReaderOptions;
   #bytesRead = 0;
   #delimiter: CsvDelimiter | undefined;
+  #encoding: CsvEncoding | undefined;
   #started = false;
 
   constructor(input: ReadableStream<Uint8Array>, options: CsvReaderOptions = {}) {
@@ -77,6 +94,11 @@ export class CsvReader implements AsyncIterable<CsvRecord> {
   /** The delimiter found in the header line (known once the first record is read). */
   get delimiter(): CsvDelimiter | undefined {
     return this.#delimiter;
+  }
+
+  /** The encoding the file is read in (known once the first record is read). */
+  get encoding(): CsvEncoding | undefined {
+    return this.#encoding;
   }
 
   /** Yields the records in file order. Throws {@link CsvFormatError} on broken CSV. */
@@ -96,9 +118,11 @@ export class CsvReader implements AsyncIterable<CsvRecord> {
     const prefix: Uint8Array[] = [];
     let ended = false;
     let sniffed: Sniffed | undefined;
+    let sniffedAt = 0;
     try {
       const limit = this.#options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
       let size = 0;
+      // Read enough to tell the encoding (and at least the header line) first.
       while (!ended) {
         const { done, value } = await reader.read();
         if (done) {
@@ -108,7 +132,9 @@ export class CsvReader implements AsyncIterable<CsvRecord> {
         this.#bytesRead += value.byteLength;
         prefix.push(value);
         size += value.byteLength;
-        sniffed = sniff(concat(prefix, size));
+        if (size < SNIFF_BYTES || size < sniffedAt * 2) continue;
+        sniffed = sniff(concat(prefix, size), this.#options.encoding);
+        sniffedAt = size;
         if (sniffed.headerComplete || size >= limit) break;
       }
     } catch (error) {
@@ -119,16 +145,14 @@ export class CsvReader implements AsyncIterable<CsvRecord> {
       await reader.cancel().catch(() => {});
       return;
     }
-    sniffed ??= sniff(concat(prefix, prefix.reduce((n, c) => n + c.byteLength, 0)));
-    if (sniffed.encoding === "utf-16be") {
-      await reader.cancel().catch(() => {});
-      throw new CsvFormatError(
-        1,
-        "the file is UTF-16 big-endian, which is not supported; save it as UTF-8",
-        "CSV_UNSUPPORTED_ENCODING",
+    if (sniffed === undefined || (ended && sniffedAt < this.#bytesRead)) {
+      sniffed = sniff(
+        concat(prefix, prefix.reduce((n, c) => n + c.byteLength, 0)),
+        this.#options.encoding,
       );
     }
     this.#delimiter = sniffed.delimiter;
+    this.#encoding = { name: sniffed.encoding, source: sniffed.encodingSource };
 
     // csv-parse's own line counter counts a CRLF inside a quoted field twice,
     // so lines are counted here, from each record's raw text, in parse order
@@ -206,13 +230,31 @@ export class CsvReader implements AsyncIterable<CsvRecord> {
     reader: ReadableStreamDefaultReader<Uint8Array>,
     prefix: readonly Uint8Array[],
     ended: boolean,
-    encoding: Sniffed["encoding"],
+    encoding: string,
   ): AsyncGenerator<Buffer> {
-    // UTF-16 (Excel's "Unicode text") is re-encoded as UTF-8 for the parser.
-    const decoder = encoding === "utf-16le" ? new TextDecoder("utf-16le") : undefined;
+    // UTF-8 passes through as bytes, checked (never a silent U+FFFD); any other
+    // encoding (UTF-16, Windows-1252, …) is decoded and re-encoded as UTF-8 for
+    // the parser, by a decoder that fails rather than replace a character.
+    const utf8 = encoding === "utf-8";
+    const decoder = new TextDecoder(encoding, { fatal: true });
     const encoder = new TextEncoder();
-    const convert = (chunk: Uint8Array) =>
-      toBuffer(decoder ? encoder.encode(decoder.decode(chunk, { stream: true })) : chunk);
+    let lines = 0; // line breaks before the current chunk
+    let tail: Uint8Array = new Uint8Array(0); // UTF-8: an incomplete character ending the last chunk
+    const convert = (chunk: Uint8Array): Buffer => {
+      let text: string;
+      try {
+        text = decoder.decode(chunk, { stream: true });
+      } catch (error) {
+        throw this.#encodingError(encoding, utf8, tail, chunk, lines, error);
+      }
+      if (utf8) {
+        lines += countLineFeeds(chunk);
+        tail = incompleteUtf8Tail(chunk, tail);
+        return toBuffer(chunk);
+      }
+      lines += countLineFeedsInText(text);
+      return toBuffer(encoder.encode(text));
+    };
     try {
       for (const chunk of prefix) yield convert(chunk);
       while (!ended) {
@@ -221,11 +263,62 @@ export class CsvReader implements AsyncIterable<CsvRecord> {
         this.#bytesRead += value.byteLength;
         yield convert(value);
       }
-      if (decoder) yield toBuffer(encoder.encode(decoder.decode()));
+      let rest: string;
+      try {
+        rest = decoder.decode();
+      } catch (error) {
+        throw new CsvFormatError(
+          lines + 1,
+          `the file ends in the middle of a character (it is not valid ${encoding})`,
+          "CSV_INVALID_ENCODING",
+          { cause: error },
+        );
+      }
+      if (!utf8 && rest !== "") yield toBuffer(encoder.encode(rest));
     } finally {
       // Stops a file or HTTP body we no longer need (early exit or error).
       await reader.cancel().catch(() => {});
     }
+  }
+
+  #encodingError(
+    encoding: string,
+    utf8: boolean,
+    tail: Uint8Array,
+    chunk: Uint8Array,
+    linesBefore: number,
+    cause: unknown,
+  ): CsvFormatError {
+    let line = linesBefore + 1;
+    let what = "";
+    if (utf8) {
+      const bytes = new Uint8Array(tail.length + chunk.length);
+      bytes.set(tail);
+      bytes.set(chunk, tail.length);
+      const at = firstInvalidUtf8(bytes);
+      line += countLineFeeds(bytes.subarray(0, at));
+      const byte = bytes[at];
+      if (byte !== undefined) {
+        what = ` (byte 0x${byte.toString(16).toUpperCase().padStart(2, "0")})`;
+      }
+    } else {
+      const text = new TextDecoder(encoding).decode(chunk);
+      const at = text.indexOf("\ufffd");
+      line += countLineFeedsInText(at < 0 ? text : text.slice(0, at));
+    }
+    const source = this.#encoding?.source;
+    const hint = utf8
+      ? source === "option"
+        ? ""
+        : "; the start of the file is UTF-8 but this line is not: fix the line, or, if the " +
+          "whole file was saved in another encoding, name it with --encoding (e.g. windows-1252)"
+      : "; check --encoding";
+    return new CsvFormatError(
+      line,
+      `the text is not valid ${encoding}${what}; nothing was replaced or guessed${hint}`,
+      "CSV_INVALID_ENCODING",
+      { cause },
+    );
   }
 }
 
@@ -287,22 +380,33 @@ function leadingLineBreaks(raw: string): number {
 }
 
 interface Sniffed {
-  readonly encoding: "utf-8" | "utf-16le" | "utf-16be";
+  /** A WHATWG encoding name. */
+  readonly encoding: string;
+  readonly encodingSource: CsvEncoding["source"];
   readonly delimiter: CsvDelimiter;
   /** The header line ended within the bytes seen. */
   readonly headerComplete: boolean;
 }
 
 /**
- * Picks the delimiter that occurs most often, outside quotes, in the header
- * line (ties: comma, then semicolon, then tab; none: comma).
+ * Picks the encoding (see {@link CsvReaderOptions.encoding}) and the delimiter
+ * that occurs most often, outside quotes, in the header line (ties: comma,
+ * then semicolon, then tab; none: comma).
  */
-function sniff(bytes: Uint8Array): Sniffed {
-  let encoding: Sniffed["encoding"] = "utf-8";
+function sniff(bytes: Uint8Array, label: string | undefined): Sniffed {
+  let encoding = "utf-8";
+  let encodingSource: CsvEncoding["source"] = "bom";
   let start = 0;
-  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
+  if (label !== undefined) {
+    encoding = new TextDecoder(label).encoding;
+    encodingSource = "option";
+  } else if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
   else if (bytes[0] === 0xff && bytes[1] === 0xfe) [encoding, start] = ["utf-16le", 2];
   else if (bytes[0] === 0xfe && bytes[1] === 0xff) [encoding, start] = ["utf-16be", 2];
+  else {
+    encodingSource = "detected";
+    encoding = looksLikeWindows1252(bytes) ? "windows-1252" : "utf-8";
+  }
   const text = new TextDecoder(encoding).decode(bytes.subarray(start));
   const counts = { ",": 0, ";": 0, "\t": 0 };
   let quoted = false;
@@ -319,7 +423,80 @@ function sniff(bytes: Uint8Array): Sniffed {
   let delimiter: CsvDelimiter = ",";
   if (counts[";"] > counts[delimiter]) delimiter = ";";
   if (counts["\t"] > counts[delimiter]) delimiter = "\t";
-  return { encoding, delimiter, headerComplete };
+  return { encoding, encodingSource, delimiter, headerComplete };
+}
+
+/**
+ * True when the start of a file without a byte order mark is not UTF-8 and
+ * holds no UTF-8 character beyond ASCII either: what Excel on Windows writes.
+ * A start that mixes valid UTF-8 letters with invalid bytes is read as UTF-8,
+ * so the invalid bytes are an error naming their line (never mojibake).
+ */
+function looksLikeWindows1252(bytes: Uint8Array): boolean {
+  const end = bytes.length - incompleteUtf8Tail(bytes, new Uint8Array(0)).length;
+  const head = bytes.subarray(0, end);
+  if (firstInvalidUtf8(head) === head.length) return false;
+  return !/[\u0080-\ufffc\ufffe\uffff]/.test(new TextDecoder().decode(head));
+}
+
+/** Offset of the first byte that is not part of a valid UTF-8 character (length when none). */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i] ?? 0;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let min: number;
+    if (b >= 0xc2 && b <= 0xdf) [need, min] = [1, 0x80];
+    else if (b >= 0xe0 && b <= 0xef) [need, min] = [2, 0x800];
+    else if (b >= 0xf0 && b <= 0xf4) [need, min] = [3, 0x10000];
+    else return i;
+    let code = b & (0x3f >> need);
+    for (let k = 1; k <= need; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return i;
+      code = (code << 6) | (c & 0x3f);
+    }
+    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return i;
+    i += need + 1;
+  }
+  return bytes.length;
+}
+
+/**
+ * The bytes at the end of `chunk` that start a UTF-8 character the chunk
+ * does not finish (joined to `previous` when the chunk is all continuation).
+ */
+function incompleteUtf8Tail(chunk: Uint8Array, previous: Uint8Array): Uint8Array {
+  for (let back = 1; back <= 3 && back <= chunk.length; back++) {
+    const b = chunk[chunk.length - back] ?? 0;
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    if (b < 0x80) return new Uint8Array(0);
+    const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+    return length > back ? chunk.slice(chunk.length - back) : new Uint8Array(0);
+  }
+  if (chunk.length < 3) {
+    const joined = new Uint8Array(previous.length + chunk.length);
+    joined.set(previous);
+    joined.set(chunk, previous.length);
+    return joined.length <= 3 ? joined : joined.slice(joined.length - 3);
+  }
+  return new Uint8Array(0);
+}
+
+function countLineFeeds(bytes: Uint8Array): number {
+  let count = 0;
+  for (let i = bytes.indexOf(LF); i !== -1; i = bytes.indexOf(LF, i + 1)) count++;
+  return count;
+}
+
+function countLineFeedsInText(text: string): number {
+  let count = 0;
+  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) count++;
+  return count;
 }
 
 function toFormatError(error: CsvError, nextLine: number): CsvFormatError {

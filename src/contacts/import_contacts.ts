@@ -29,11 +29,13 @@ import {
   describeMissingColumns,
   HeaderMapError,
   type IgnoredHeader,
+  type MappingEntry,
   type UserMap,
   validateUserMap,
 } from "./csv_headers.ts";
 import { type CsvDelimiter, CsvFormatError } from "./csv_reader.ts";
 import { mapCsvRowsInWorker } from "./worker_rows.ts";
+import type { MappedEvent } from "./mapped_rows.ts";
 import { messageOf } from "../error_message.ts";
 
 /** How to run one import. */
@@ -144,6 +146,27 @@ export interface ImportSummary {
   readonly sharedNumberCount: number;
   /** Rows whose external_id appeared on an earlier row (the later row wins). */
   readonly duplicateIdsInFile: number;
+  /**
+   * Numbers beyond the first of a phone cell that held several (`a, b` or
+   * Google's `a ::: b`): indexed for lookup, not shown in the lookup body.
+   */
+  readonly extraNumbers: number;
+  /** Rows whose account id was derived from the company name (no company id column). */
+  readonly derivedAccountIds: number;
+  /**
+   * Where external_id came from: a column, `--id-from`'s column, or (no id
+   * column) `derived`: `row-` + a hash of the row's cells.
+   */
+  readonly idSource: {
+    readonly kind: "column" | "id_from" | "derived";
+    readonly header: string | null;
+  };
+  /** The encoding the file was read in (a WHATWG name, e.g. `utf-8`, `windows-1252`). */
+  readonly encoding: string;
+  /** How it was chosen: a byte order mark, detected from the bytes, or `--encoding`. */
+  readonly encodingSource: "bom" | "detected" | "option";
+  /** The column-mapping table: each header, the field it feeds (or null), and why. */
+  readonly mapping: readonly MappingEntry[];
   readonly dryRun: boolean;
   /** The file's header line as read (the header for a `--rejects` file). */
   readonly headerRow: readonly string[];
@@ -234,7 +257,12 @@ export async function importContacts(
 
   // Parsing and phone normalization run on a worker (the second core); this
   // thread only writes SQL.
-  const events = mapCsvRowsInWorker(input, { userMap, defaultRegion: options.defaultRegion });
+  const events = mapCsvRowsInWorker(input, {
+    userMap,
+    defaultRegion: options.defaultRegion,
+    idFrom: options.idFrom,
+    encoding: options.encoding,
+  });
   let session: WriteSession | undefined;
   let lastLine: number | null = null;
   let bytesRead = 0;
@@ -248,8 +276,15 @@ export async function importContacts(
       );
     }
     const { names, line: headerLine, resolution } = first.value.header;
-    const delimiter = first.value.delimiter;
+    const { delimiter, encoding } = first.value;
     lastLine = headerLine;
+    if (resolution.errors.length > 0) {
+      throw new ImportError(
+        label,
+        headerLine,
+        `${resolution.errors.join("; ")}; ${NOTHING_IMPORTED}`,
+      );
+    }
     if (resolution.missingRequired.length > 0) {
       throw new ImportError(
         label,
@@ -276,6 +311,15 @@ export async function importContacts(
       warn(headerLine, `--map names ${JSON.stringify(key)}, but no column has that header`);
     }
 
+    // The write lock is taken only once rows are parsed and ready: not while
+    // the worker waits for input or reads the header.
+    let firstRows: MappedEvent | undefined;
+    for (let next = await events.next(); !next.done; next = await events.next()) {
+      if (next.value.kind === "rows") {
+        firstRows = next.value;
+        break;
+      }
+    }
     session = await beginSession(store, options.busyTimeoutMs ?? 5000, label);
     const db = session.db;
     const seen = seenTableSql(store);
@@ -290,12 +334,14 @@ export async function importContacts(
     let unchanged = 0;
     let rejected = 0;
     let duplicateIdsInFile = 0;
+    let extraNumbers = 0;
+    let derivedAccountIds = 0;
     let firstReject: RejectedRow | undefined;
     let writing = true;
     let sliceStart = performance.now();
     let lastProgress = sliceStart;
 
-    for await (const event of events) {
+    for await (const event of startingWith(firstRows, events)) {
       if (event.kind !== "rows") continue;
       bytesRead = event.bytesRead;
       for (const row of event.rows) {
@@ -319,6 +365,8 @@ export async function importContacts(
           if (options.strict) writing = false;
         } else {
           for (const message of row.warnings) warn(line, message);
+          extraNumbers += row.extraNumbers;
+          if (resolution.deriveAccountId && row.hasAccount) derivedAccountIds++;
           if (writing) {
             const outcome = await saveSerializedContact(db, row.contact, now);
             if (outcome === "inserted") inserted++;
@@ -376,6 +424,16 @@ export async function importContacts(
       sharedNumbers: shared.list,
       sharedNumberCount: shared.total,
       duplicateIdsInFile,
+      extraNumbers,
+      derivedAccountIds,
+      idSource: resolution.idSource.kind === "column"
+        ? { kind: "column", header: resolution.idSource.header }
+        : resolution.idSource.kind === "id_from"
+        ? { kind: "id_from", header: resolution.idSource.header }
+        : { kind: "derived", header: null },
+      encoding: encoding.name,
+      encodingSource: encoding.source,
+      mapping: resolution.mapping,
       dryRun,
       headerRow: names,
       committed: commit,
@@ -516,6 +574,15 @@ async function sharedNumbers(
     });
   }
   return { list, total };
+}
+
+/** `first` (when there is one), then the rest of `rest`. */
+async function* startingWith<T>(
+  first: T | undefined,
+  rest: AsyncIterator<T>,
+): AsyncGenerator<T, void, undefined> {
+  if (first !== undefined) yield first;
+  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
 }
 
 function pause(): Promise<void> {

@@ -65,6 +65,10 @@ export interface ImportJobs {
   rejectsCsv(id: string): ReadableStream<Uint8Array> | undefined;
   /** Waits up to ms for the job to finish; resolves with its latest state. */
   waitFor(id: string, ms: number): Promise<ImportJob | undefined>;
+}
+
+/** The jobs as their owner (the server) holds them: with a way to stop. */
+export interface OwnedImportJobs extends ImportJobs {
   /** Waits for the running job (if any) to finish and removes the jobs' temp files. */
   close(): Promise<void>;
 }
@@ -103,7 +107,7 @@ interface JobRecord {
 }
 
 /** Creates the import jobs of a server (see the module comment). */
-export function createImportJobs(deps: ImportJobsDeps): ImportJobs {
+export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
   const clock = deps.clock ?? (() => new Date());
   const keep = deps.keep ?? 20;
   const idleMs = deps.idleMs ?? 30_000;

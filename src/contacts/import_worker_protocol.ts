@@ -12,6 +12,8 @@ export interface WorkerStart {
   readonly input: ReadableStream<Uint8Array>;
   readonly userMap: UserMap | undefined;
   readonly defaultRegion: CountryCode | undefined;
+  readonly idFrom: string | undefined;
+  readonly encoding: string | undefined;
 }
 
 /** Worker → importer. */

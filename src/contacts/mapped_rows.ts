@@ -9,7 +9,7 @@ import type { CountryCode } from "libphonenumber-js";
 import { serializeContact, type SerializedContact } from "./contact_store.ts";
 import { createRowMapper, type RowMapper } from "./contact_row.ts";
 import { type HeaderResolution, resolveHeaders, type UserMap } from "./csv_headers.ts";
-import { type CsvDelimiter, readCsv } from "./csv_reader.ts";
+import { type CsvDelimiter, type CsvEncoding, readCsv } from "./csv_reader.ts";
 
 /** The header line of the file and what it maps to. */
 export interface MappedHeader {
@@ -25,6 +25,10 @@ export interface MappedRow {
   readonly externalId: string;
   /** The contact, ready to store; null when rejected. */
   readonly contact: SerializedContact | null;
+  /** Numbers indexed beyond the first of each phone cell. */
+  readonly extraNumbers: number;
+  /** The contact has an account. */
+  readonly hasAccount: boolean;
   /** Why the row was rejected; null when it was not. */
   readonly reason: string | null;
   readonly warnings: readonly string[];
@@ -39,6 +43,7 @@ export type MappedEvent =
     readonly kind: "header";
     readonly header: MappedHeader;
     readonly delimiter: CsvDelimiter | undefined;
+    readonly encoding: CsvEncoding;
   }
   | { readonly kind: "rows"; readonly rows: readonly MappedRow[]; readonly bytesRead: number };
 
@@ -46,6 +51,10 @@ export type MappedEvent =
 export interface MapOptions {
   readonly userMap: UserMap | undefined;
   readonly defaultRegion: CountryCode | undefined;
+  /** `--id-from`: the header of the column external_id is taken from. */
+  readonly idFrom?: string | undefined;
+  /** `--encoding`: a WHATWG label that overrides detection. */
+  readonly encoding?: string | undefined;
 }
 
 /**
@@ -56,7 +65,7 @@ export async function* mapCsvRows(
   input: ReadableStream<Uint8Array>,
   options: MapOptions,
 ): AsyncGenerator<MappedEvent, void, undefined> {
-  const csv = readCsv(input);
+  const csv = readCsv(input, { encoding: options.encoding });
   const batches = csv.batches();
   try {
     let header: MappedHeader | null = null;
@@ -65,11 +74,16 @@ export async function* mapCsvRows(
       const rows: MappedRow[] = [];
       for (const { record, line } of records) {
         if (header === null) {
-          const resolution = resolveHeaders(record, options.userMap);
+          const resolution = resolveHeaders(record, options.userMap, { idFrom: options.idFrom });
           header = { names: record, line, resolution };
-          yield { kind: "header", header, delimiter: csv.delimiter };
-          if (resolution.missingRequired.length > 0) return;
-          mapper = createRowMapper(resolution.columns, options.defaultRegion);
+          yield {
+            kind: "header",
+            header,
+            delimiter: csv.delimiter,
+            encoding: csv.encoding ?? { name: "utf-8", source: "detected" },
+          };
+          if (resolution.missingRequired.length > 0 || resolution.errors.length > 0) return;
+          mapper = createRowMapper(resolution.columns, options.defaultRegion, resolution);
           continue;
         }
         if (mapper === null || isBlank(record)) continue;
@@ -79,7 +93,9 @@ export async function* mapCsvRows(
             ? {
               line,
               externalId: result.contact.external_id,
-              contact: serializeContact(result.contact),
+              contact: serializeContact(result.contact, result.extraNumbers),
+              extraNumbers: result.extraNumbers.length,
+              hasAccount: result.contact.account_external_id !== "",
               reason: null,
               warnings: result.warnings,
               record: null,
@@ -88,6 +104,8 @@ export async function* mapCsvRows(
               line,
               externalId: mapper.externalIdOf(record),
               contact: null,
+              extraNumbers: 0,
+              hasAccount: false,
               reason: result.reason,
               warnings: [],
               record,

@@ -12,7 +12,12 @@ import type { MappedEvent } from "./mapped_rows.ts";
 /** Maps `input` on a worker thread; yields the same events as `mapCsvRows`. */
 export async function* mapCsvRowsInWorker(
   input: ReadableStream<Uint8Array>,
-  options: { userMap: UserMap | undefined; defaultRegion: CountryCode | undefined },
+  options: {
+    userMap: UserMap | undefined;
+    defaultRegion: CountryCode | undefined;
+    idFrom: string | undefined;
+    encoding: string | undefined;
+  },
 ): AsyncGenerator<MappedEvent, void, undefined> {
   const worker = new Worker(new URL("./import_worker.ts", import.meta.url), { type: "module" });
   const replies: WorkerReply[] = [];

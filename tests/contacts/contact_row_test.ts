@@ -3,9 +3,11 @@ import assert from "node:assert/strict";
 import type { AnyContactField, Contact } from "../../src/contacts/contact.ts";
 import {
   createRowMapper,
+  derivedExternalId,
   isPlausibleEmail,
   regionForCountry,
   type RowResult,
+  splitFullName,
   toContact,
 } from "../../src/contacts/contact_row.ts";
 
@@ -26,7 +28,9 @@ function row(values: Partial<Record<AnyContactField, string>>): string[] {
   return COLUMNS.map((field) => (field === null ? "ignored" : values[field] ?? ""));
 }
 
-function ok(result: RowResult): { contact: Contact; warnings: readonly string[] } {
+function ok(
+  result: RowResult,
+): { contact: Contact; warnings: readonly string[]; extraNumbers: readonly string[] } {
   if (!result.ok) assert.fail(`expected a contact, got rejected: ${result.reason}`);
   return result;
 }
@@ -192,10 +196,15 @@ Deno.test("phones are read with the row's country, else the default region", asy
     const { warnings } = phone("12", "Narnia", "US");
     assert.match(warnings[0] ?? "", /address_country "Narnia" is not a country we know/);
   });
-  await t.step("several numbers in one cell: the first is kept", () => {
-    const { contact, warnings } = phone("+1 650 555 0100 ::: +1 650 555 0109", "", "US");
-    assert.equal(contact.work_phone, "+16505550100");
-    assert.match(warnings[0] ?? "", /holds 2 numbers; kept the first/);
+  await t.step("several numbers in one cell: the first fills the field, the rest are extra", () => {
+    const result = ok(toContact(
+      row({ external_id: "1", first_name: "A", work_phone: "+1 650 555 0100 ::: +1 650 555 0109" }),
+      COLUMNS,
+      "US",
+    ));
+    assert.equal(result.contact.work_phone, "+16505550100");
+    assert.deepEqual(result.extraNumbers, ["+16505550109"]);
+    assert.deepEqual(result.warnings, []);
   });
 });
 
@@ -223,4 +232,43 @@ Deno.test("regionForCountry reads codes and common names", () => {
     ["", undefined],
   ];
   for (const [text, region] of cases) assert.equal(regionForCountry(text), region, text);
+});
+
+Deno.test("a full name is split into first and last name", () => {
+  const cases: [string, string, string][] = [
+    ["Jane Doe", "Jane", "Doe"],
+    ["Jane van der Berg", "Jane", "van der Berg"],
+    ["Doe, Jane", "Jane", "Doe"],
+    ["  Cher  ", "Cher", ""],
+    ["Jane   Q.  Public", "Jane", "Q. Public"],
+  ];
+  for (const [full, first, last] of cases) {
+    assert.deepEqual(splitFullName(full), { first, last }, full);
+  }
+});
+
+Deno.test("a derived external id is stable per row and differs between different rows", () => {
+  const a = derivedExternalId(["Ann", "Lee", "+1 415 555 0101"]);
+  assert.match(a, /^row-[0-9a-z]{10,}$/);
+  assert.equal(derivedExternalId([" Ann ", "Lee", "+1 415 555 0101"]), a);
+  // Same name, another number: another person, never merged.
+  assert.notEqual(derivedExternalId(["Ann", "Lee", "+1 415 555 0102"]), a);
+  // Cells do not run into each other.
+  assert.notEqual(derivedExternalId(["ab", "c"]), derivedExternalId(["a", "bc"]));
+});
+
+Deno.test("the row plan: --id-from, a full-name column, a derived account id", () => {
+  const columns = ["work_email", null, "account_name"] as const;
+  const mapper = createRowMapper([...columns], "US", {
+    idSource: { kind: "id_from", header: "Email", index: 0 },
+    fullNameIndex: 1,
+    deriveAccountId: true,
+  });
+  const result = ok(mapper.map(["ann@example.com", "Ann Lee", "Acme, Inc."]));
+  assert.equal(result.contact.external_id, "ann@example.com");
+  assert.equal(result.contact.work_email, "ann@example.com");
+  assert.equal(result.contact.first_name, "Ann");
+  assert.equal(result.contact.last_name, "Lee");
+  assert.equal(result.contact.account_external_id, "company:acme-inc");
+  assert.equal(mapper.map(["", "Bob", ""]).ok, false);
 });

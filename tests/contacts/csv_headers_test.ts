@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { ALL_CONTACT_FIELDS, type AnyContactField } from "../../src/contacts/contact.ts";
 import {
   aliasFor,
+  derivedAccountId,
   HEADER_ALIASES,
   HeaderMapError,
   normalizeHeader,
@@ -140,7 +141,7 @@ Deno.test("maps a Pipedrive people export", async () => {
   assert.deepEqual(r.unknown, ["Person - Name", "Person - Labels"]);
 });
 
-Deno.test("maps a Zoho export and drops account columns it cannot pair", async (t) => {
+Deno.test("maps a Zoho export; its account name without an id column gets a derived id", async (t) => {
   const header = await fixtureHeader("zoho_contacts.tsv");
   const r = resolveHeaders(header);
   await t.step("contact columns", () => {
@@ -151,32 +152,58 @@ Deno.test("maps a Zoho export and drops account columns it cannot pair", async (
     assert.equal(r.matched.get("personal_email"), "Secondary Email");
     assert.equal(r.matched.get("personal_note_1"), "Description");
   });
-  await t.step("Account Name without an account id column is not used, with one note", () => {
-    assert.equal(r.matched.has("account_name"), false);
-    assert.equal(r.columns[header.indexOf("Account Name")], null);
-    assert.equal(r.notes.length, 1);
-    assert.match(r.notes[0] ?? "", /no account_external_id column.*"Account Name"/);
+  await t.step("Account Name without an account id column: the id is derived from the name", () => {
+    assert.equal(r.matched.get("account_name"), "Account Name");
+    assert.equal(r.deriveAccountId, true);
+    assert.deepEqual(r.notes, []);
+    assert.deepEqual(r.mapping.at(-1), {
+      header: "(derived)",
+      field: "account_external_id",
+      reason: 'no company id column: "company:" + the normalized account_name',
+    });
   });
 });
 
 Deno.test("maps a Google Contacts export, which has no id column", async (t) => {
   const header = await fixtureHeader("google_contacts.csv");
-  await t.step("without --map: external_id is missing, nothing invented", () => {
-    const r = resolveHeaders(header);
-    assert.deepEqual(r.missingRequired, ["external_id"]);
-    assert.equal(r.matched.get("first_name"), "First Name");
-    assert.equal(r.matched.get("last_name"), "Last Name");
-    assert.equal(r.matched.get("work_email"), "E-mail 1 - Value");
-    assert.equal(r.matched.get("work_phone"), "Phone 1 - Value");
-    assert.equal(r.matched.get("mobile_phone"), "Phone 2 - Value");
-    assert.equal(r.matched.get("title"), "Organization Title");
-    assert.equal(r.matched.get("address_country"), "Address 1 - Country");
-  });
+  await t.step(
+    "without --map or --id-from: external_id is derived, and the mapping says so",
+    () => {
+      const r = resolveHeaders(header);
+      assert.deepEqual(r.missingRequired, []);
+      assert.deepEqual(r.idSource, { kind: "derived", header: null, index: -1 });
+      assert.ok(r.mapping.some((m) => m.header === "(derived)" && m.field === "external_id"));
+      assert.equal(r.matched.get("first_name"), "First Name");
+      assert.equal(r.matched.get("last_name"), "Last Name");
+      assert.equal(r.matched.get("work_email"), "E-mail 1 - Value");
+      assert.equal(r.matched.get("work_phone"), "Phone 1 - Value");
+      assert.equal(r.matched.get("mobile_phone"), "Phone 2 - Value");
+      assert.equal(r.matched.get("title"), "Organization Title");
+      assert.equal(r.matched.get("address_country"), "Address 1 - Country");
+    },
+  );
   await t.step("with --map naming the id column", () => {
     const r = resolveHeaders(header, validateUserMap({ "E-mail 1 - Value": "external_id" }));
     assert.deepEqual(r.missingRequired, []);
     assert.equal(r.matched.get("external_id"), "E-mail 1 - Value");
     assert.equal(r.matched.has("work_email"), false);
+  });
+  await t.step("--id-from names the id column; it still feeds its own field", () => {
+    const r = resolveHeaders(header, undefined, { idFrom: "e-mail 1 - value" });
+    assert.deepEqual(r.idSource, { kind: "id_from", header: "E-mail 1 - Value", index: 14 });
+    assert.equal(r.matched.get("work_email"), "E-mail 1 - Value");
+    assert.deepEqual(r.mapping[14], {
+      header: "E-mail 1 - Value",
+      field: "work_email",
+      reason: "--id-from",
+    });
+  });
+  await t.step("--id-from naming no column is an error listing the headers", () => {
+    const r = resolveHeaders(header, undefined, { idFrom: "Ident" });
+    assert.match(
+      r.errors[0] ?? "",
+      /^--id-from "Ident" names no column \(the header has "First Name"/,
+    );
   });
   await t.step("the legacy format's Given Name / Family Name", () => {
     const r = resolveHeaders(["Name", "Given Name", "Family Name", "Organization 1 - Name"]);
@@ -262,12 +289,17 @@ Deno.test("--map validation names the bad key and lists the fields", async (t) =
   });
 });
 
-Deno.test("required columns are external_id and first_name", () => {
-  assert.deepEqual(resolveHeaders(["Email", "Phone"]).missingRequired, [
-    "external_id",
-    "first_name",
-  ]);
+Deno.test("first_name is required unless a full-name column stands in for it", () => {
+  assert.deepEqual(resolveHeaders(["Email", "Phone"]).missingRequired, ["first_name"]);
   assert.deepEqual(resolveHeaders(["Id", "Last Name"]).missingRequired, ["first_name"]);
+  for (const name of ["Name", "Full Name", "Contact Name"]) {
+    const r = resolveHeaders(["Id", name, "Last Name"]);
+    assert.deepEqual(r.missingRequired, [], name);
+    assert.equal(r.fullNameIndex, 1, name);
+    assert.equal(r.mapping[1]?.field, "first_name + last_name");
+  }
+  // With a first-name column, a Name column is not split.
+  assert.equal(resolveHeaders(["Id", "Name", "First Name"]).fullNameIndex, -1);
 });
 
 Deno.test("account columns are used only when both id and name columns exist", () => {
@@ -279,6 +311,23 @@ Deno.test("account columns are used only when both id and name columns exist", (
   ]);
   assert.deepEqual(both.notes, []);
   const nameOnly = resolveHeaders(["Id", "First Name", "Company", "Industry"]);
-  assert.deepEqual(nameOnly.columns.slice(2), [null, null]);
-  assert.match(nameOnly.notes[0] ?? "", /"Company", "Industry"/);
+  assert.deepEqual(nameOnly.columns.slice(2), ["account_name", "account_industry"]);
+  assert.equal(nameOnly.deriveAccountId, true);
+  const idOnly = resolveHeaders(["Id", "First Name", "Account ID", "Industry"]);
+  assert.deepEqual(idOnly.columns.slice(2), [null, null]);
+  assert.match(idOnly.notes[0] ?? "", /no account_name column.*"Account ID", "Industry"/);
+  assert.deepEqual(idOnly.mapping[2], {
+    header: "Account ID",
+    field: null,
+    reason: "ignored: no account_name column, so accounts are not imported",
+  });
+});
+
+Deno.test("derived account ids are stable, normalized and bounded", () => {
+  assert.equal(derivedAccountId("Müller, Söhne & Co KG"), "company:müller-söhne-co-kg");
+  assert.equal(derivedAccountId("  ACME   Inc. "), derivedAccountId("acme inc"));
+  assert.notEqual(derivedAccountId("Acme One"), derivedAccountId("Acme Two"));
+  const long = derivedAccountId("x".repeat(500));
+  assert.ok(long.length <= 110, long);
+  assert.notEqual(long, derivedAccountId("x".repeat(501)));
 });

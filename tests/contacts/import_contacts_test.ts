@@ -214,7 +214,8 @@ Deno.test("imports each CRM fixture with its own header vocabulary", async (t) =
     ["pipedrive_people.csv", 2, "18", { mobile_phone: "+12125550187", account_external_id: "" }],
     ["zoho_contacts.tsv", 2, "zcrm_4876876000000345002", {
       work_phone: "+41446681800",
-      account_name: "",
+      account_name: "Muster AG",
+      account_external_id: "company:muster-ag",
     }],
   ] as const;
   for (const [name, rows, id, expected] of cases) {
@@ -240,29 +241,54 @@ Deno.test("imports each CRM fixture with its own header vocabulary", async (t) =
   }
 });
 
-Deno.test("a Google Contacts export needs --map for its id; then it imports", async () => {
-  await withStore(async (store) => {
-    await rejectsImport(
-      importContacts(store, await fixture("google_contacts.csv"), options()),
-      (error) => {
-        assert.equal(error.line, 1);
-        assert.match(error.message, /^contacts\.csv, line 1: missing required column external_id/);
-        assert.match(error.message, /--map/);
-      },
-    );
-    assert.equal(await countContacts(store.reader), 0);
-    const summary = await importContacts(
-      store,
-      await fixture("google_contacts.csv"),
-      options({ userMap: { "E-mail 1 - Value": "external_id" } }),
-    );
-    assert.equal(summary.inserted, 2);
-    const gina = (await getContact(store.reader, "gina@example.com"))?.contact;
-    assert.equal(gina?.work_phone, "+16505550100");
-    assert.equal(gina?.personal_note_1, "Likes calls\nbefore noon");
-    const hal = (await getContact(store.reader, "hal@example.org"))?.contact;
-    assert.equal(hal?.work_phone, "+442079460000");
-    assert.ok(summary.warnings.some((w) => w.line === 2 && /holds 2 numbers/.test(w.message)));
+Deno.test("a Google Contacts export imports with derived ids, or with --id-from", async (t) => {
+  await t.step("without an id column: derived ids, every number indexed", async () => {
+    await withStore(async (store) => {
+      const summary = await importContacts(store, await fixture("google_contacts.csv"), options());
+      assert.equal(summary.inserted, 2);
+      assert.deepEqual(summary.idSource, { kind: "derived", header: null });
+      assert.equal(summary.extraNumbers, 1);
+      assert.equal(summary.derivedAccountIds, 1);
+      const gina = await findContactByPhone(store.reader, "+16505550109");
+      assert.match(gina?.external_id ?? "", /^row-[0-9a-z]+$/);
+      assert.equal(gina?.work_phone, "+16505550100");
+      assert.equal(gina?.account_external_id, "company:gadgets-ltd");
+      // Importing the same file again finds the same ids.
+      const again = await importContacts(store, await fixture("google_contacts.csv"), options());
+      assert.equal(again.unchanged, 2);
+    });
+  });
+  await t.step("--id-from names the column the id comes from", async () => {
+    await withStore(async (store) => {
+      const summary = await importContacts(
+        store,
+        await fixture("google_contacts.csv"),
+        options({ idFrom: "E-mail 1 - Value" }),
+      );
+      assert.equal(summary.inserted, 2);
+      assert.deepEqual(summary.idSource, { kind: "id_from", header: "E-mail 1 - Value" });
+      const gina = (await getContact(store.reader, "gina@example.com"))?.contact;
+      assert.equal(gina?.work_phone, "+16505550100");
+      assert.equal(gina?.work_email, "gina@example.com");
+      assert.equal(gina?.personal_note_1, "Likes calls\nbefore noon");
+      const hal = (await getContact(store.reader, "hal@example.org"))?.contact;
+      assert.equal(hal?.work_phone, "+442079460000");
+      assert.equal(
+        (await findContactByPhone(store.reader, "+16505550109"))?.external_id,
+        gina?.external_id,
+      );
+    });
+  });
+  await t.step("--id-from naming no column is an ImportError at line 1", async () => {
+    await withStore(async (store) => {
+      await rejectsImport(
+        importContacts(store, await fixture("google_contacts.csv"), options({ idFrom: "Nope" })),
+        (error) => {
+          assert.equal(error.line, 1);
+          assert.match(error.message, /--id-from "Nope" names no column/);
+        },
+      );
+    });
   });
 });
 
@@ -640,4 +666,23 @@ Deno.test("the rejects file has line, reason, the original columns, and defused 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("every number of a cell is indexed; a change to an extra number alone is an update", async () => {
+  await withStore(async (store) => {
+    const csv = (extra: string) =>
+      `external_id,first_name,work_phone,mobile_phone\r\n1,Ann,"+1 415 555 0101, ${extra}",` +
+      `"+1 415 555 0103 ::: +1 415 555 0104 ::: +1 415 555 0105 ::: +1 415 555 0106"\r\n`;
+    const first = await importContacts(store, streamOf(csv("+1 415 555 0102")), options());
+    assert.equal(first.extraNumbers, 4);
+    for (const n of ["0101", "0102", "0103", "0104", "0105", "0106"]) {
+      assert.equal((await findContactByPhone(store.reader, `+1415555${n}`))?.external_id, "1", n);
+    }
+    const same = await importContacts(store, streamOf(csv("+1 415 555 0102")), options());
+    assert.equal(same.unchanged, 1);
+    const changed = await importContacts(store, streamOf(csv("+1 415 555 0199")), options());
+    assert.equal(changed.updated, 1);
+    assert.equal(await findContactByPhone(store.reader, "+14155550102"), undefined);
+    assert.equal((await findContactByPhone(store.reader, "+14155550199"))?.external_id, "1");
+  });
 });

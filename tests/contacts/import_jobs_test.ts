@@ -10,11 +10,12 @@ import {
   type ImportJob,
   type ImportJobs,
   ImportSubmitError,
+  type OwnedImportJobs,
 } from "../../src/contacts/import_jobs.ts";
 import { openStore, type Store } from "../../src/store/open_store.ts";
 
 async function withJobs(
-  fn: (jobs: ImportJobs, store: Store, tempDir: string) => Promise<void>,
+  fn: (jobs: OwnedImportJobs, store: Store, tempDir: string) => Promise<void>,
   overrides: { maxBytes?: number; idleMs?: number } = {},
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "import_jobs_test_" });
@@ -106,14 +107,14 @@ Deno.test("a dry-run job changes nothing and has no rejects file when none were 
 
 Deno.test("a failed import is a failed job whose error names the problem", async () => {
   await withJobs(async (jobs, store) => {
-    const job = await jobs.submit(streamOf("name,phone\r\nAnn,1\r\n"), {
+    const job = await jobs.submit(streamOf('external_id,first_name\r\n1,"open\r\n'), {
       fileName: "bad.csv",
       dryRun: false,
     });
     const done = await finished(jobs, job);
     assert.equal(done.state, "failed");
     assert.equal(done.error?.code, "import_failed");
-    assert.match(done.error?.message ?? "", /^bad\.csv, line 1: missing required/);
+    assert.match(done.error?.message ?? "", /^bad\.csv, line 2: a quoted field/);
     assert.equal(await countContacts(store.reader), 0);
   });
 });

@@ -138,7 +138,7 @@ Deno.test("bad input names file, line and problem, exits 1 and leaves the store 
   );
 
   const cases: [string, string, RegExp][] = [
-    ["missing required column", "id_number,first_name\n2,Bob\n", /external_id/],
+    ["missing required column", "id_number,last_name\n2,Bob\n", /first_name/],
     ["broken quoting", 'external_id,first_name\n2,"Bob\n3,Cy\n', /line 2/],
   ];
   for (const [name, content, pattern] of cases) {
@@ -322,6 +322,124 @@ Deno.test("an HTTP import longer than a request becomes a job that reports progr
     const anonymous = await fetch(`${server.url}${accepted.status_url}`);
     assertEquals(anonymous.status, 401);
     await anonymous.body?.cancel();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("a dry run shows the column mapping before the counts, in the CLI and over HTTP", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-import-mapping-" });
+  await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(configFor(dir)));
+  // Windows-1252 bytes (what Excel on Windows writes): "Müller" with ü = 0xFC.
+  const csv = Uint8Array.from([
+    ...new TextEncoder().encode("Full Name;Company;Phone;Birthday\r\nAnna M"),
+    0xfc,
+    ...new TextEncoder().encode("ller;Nordwind GmbH;+49 30 1234567;1980-01-01\r\n"),
+  ]);
+  await Deno.writeFile(`${dir}/people.csv`, csv);
+
+  await t.step("the CLI prints the mapping table, then the encoding and the counts", async () => {
+    const result = await runCli(["import", "people.csv", "--dry-run", "--config", "config.json"], {
+      cwd: dir,
+    });
+    assertEquals(result.code, 0, result.stderr);
+    const lines = result.stdout.split("\n");
+    const table = lines.indexOf("Column mapping:");
+    const counts = lines.findIndex((line) => line.startsWith("Dry run (nothing written): 1 row"));
+    assert(table >= 0 && counts > table, result.stdout);
+    assertMatch(result.stdout, /Full Name +first_name \+ last_name +a full name, split/);
+    assertMatch(result.stdout, /Company +account_name +known export header/);
+    assertMatch(result.stdout, /Birthday +— +ignored: not a field we know/);
+    assertMatch(result.stdout, /\(derived\) +external_id +no id column/);
+    assertMatch(result.stdout, /\(derived\) +account_external_id +no company id column/);
+    assertMatch(result.stdout, /Read as windows-1252 \(detected\)/);
+  });
+
+  const server = await startServerProcess({ dir, config: configFor(dir) });
+  try {
+    await t.step("HTTP: the summary carries the mapping and the encoding as data", async () => {
+      const response = await fetch(
+        `${server.url}/api/contacts/import?dry_run=1&encoding=windows-1252`,
+        {
+          method: "POST",
+          headers: { authorization: `Bearer ${ADMIN}`, "content-type": "text/csv" },
+          body: csv,
+        },
+      );
+      assertEquals(response.status, 200);
+      const summary = await response.json();
+      assertEquals([summary.inserted, summary.committed], [1, false]);
+      assertEquals([summary.encoding, summary.encodingSource], ["windows-1252", "option"]);
+      assertEquals(summary.idSource, { kind: "derived", header: null });
+      assertEquals(summary.derivedAccountIds, 1);
+      assertEquals(summary.mapping[0], {
+        header: "Full Name",
+        field: "first_name + last_name",
+        reason: "a full name, split (the file has no first-name column)",
+      });
+      assertEquals(summary.mapping[3].field, null);
+    });
+    await t.step("HTTP: an unknown encoding label is a 400 naming the parameter", async () => {
+      const response = await fetch(`${server.url}/api/contacts/import?encoding=klingon`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN}`, "content-type": "text/csv" },
+        body: csv,
+      });
+      assertEquals(response.status, 400);
+      const body = await response.json();
+      assertEquals(body.error, "invalid_query");
+      assertMatch(body.message, /^encoding: /);
+    });
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("an upload that stalls holds no lock: other writes go on, then the import finishes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-import-stall-" });
+  const server = await startServerProcess({ dir, config: configFor(dir) });
+  const auth = { authorization: `Bearer ${ADMIN}` };
+  try {
+    const release = Promise.withResolvers<void>();
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(encoder.encode("external_id,first_name,work_phone\r\n"));
+        controller.enqueue(encoder.encode("s-1,Stall,+1 415 555 0191\r\n"));
+        await release.promise; // the client stops sending here
+        controller.enqueue(encoder.encode("s-2,Resume,+1 415 555 0192\r\n"));
+        controller.close();
+      },
+    });
+    const upload = fetch(`${server.url}/api/contacts/import`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "text/csv" },
+      body,
+    });
+    // While the upload stalls it is only being spooled: no import has started.
+    const during = await fetch(`${server.url}/api/imports`, { headers: auth });
+    assertEquals(during.status, 200);
+    assertEquals((await during.json()).jobs, []);
+    // And a write (here an admin PUT) is not blocked by it.
+    await eventually(
+      "the stalled upload has reached the server",
+      10_000,
+      () => Promise.resolve(true),
+    );
+    const put = await fetch(`${server.url}/api/contacts/w-1`, {
+      method: "PUT",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ first_name: "Writer", work_phone: "+1 415 555 0190" }),
+    });
+    assertEquals(put.status, 201);
+    await put.body?.cancel();
+    release.resolve();
+    const response = await upload;
+    assertEquals(response.status, 200);
+    const summary = await response.json();
+    assertEquals([summary.inserted, summary.rejected], [2, 0]);
+    const after = await (await fetch(`${server.url}/api/imports`, { headers: auth })).json();
+    assertEquals(after.jobs.map((job: { state: string }) => job.state), ["succeeded"]);
   } finally {
     await server.stop();
   }
