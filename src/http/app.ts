@@ -145,7 +145,9 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
           const guarded = guardBody(c.req.raw, guardOptions);
           // The bytes are given back when the handler is done with them, or
           // when it timed out (the body is then no longer read).
-          const handled = Promise.resolve(route.handler(guarded.request, c.req.param(), c.env ?? {}))
+          const handled = Promise.resolve(
+            route.handler(guarded.request, c.req.param(), c.env ?? {}),
+          )
             .finally(guarded.release);
           return await withDeadline(handled, deps.requestTimeoutMs, () => {
             guarded.release();
