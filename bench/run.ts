@@ -201,6 +201,7 @@ async function main(args: readonly string[]): Promise<number> {
     const lookup = await runLookupBench({
       workDir,
       configPath: lookupConfig,
+      storePath: storeDb,
       flags,
       pinning,
       token: credentials.lookupToken,
@@ -236,7 +237,11 @@ async function main(args: readonly string[]): Promise<number> {
     const figures = {
       lookup_ratio: lookup.ratio,
       lookup_p99_ms: lookup.server.latencyMs.p99,
+      lookup_read_ceiling_rps: lookup.readCeiling.requestsPerSecond,
+      lookup_vs_read_ceiling: lookup.ratioToReadCeiling,
+      lookup_unknown_mix_vs_known: lookup.unknownMixRatio,
       webhook_ratio: webhook.ratio,
+      webhook_p99_ms: webhook.server.latencyMs.p99,
       import_ratio: importResult?.ratio ?? null,
       import_peak_rss_mb: importResult?.server.peakRssMb ?? null,
     };

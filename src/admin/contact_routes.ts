@@ -10,10 +10,13 @@ import {
   type Contact,
   CONTACT_FIELDS,
   type ContactField,
+  STORED_FIELDS,
   toLookupBody,
 } from "../contacts/contact.ts";
 import { toContact } from "../contacts/contact_row.ts";
 import {
+  CONTACT_COLUMNS,
+  contactFieldSql,
   contactFromRow,
   deleteContact,
   getContact,
@@ -147,7 +150,7 @@ async function searchContacts(
   const numbers = digits.length >= 6 ? lookupCandidates(q, defaultRegion) : [];
   if (numbers.length > 0) {
     const rows = await store.reader.all(
-      `SELECT c.lookup_json FROM contact_phones p
+      `SELECT ${CONTACT_COLUMNS} FROM contact_phones p
        JOIN contacts c ON c.external_id = p.external_id
        WHERE p.e164 IN (${numbers.map(() => "?").join(", ")})
        ORDER BY c.updated_at DESC, c.external_id DESC LIMIT ?`,
@@ -156,15 +159,15 @@ async function searchContacts(
     return rows.map((row) => toLookupBody(contactFromRow(row)));
   }
   const pattern = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => "\\" + c)}%`;
-  const field = (name: string) => `lower(json_extract(lookup_json, '$.${name}'))`;
+  const field = (name: typeof STORED_FIELDS[number]) => `lower(${contactFieldSql(name)})`;
   const rows = await store.reader.all(
-    `SELECT lookup_json FROM contacts
+    `SELECT ${CONTACT_COLUMNS} FROM contacts c
      WHERE ${field("first_name")} || ' ' || ${field("last_name")} LIKE ?1 ESCAPE '\\'
         OR ${field("work_email")} LIKE ?1 ESCAPE '\\' OR ${
       field("personal_email")
     } LIKE ?1 ESCAPE '\\'
-        OR external_id = ?2
-     ORDER BY updated_at DESC, external_id DESC LIMIT ?3`,
+        OR c.external_id = ?2
+     ORDER BY c.updated_at DESC, c.external_id DESC LIMIT ?3`,
     [pattern, q, limit],
   );
   return rows.map((row) => toLookupBody(contactFromRow(row)));

@@ -85,7 +85,7 @@ export function createLookupHandler(deps: LookupDeps): (request: Request) => Pro
     if (body === undefined) {
       return new Response(NOT_FOUND_BODY, { status: 404, headers: JSON_HEADERS });
     }
-    // Serialized with toLookupBody when the contact was saved (contact_store.ts).
+    // Built from the stored row by lookupBodyFromStored (contacts/contact.ts).
     return new Response(body, { status: 200, headers: JSON_HEADERS });
   };
 }

@@ -18,6 +18,7 @@ import {
 import { aContact } from "../helpers/builders.ts";
 import { findContactByPhone, saveContact } from "../../src/contacts/contact_store.ts";
 import { openStore } from "../../src/store/open_store.ts";
+import { MIGRATIONS } from "../../src/store/migrations.ts";
 
 Deno.test("symbo-crm on a remote sqld: import, lookups, webhooks, admin API, replay", async (t) => {
   const sqld = await startSqld();
@@ -156,7 +157,10 @@ Deno.test("symbo-crm on a remote sqld: import, lookups, webhooks, admin API, rep
           const query = `SELECT * FROM ${table} ORDER BY 1, 2`;
           assertEquals(await copy.reader.all(query), await live.reader.all(query), table);
         }
-        assertEquals((await copy.client.execute("PRAGMA user_version")).rows[0]?.[0], 1);
+        assertEquals(
+          (await copy.client.execute("PRAGMA user_version")).rows[0]?.[0],
+          MIGRATIONS.at(-1)?.version,
+        );
         assertEquals((await findContactByPhone(copy.reader, "+18005551213"))?.external_id, "c-1");
       } finally {
         copy.close();
