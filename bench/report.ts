@@ -3,6 +3,7 @@
  * `bench/results/<UTC timestamp>.json`), the targets of issue #5, and the
  * one table printed at the end (each ratio next to its target).
  */
+import type { DuringImportResult } from "./during_import_bench.ts";
 import type { ImportBenchResult } from "./import_bench.ts";
 import type { LookupBenchResult } from "./lookup_bench.ts";
 import type { WebhookBenchResult } from "./webhook_bench.ts";
@@ -45,6 +46,17 @@ export interface Results {
   readonly lookup_unknown_mix_vs_known: number;
   readonly webhook_ratio: number;
   readonly webhook_p99_ms: number;
+  /** The step "during an import" (null when skipped): the worst round's p99, summed non-2xx. */
+  readonly during_import_lookup_p99_ms: number | null;
+  readonly during_import_lookup_non2xx: number | null;
+  readonly during_import_webhook_p99_ms: number | null;
+  readonly during_import_webhook_non2xx: number | null;
+  /** The largest applier lag scraped from /metrics; null when the gauge is absent. */
+  readonly during_import_apply_lag_max_s: number | null;
+  /** The store after the import ÷ the CSV (issue 15); null with `--reuse-store`. */
+  readonly store_bytes_vs_csv: number | null;
+  /** (store growth + audit bytes) ÷ bytes of the bodies posted, by the webhook step. */
+  readonly disk_bytes_per_event_vs_body: number;
   readonly import_ratio: number | null;
   readonly import_peak_rss_mb: number | null;
   readonly server_rss_mb: number;
@@ -64,6 +76,8 @@ export interface Results {
   readonly webhook: WebhookBenchResult;
   /** null when `--reuse-store` skipped the import. */
   readonly import: ImportBenchResult | null;
+  /** null with `--no-during-import`. */
+  readonly during_import: DuringImportResult | null;
   readonly footprint: {
     readonly server_rss_mb: number;
     readonly server_hwm_mb: number;
@@ -83,6 +97,11 @@ export function evaluateTargets(figures: {
   webhook_ratio: number;
   import_ratio: number | null;
   import_peak_rss_mb: number | null;
+  during_import_lookup_p99_ms: number | null;
+  during_import_lookup_non2xx: number | null;
+  during_import_webhook_non2xx: number | null;
+  store_bytes_vs_csv: number | null;
+  disk_bytes_per_event_vs_body: number;
 }): Target[] {
   const target = (
     key: string,
@@ -107,6 +126,11 @@ export function evaluateTargets(figures: {
     target("webhook_ratio", figures.webhook_ratio, 3.0, "min"),
     target("import_ratio", figures.import_ratio, 2.5, "max"),
     target("import_peak_rss_mb", figures.import_peak_rss_mb, 300, "max"),
+    target("during_import_lookup_p99_ms", figures.during_import_lookup_p99_ms, 5, "max"),
+    target("during_import_lookup_non2xx", figures.during_import_lookup_non2xx, 0, "max"),
+    target("during_import_webhook_non2xx", figures.during_import_webhook_non2xx, 0, "max"),
+    target("store_bytes_vs_csv", figures.store_bytes_vs_csv, 2.5, "max"),
+    target("disk_bytes_per_event_vs_body", figures.disk_bytes_per_event_vs_body, 1.2, "max"),
   ];
 }
 
@@ -286,8 +310,64 @@ export function formatTable(results: Results): string {
         ...verdict(results, "import_peak_rss_mb").split("\t"),
       ],
     );
+    rows.push([
+      "  store size ÷ CSV size",
+      mb(imp.server.storeBytes / 2 ** 20),
+      mb(results.dataset.csv_bytes / 2 ** 20),
+      "the CSV",
+      x(imp.storeBytesVsCsv),
+      ...verdict(results, "store_bytes_vs_csv").split("\t"),
+    ]);
   } else {
     rows.push(["3 import", "skipped", "", "--reuse-store", "", "", ""]);
+  }
+  rows.push([
+    "  webhook disk ÷ body bytes",
+    mb((webhook.disk.storeGrowthBytes + webhook.disk.auditBytes) / 2 ** 20),
+    mb(webhook.disk.bodyBytes / 2 ** 20),
+    "bodies posted (store + audit)",
+    x(webhook.disk.perEventVsBody),
+    ...verdict(results, "disk_bytes_per_event_vs_body").split("\t"),
+  ]);
+  const during = results.during_import;
+  if (during) {
+    const lag = during.applyLagMaxSeconds;
+    rows.push(
+      [
+        `5 during an import of ${int(during.rows)} rows (${s(during.importWallSeconds)})`,
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+      ],
+      [
+        `  lookups (~${int(during.lookup.connections * 1000 / during.lookup.delayMs)}/s) p99`,
+        ms(during.lookup.p99Ms),
+        "",
+        `${int(during.lookup.requests)} answered, ${during.lookup.non2xx} non-2xx`,
+        "",
+        ...verdict(results, "during_import_lookup_p99_ms").split("\t"),
+      ],
+      [
+        `  webhooks (~${int(during.webhook.connections * 1000 / during.webhook.delayMs)}/s) p99`,
+        ms(during.webhook.p99Ms),
+        "",
+        `${int(during.webhook.requests)} answered, ${during.webhook.non2xx} non-2xx`,
+        "",
+        ...verdict(results, "during_import_webhook_non2xx").split("\t"),
+      ],
+      [
+        "  applier lag, max",
+        lag === null ? "—" : s(lag),
+        "",
+        lag === null ? "no symbo_crm_applier_lag_seconds gauge" : "from /metrics",
+        "",
+        "",
+        "",
+      ],
+    );
   }
   rows.push(
     [

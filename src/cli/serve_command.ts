@@ -114,7 +114,7 @@ export async function startServer(
   });
 
   const routes: Route[] = [
-    { method: "GET", path: "/symbo/lookup", handler: lookup, timeout: false },
+    { method: "GET", path: "/symbo/lookup", handler: lookup, timeout: false, direct: true },
     { method: "GET", path: "/symbo/webhook", handler: lookup, timeout: false },
     { method: "POST", path: "/symbo/webhook", handler: webhook },
     importRoute(store, config.admin.tokens, defaultRegion, config.admin.max_import_bytes),
