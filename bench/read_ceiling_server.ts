@@ -2,9 +2,12 @@
  * Lookup baseline (b), the read ceiling (issue 12): a bare `Deno.serve` that
  * reads `?number=` with `URL`, runs the lookup's exact query
  * (`LOOKUP_BY_PHONE_SQL`) as a statement prepared once on the `libsql` driver
- * in raw mode over the same store, and answers the row's stored column as it
- * is (404 when there is none). No auth, no normalization, no metrics, no
- * routing: what a lookup that does one read and nothing else can reach.
+ * in raw mode over the same store, and answers the contact's stored body (404
+ * when there is none). The store keeps a contact as a compact fields array
+ * (issue 15), so "the stored body" is that row turned into the guide's JSON
+ * by the store's own function, `lookupBodyFromStored` — the same bytes the
+ * lookup answers. No auth, no normalization, no metrics, no routing: what a
+ * lookup that does one read and nothing else can reach.
  * It lives apart from baseline_server.ts because loading the driver needs
  * FFI, which the other baselines are not given.
  *
@@ -12,6 +15,7 @@
  *        bench/read_ceiling_server.ts STORE.db
  */
 import Database from "libsql";
+import { lookupBodyFromStored } from "../src/contacts/contact.ts";
 import { LOOKUP_BY_PHONE_SQL } from "../src/contacts/contact_store.ts";
 
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
@@ -33,7 +37,9 @@ export function serveReadCeiling(dbPath: string): Deno.HttpServer {
       const row = statement.get(number) as unknown[] | undefined;
       return row === undefined
         ? new Response(NOT_FOUND, { status: 404, headers: JSON_HEADERS })
-        : new Response(String(row[0]), { headers: JSON_HEADERS }); // the stored fields
+        : new Response(lookupBodyFromStored(String(row[1]), String(row[0])), {
+          headers: JSON_HEADERS,
+        });
     },
   );
   server.finished.then(() => db.close());

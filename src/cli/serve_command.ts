@@ -12,7 +12,7 @@ import { importRoute } from "../admin/import_route.ts";
 import { clientAddress, createAllowlist } from "../http/ip_allowlist.ts";
 import type { Config } from "../config/config.ts";
 import { ensureLookupToken } from "../config/lookup_token.ts";
-import { countContacts } from "../contacts/contact_store.ts";
+import { countContacts, lookupBodyReader } from "../contacts/contact_store.ts";
 import { toRegion } from "../contacts/phone.ts";
 import { createApp, type Route } from "../http/app.ts";
 import { errorResponse } from "../http/http_error.ts";
@@ -86,6 +86,7 @@ export async function startServer(
 
   const lookup = createLookupHandler({
     reader: store.reader,
+    readBodyNow: store.driver ? lookupBodyReader(store.driver) : undefined,
     lookupTokens,
     signingKeys,
     defaultRegion,

@@ -3,7 +3,7 @@
  * `contact_phones` tables. Every function takes the executor first, so the
  * same code runs on the prepared local driver, the client, or a transaction.
  */
-import type { SqlExecutor, SqlRow } from "../store/sql.ts";
+import type { PreparedDriver, SqlExecutor, SqlRow } from "../store/sql.ts";
 import { text } from "../store/sql.ts";
 import {
   type Contact,
@@ -82,6 +82,18 @@ export async function findContactByPhone(
 export async function findLookupBody(db: SqlExecutor, e164: string): Promise<string | undefined> {
   const row = await db.first(LOOKUP_BY_PHONE_SQL, [e164]);
   return row ? lookupBodyFromStored(text(row, "external_id"), text(row, "fields")) : undefined;
+}
+
+/**
+ * `findLookupBody` as a synchronous function over a local driver connection
+ * (the statement prepared once): the lookup's hot path on a `file:` store.
+ */
+export function lookupBodyReader(driver: PreparedDriver): (e164: string) => string | undefined {
+  const { statement } = driver.query(LOOKUP_BY_PHONE_SQL);
+  return (e164) => {
+    const row = statement.get(e164) as unknown[] | undefined;
+    return row === undefined ? undefined : lookupBodyFromStored(String(row[1]), String(row[0]));
+  };
 }
 
 /** The contact with this external id, with its last update time (epoch ms). */

@@ -27,7 +27,9 @@ export interface Route {
    * Served before the router (GET only; implies no request timeout): for the
    * lookup, whose whole budget is a few tens of microseconds, of which the
    * router and middleware chain took a quarter (issue 12). The same metrics,
-   * access log, request-id echo, Symbo access check and error handling apply.
+   * access log, request-id echo, Symbo access check and error handling apply;
+   * the handler must build every response with the security headers (or at
+   * least `x-content-type-options`), as `errorResponse` does: they are not added.
    */
   readonly direct?: boolean;
 }
@@ -71,7 +73,7 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
     const suppliedId = sanitizeRequestId(c.req.header("x-request-id"));
     await next();
     const route = c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
-    finish(route, c.req.method, c.res, started, suppliedId);
+    finish(route, c.req.method, c.res, started, suppliedId, true);
   });
 
   /** After a response: metrics, the headers every answer carries, the access log. */
@@ -81,19 +83,21 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
     response: Response,
     started: number,
     suppliedId: string | null,
+    checkHeaders: boolean,
   ): void {
     const status = response.status;
     const seconds = (performance.now() - started) / 1000;
     requests.inc(route, method, String(status));
     latency.observe(seconds, route);
     // Responses are built with the security headers (http_error.ts); this only
-    // covers one that was not (one check, not six, on the hot path).
-    const headers = response.headers;
-    if (!headers.has("x-content-type-options")) {
-      for (const [name, value] of securityHeaders) headers.set(name, value);
+    // covers one that was not (one check, not six). Direct routes build all of
+    // theirs with them, and skip even the check: reading a response's headers
+    // back costs the hot path more than the rest of this function.
+    if (checkHeaders && !response.headers.has("x-content-type-options")) {
+      for (const [name, value] of securityHeaders) response.headers.set(name, value);
     }
     // A caller's request id is echoed so it can find our log line; ours is in the log.
-    if (suppliedId !== null) headers.set("x-request-id", suppliedId);
+    if (suppliedId !== null) response.headers.set("x-request-id", suppliedId);
     // Lookups that answer normally are the hot path: logged at debug, the rest at info.
     const level = route === "/symbo/lookup" && (status === 200 || status === 404)
       ? "debug"
@@ -160,25 +164,30 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
     deps.routes.filter((r) => r.direct === true && r.method === "GET").map((r) => [r.path, r]),
   );
   if (direct.size > 0) {
-    const serveDirect = async (
+    // Synchronous all the way when the handler answers synchronously: Deno.serve
+    // then sends the answer without a promise round (issue 12).
+    const serveDirect = (
       route: Route,
       request: Request,
       env: ConnectionInfo | undefined,
-    ): Promise<Response> => {
+    ): Response | Promise<Response> => {
       const started = performance.now();
       const suppliedId = sanitizeRequestId(request.headers.get("x-request-id") ?? undefined);
-      let response: Response;
+      const done = (response: Response) => {
+        finish(route.path, "GET", response, started, suppliedId, false);
+        return response;
+      };
+      const failed = (error: unknown) => done(toErrorResponse(error, onUnexpected));
       if (symboAccess && route.path.startsWith("/symbo/") && !symboAccess(request, peerOf(env))) {
-        response = forbidden();
-      } else {
-        try {
-          response = await route.handler(request, {});
-        } catch (error) {
-          response = toErrorResponse(error, onUnexpected);
-        }
+        return done(forbidden());
       }
-      finish(route.path, "GET", response, started, suppliedId);
-      return response;
+      let answer: Response | Promise<Response>;
+      try {
+        answer = route.handler(request, {});
+      } catch (error) {
+        return failed(error);
+      }
+      return answer instanceof Response ? done(answer) : answer.then(done, failed);
     };
     const routed = app.fetch;
     app.fetch = (request, env, executionCtx) => {
