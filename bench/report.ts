@@ -329,12 +329,32 @@ export function formatTable(results: Results): string {
     x(webhook.disk.perEventVsBody),
     ...verdict(results, "disk_bytes_per_event_vs_body").split("\t"),
   ]);
+  rows.push(
+    [
+      `4 server RSS after ${int(results.footprint.lookups_served)} lookups`,
+      mb(results.server_rss_mb),
+      "",
+      `(peak ${mb(results.footprint.server_hwm_mb)})`,
+      "",
+      "",
+      "",
+    ],
+    [
+      "  start-up to GET /readyz 200",
+      ms(results.startup_ms),
+      "",
+      `median of ${results.footprint.startup_ms_runs.length}`,
+      "",
+      "",
+      "",
+    ],
+  );
   const during = results.during_import;
   if (during) {
     const lag = during.applyLagMaxSeconds;
     rows.push(
       [
-        `5 during an import of ${int(during.rows)} rows (${s(during.importWallSeconds)})`,
+        `5 during an import of ${int(during.rows)} more rows (${s(during.importWallSeconds)})`,
         "",
         "",
         "",
@@ -356,7 +376,9 @@ export function formatTable(results: Results): string {
         "",
         `${int(during.webhook.requests)} answered, ${during.webhook.non2xx} non-2xx`,
         "",
-        ...verdict(results, "during_import_webhook_non2xx").split("\t"),
+        ...verdict(results, "during_import_webhook_non2xx").split("\t").map((cell, i) =>
+          i === 0 ? `non-2xx ${cell}` : cell
+        ),
       ],
       [
         "  applier lag, max",
@@ -369,26 +391,6 @@ export function formatTable(results: Results): string {
       ],
     );
   }
-  rows.push(
-    [
-      `4 server RSS after ${int(results.footprint.lookups_served)} lookups`,
-      mb(results.server_rss_mb),
-      "",
-      `(peak ${mb(results.footprint.server_hwm_mb)})`,
-      "",
-      "",
-      "",
-    ],
-    [
-      "  start-up to GET /readyz 200",
-      ms(results.startup_ms),
-      "",
-      `median of ${results.footprint.startup_ms_runs.length}`,
-      "",
-      "",
-      "",
-    ],
-  );
   const widths =
     rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? "").length))) ?? [];
   const lines = rows.map((row) =>
