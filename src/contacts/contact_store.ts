@@ -111,9 +111,13 @@ export async function getContact(
  * that is how an update or a delete finds them.
  */
 export function contactNumbers(contact: Contact): string[] {
-  const numbers = new Set<string>();
-  for (const field of PHONE_FIELDS) if (contact[field] !== "") numbers.add(contact[field]);
-  return [...numbers];
+  // A plain array, not a Set: at most four numbers, and the import's worker calls this per row.
+  const numbers: string[] = [];
+  for (const field of PHONE_FIELDS) {
+    const e164 = contact[field];
+    if (e164 !== "" && !numbers.includes(e164)) numbers.push(e164);
+  }
+  return numbers;
 }
 
 /** A contact ready to store: its key, its stored fields array, and its numbers. */
