@@ -26,7 +26,7 @@ export interface Route {
   /**
    * Served before the router (GET only; implies no request timeout): for the
    * lookup, whose whole budget is a few tens of microseconds, of which the
-   * router and middleware chain took a quarter (issue 12). The same metrics,
+   * router and middleware chain took ~10 µs (issue 12). The same metrics,
    * access log, request-id echo, Symbo access check and error handling apply;
    * the handler must build every response with the security headers (or at
    * least `x-content-type-options`), as `errorResponse` does: they are not added.
