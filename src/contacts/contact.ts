@@ -92,9 +92,24 @@ export function toLookupBody(contact: Contact): LookupBody {
  */
 export const STORED_FIELDS = [...CONTACT_FIELDS.slice(1), ...ACCOUNT_FIELDS] as const;
 
-/** The stored row form of a contact: the JSON array of its {@link STORED_FIELDS} values. */
-export function toStoredFields(contact: Contact): string {
-  return JSON.stringify(STORED_FIELDS.map((field) => contact[field]));
+/**
+ * The stored row form of a contact: the JSON array of its {@link STORED_FIELDS}
+ * values, then — only when it has any — one more element: the numbers indexed
+ * for it beyond its four phone fields (e.g. a cell that held several), joined
+ * by spaces. The row must name every number indexed for the contact: that is
+ * how an update or a delete finds its index rows.
+ */
+export function toStoredFields(contact: Contact, extraNumbers: readonly string[] = []): string {
+  const values: string[] = STORED_FIELDS.map((field) => contact[field]);
+  if (extraNumbers.length > 0) values.push(extraNumbers.join(" "));
+  return JSON.stringify(values);
+}
+
+/** The extra indexed numbers a stored row names (see {@link toStoredFields}). */
+export function extraNumbersFromStored(fields: string): string[] {
+  const parsed: unknown = JSON.parse(fields);
+  const extra = Array.isArray(parsed) ? parsed[STORED_FIELDS.length] : undefined;
+  return typeof extra === "string" && extra !== "" ? extra.split(" ") : [];
 }
 
 /** Reads a stored row (its key and its fields array) back into a contact. */
@@ -131,7 +146,8 @@ export function lookupBodyFromStored(externalId: string, fields: string): string
   const values = fields.length >= 4 && fields.startsWith('["') && fields.endsWith('"]')
     ? fields.slice(2, -2).split('","')
     : [];
-  if (values.length !== STORED_COUNT) {
+  // More values than the fields: the extra numbers, not part of the body.
+  if (values.length < STORED_COUNT) {
     return JSON.stringify(toLookupBody(contactFromStored(externalId, fields)));
   }
   let body = `{"external_id":${JSON.stringify(externalId)},"first_name":"${values[0]}`;

@@ -8,6 +8,7 @@ import { text } from "../store/sql.ts";
 import {
   type Contact,
   contactFromStored,
+  extraNumbersFromStored,
   lookupBodyFromStored,
   PHONE_FIELDS,
   STORED_FIELDS,
@@ -106,9 +107,9 @@ export async function getContact(
 }
 
 /**
- * The distinct E.164 numbers of a contact (its phone index rows). The index
- * rows of a stored contact must always be exactly this set of its stored row:
- * that is how an update or a delete finds them.
+ * The distinct E.164 numbers of a contact's phone fields. A stored contact's
+ * index rows are exactly these plus the extra numbers its row names
+ * (`toStoredFields`): that is how an update or a delete finds them.
  */
 export function contactNumbers(contact: Contact): string[] {
   // A plain array, not a Set: at most four numbers, and the import's worker calls this per row.
@@ -132,12 +133,19 @@ export interface SerializedContact {
  * Serializes a contact for the store (pure; the import does it on its worker
  * thread, so the writing thread only runs SQL).
  */
-export function serializeContact(contact: Contact): SerializedContact {
-  return {
-    externalId: contact.external_id,
-    fields: toStoredFields(contact),
-    numbers: contactNumbers(contact),
-  };
+export function serializeContact(
+  contact: Contact,
+  extraNumbers: readonly string[] = [],
+): SerializedContact {
+  const numbers = contactNumbers(contact);
+  const extra: string[] = [];
+  for (const e164 of extraNumbers) {
+    if (e164 !== "" && !numbers.includes(e164)) {
+      numbers.push(e164);
+      extra.push(e164);
+    }
+  }
+  return { externalId: contact.external_id, fields: toStoredFields(contact, extra), numbers };
 }
 
 /**
@@ -177,9 +185,11 @@ async function insertPhones(db: SqlExecutor, externalId: string, numbers: readon
 
 /** Deletes the phone index rows of the contact whose stored fields were `fields`. */
 async function deletePhones(db: SqlExecutor, externalId: string, fields: string) {
-  for (const e164 of contactNumbers(contactFromStored(externalId, fields))) {
-    await db.run(DELETE_PHONE_SQL, [e164, externalId]);
-  }
+  const numbers = [
+    ...contactNumbers(contactFromStored(externalId, fields)),
+    ...extraNumbersFromStored(fields),
+  ];
+  for (const e164 of numbers) await db.run(DELETE_PHONE_SQL, [e164, externalId]);
 }
 
 /**

@@ -7,6 +7,7 @@ import { aContact } from "../helpers/builders.ts";
 import {
   type Contact,
   contactFromStored,
+  extraNumbersFromStored,
   lookupBodyFromStored,
   STORED_FIELDS,
   toLookupBody,
@@ -68,4 +69,13 @@ Deno.test("a stored row with SQLite's escaping or of another length still gives 
     JSON.parse(lookupBodyFromStored("C1", JSON.stringify(["Sally"]))),
     toLookupBody(aContact({ external_id: "C1", first_name: "Sally" })),
   );
+});
+
+Deno.test("a row's extra indexed numbers are kept apart from the body and read back", () => {
+  const contact = aContact({ external_id: "C1", work_phone: "+14155550101", title: '","' });
+  const stored = toStoredFields(contact, ["+14155550199", "+442079460958"]);
+  assertEquals(lookupBodyFromStored("C1", stored), JSON.stringify(toLookupBody(contact)));
+  assertEquals(contactFromStored("C1", stored), contact);
+  assertEquals(extraNumbersFromStored(stored), ["+14155550199", "+442079460958"]);
+  assertEquals(extraNumbersFromStored(toStoredFields(contact)), []);
 });

@@ -14,6 +14,8 @@ import {
   findLookupBody,
   getContact,
   saveContact,
+  saveSerializedContact,
+  serializeContact,
 } from "../../src/contacts/contact_store.ts";
 import { MIGRATIONS } from "../../src/store/migrations.ts";
 import { openStore } from "../../src/store/open_store.ts";
@@ -118,6 +120,31 @@ Deno.test("an update or delete removes exactly the contact's own phone index row
     assertEquals(await rows(), ["+14155550102 c-2"]);
     assertEquals(await findLookupBody(db, "+14155550101"), undefined);
     assertEquals(await deleteContact(db, "c-1"), false);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("a contact's extra numbers are indexed, and dropped with it or when they change", async () => {
+  const store = await openStore({ url: "file::memory:" });
+  try {
+    const db = store.reader;
+    const contact = aContact({ external_id: "c-1", work_phone: "+14155550101" });
+    const rows = async () =>
+      (await db.all("SELECT e164 FROM contact_phones ORDER BY 1")).map((r) => r.e164);
+    const save = (extra: string[], now: number) =>
+      saveSerializedContact(db, serializeContact(contact, extra), now);
+    assertEquals(await save(["+14155550102", "+14155550103"], 1), "inserted");
+    assertEquals(await rows(), ["+14155550101", "+14155550102", "+14155550103"]);
+    assertEquals(
+      await findLookupBody(db, "+14155550103"),
+      JSON.stringify(toLookupBody(contact)),
+    );
+    assertEquals(await save(["+14155550102", "+14155550103"], 2), "unchanged");
+    assertEquals(await save(["+14155550104"], 3), "updated");
+    assertEquals(await rows(), ["+14155550101", "+14155550104"]);
+    assertEquals(await deleteContact(db, "c-1"), true);
+    assertEquals(await rows(), []);
   } finally {
     store.close();
   }
