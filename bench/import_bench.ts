@@ -26,10 +26,14 @@ export interface ImportBenchResult {
     /** What the import left in the store's WAL file, and how long checkpointing it took. */
     readonly walMbLeft: number;
     readonly checkpointSeconds: number;
+    /** The store file after the import and the checkpoint (issue 15). */
+    readonly storeBytes: number;
   };
   readonly baseline: ImportRun & { readonly rows: number; readonly schema: string };
   /** server wall ÷ baseline wall. */
   readonly ratio: number;
+  /** storeBytes ÷ the CSV's bytes. */
+  readonly storeBytesVsCsv: number;
 }
 
 /** The baseline's schema: the CSV's 20 columns, the contact key, 4 phone indexes. */
@@ -118,6 +122,7 @@ export async function runImportBench(options: {
     options.timeoutMs,
   );
   const checkpointSeconds = (performance.now() - checkpointStarted) / 1000;
+  const storeBytes = await fileSize(options.storePath) + await fileSize(`${options.storePath}-wal`);
   const { stdout: _o, stderr: _e, code: _c, ...serverRun } = run;
   const { stdout: _bo, stderr: _be, code: _bc, ...baseRun } = baselineRun;
   return {
@@ -130,13 +135,16 @@ export async function runImportBench(options: {
       rowsPerSecond: rows / run.wallSeconds,
       walMbLeft,
       checkpointSeconds,
+      storeBytes,
     },
     baseline: { ...baseRun, rows: baselineRows, schema },
     ratio: run.wallSeconds / baselineRun.wallSeconds,
+    storeBytesVsCsv: storeBytes / dataset.csvBytes,
   };
 }
 
-async function fileSize(path: string): Promise<number> {
+/** A file's size in bytes, 0 when it does not exist. */
+export async function fileSize(path: string): Promise<number> {
   try {
     return (await Deno.stat(path)).size;
   } catch (error) {

@@ -1,7 +1,10 @@
 /**
  * Measurement 1 (lookup over HTTP) and 4a (server footprint): wrk at 32
  * connections against (a) a bare `Deno.serve` answering a fixed 600-byte
- * contact and (b) the real `GET /symbo/lookup` over the N-contact store,
+ * contact, (b) the read ceiling (bench/read_ceiling_server.ts: a bare
+ * `Deno.serve` running the lookup's one query on the same store) and the real
+ * `GET /symbo/lookup` over the N-contact store — plus the real lookup with one
+ * number in ten unknown to the store (what a miss costs, e.g. recording it) —
  * each server in its own process on the same CPU, in alternating rounds (the
  * fastest round of each side counts, so a neighbour's burst of CPU use does
  * not decide the ratio; every round is in the results). Before wrk, the real
@@ -32,11 +35,23 @@ export interface LookupBenchResult {
   readonly rounds: number;
   /** The fastest round of each side (the least disturbed by anything else on the machine). */
   readonly baseline: WrkResult;
+  /** Baseline (b): the lookup's one read behind a bare `Deno.serve`, same store. */
+  readonly readCeiling: WrkResult;
   readonly server: WrkResult;
+  /** The real lookup with `unknownShare` of the numbers unknown to the store (404s). */
+  readonly unknownMix: WrkResult;
+  readonly unknownShare: number;
   /** Every round, in order. */
   readonly baselineRuns: readonly RunSummary[];
+  readonly readCeilingRuns: readonly RunSummary[];
   readonly serverRuns: readonly RunSummary[];
+  readonly unknownMixRuns: readonly RunSummary[];
+  /** server ÷ (a). */
   readonly ratio: number;
+  /** server ÷ (b). */
+  readonly ratioToReadCeiling: number;
+  /** unknown mix ÷ server (all known): below 1 by what a miss costs more than a hit. */
+  readonly unknownMixRatio: number;
   readonly agreement: Agreement;
   readonly footprint: {
     readonly rssMb: number;
@@ -50,6 +65,8 @@ export interface LookupBenchResult {
 export async function runLookupBench(options: {
   readonly workDir: string;
   readonly configPath: string;
+  /** The store the real server serves (the read ceiling reads it too). */
+  readonly storePath: string;
   readonly flags: readonly string[];
   readonly pinning: Pinning;
   readonly token: string;
@@ -67,21 +84,36 @@ export async function runLookupBench(options: {
       .map((n) => `/symbo/lookup?number=${encodeURIComponent(n.e164)}&token=${options.token}\n`)
       .join(""),
   );
+  // One number in ten unknown to the store: London 0204 numbers, which the
+  // generator never writes (its London heads are 3, 7 and 8).
+  const mixFile = `${options.workDir}/lookup_paths_unknown_mix.txt`;
+  const mixLines: string[] = [];
+  options.dataset.lookupList.forEach((n, i) => {
+    const e164 = i % 10 === 9 ? `+44204${String(i % 10_000_000).padStart(7, "0")}` : n.e164;
+    mixLines.push(`/symbo/lookup?number=${encodeURIComponent(e164)}&token=${options.token}\n`);
+  });
+  await Deno.writeTextFile(mixFile, mixLines.join(""));
   const { lookup: script } = await writeWrkScripts(options.workDir);
-  const wrk = (server: { url: string; pid: number }, seconds: number, seed: number) =>
+  const wrk = (
+    server: { url: string; pid: number },
+    seconds: number,
+    seed: number,
+    list = listFile,
+  ) =>
     runWrk({
       url: server.url,
       serverPid: server.pid,
       serverCore: options.pinning.serverCore,
       script,
-      scriptArgs: [listFile, String(seed)],
+      scriptArgs: [list, String(seed)],
       seconds,
       connections: WRK_CONNECTIONS,
       prefix: options.pinning.load,
     });
 
   options.log(
-    `  (a) bare Deno.serve (600-byte contact) and (b) symbo-crm GET /symbo/lookup, ` +
+    `  (a) bare Deno.serve (600-byte contact), (b) read ceiling (one prepared read), ` +
+      `symbo-crm GET /symbo/lookup, and it with 1 in 10 numbers unknown: ` +
       `${options.rounds} alternating rounds of wrk ${options.seconds}s…`,
   );
   const bare = await spawnServer({
@@ -97,8 +129,30 @@ export async function runLookupBench(options: {
     listening: /baseline listening on (\S+)/,
     timeoutMs: 30_000,
   });
+  const ceiling = await spawnServer({
+    name: "read ceiling (lookup baseline b)",
+    command: [
+      ...options.pinning.server,
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-env",
+      "--allow-ffi",
+      "--allow-sys",
+      `${ROOT}/bench/read_ceiling_server.ts`,
+      options.storePath,
+    ],
+    listening: /baseline listening on (\S+)/,
+    timeoutMs: 30_000,
+  }).catch(async (error) => {
+    await bare.stop();
+    throw error;
+  });
   const baselineRuns: WrkResult[] = [];
+  const ceilingRuns: WrkResult[] = [];
   const serverRuns: WrkResult[] = [];
+  const mixRuns: WrkResult[] = [];
   let agreement: Agreement;
   let served = 0;
   let memory;
@@ -119,12 +173,17 @@ export async function runLookupBench(options: {
         );
       }
       await wrk(bare, options.warmupSeconds, 1);
+      await wrk(ceiling, options.warmupSeconds, 1);
       served += (await wrk(real, options.warmupSeconds, 1)).requests;
       for (let round = 0; round < options.rounds; round++) {
         baselineRuns.push(await wrk(bare, options.seconds, 2 + round));
+        ceilingRuns.push(await wrk(ceiling, options.seconds, 2 + round));
         const run = await wrk(real, options.seconds, 2 + round);
         serverRuns.push(run);
         served += run.requests;
+        const mix = await wrk(real, options.seconds, 2 + round, mixFile);
+        mixRuns.push(mix);
+        served += mix.requests;
       }
       for (let extra = 0; served < options.minLookups && extra < 5; extra++) {
         served += (await wrk(real, 5, 100 + extra)).requests;
@@ -134,10 +193,21 @@ export async function runLookupBench(options: {
       await real.stop();
     }
   } finally {
+    await ceiling.stop();
     await bare.stop();
   }
   const baseline = fastest(baselineRuns);
+  const readCeiling = fastest(ceilingRuns);
   const server = fastest(serverRuns);
+  const unknownMix = fastest(mixRuns);
+  for (const run of [...ceilingRuns, ...mixRuns]) {
+    if (run.errors.read + run.errors.timeout + run.errors.connect > 0) {
+      throw new Error(
+        `a lookup round had ${run.errors.read} read errors, ${run.errors.timeout} timeouts and ` +
+          `${run.errors.connect} connect errors`,
+      );
+    }
+  }
   for (const run of serverRuns) {
     const bad = run.errors.status + run.errors.read + run.errors.timeout;
     if (bad > 0) {
@@ -154,10 +224,17 @@ export async function runLookupBench(options: {
     listSize: options.dataset.lookupList.length,
     rounds: options.rounds,
     baseline,
+    readCeiling,
     server,
+    unknownMix,
+    unknownShare: 0.1,
     baselineRuns: baselineRuns.map(summary),
+    readCeilingRuns: ceilingRuns.map(summary),
     serverRuns: serverRuns.map(summary),
+    unknownMixRuns: mixRuns.map(summary),
     ratio: server.requestsPerSecond / baseline.requestsPerSecond,
+    ratioToReadCeiling: server.requestsPerSecond / readCeiling.requestsPerSecond,
+    unknownMixRatio: unknownMix.requestsPerSecond / server.requestsPerSecond,
     agreement,
     footprint: { rssMb: memory?.rssMb ?? NaN, hwmMb: memory?.hwmMb ?? NaN, lookupsServed: served },
   };

@@ -13,6 +13,8 @@ import { BENCH_WEBHOOK_SECRET } from "./webhook_events.ts";
 export interface Credentials {
   readonly webhookSecret: string;
   readonly lookupToken: string;
+  /** For `GET /metrics` (sent as `Authorization: Bearer`) and the admin API. */
+  readonly adminToken: string;
 }
 
 /** A random lookup token and the bench's fixed webhook secret (the pool is signed with it). */
@@ -20,7 +22,7 @@ export function newCredentials(): Credentials {
   const hex = (n: number) =>
     Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, "0"))
       .join("");
-  return { webhookSecret: BENCH_WEBHOOK_SECRET, lookupToken: hex(24) };
+  return { webhookSecret: BENCH_WEBHOOK_SECRET, lookupToken: hex(24), adminToken: hex(24) };
 }
 
 /**
@@ -43,6 +45,7 @@ export async function writeConfig(
       webhook_secrets: [credentials.webhookSecret],
       lookup_tokens: [credentials.lookupToken],
     },
+    admin: { tokens: [credentials.adminToken] },
     contacts: { default_region: "US" },
     log: { level: "warning" },
   };

@@ -3,6 +3,7 @@
  * `bench/results/<UTC timestamp>.json`), the targets of issue #5, and the
  * one table printed at the end (each ratio next to its target).
  */
+import type { DuringImportResult } from "./during_import_bench.ts";
 import type { ImportBenchResult } from "./import_bench.ts";
 import type { LookupBenchResult } from "./lookup_bench.ts";
 import type { WebhookBenchResult } from "./webhook_bench.ts";
@@ -37,7 +38,25 @@ export interface Results {
   readonly rows: number;
   readonly lookup_ratio: number;
   readonly lookup_p99_ms: number;
+  /** Baseline (b): the lookup's one read behind a bare `Deno.serve` (issue 12). */
+  readonly lookup_read_ceiling_rps: number;
+  /** symbo-crm lookup req/s ÷ (b). */
+  readonly lookup_vs_read_ceiling: number;
+  /** Lookup req/s with 1 in 10 numbers unknown ÷ all known (issue 11: what a miss costs). */
+  readonly lookup_unknown_mix_vs_known: number;
   readonly webhook_ratio: number;
+  readonly webhook_p99_ms: number;
+  /** The step "during an import" (null when skipped): the worst round's p99, summed non-2xx. */
+  readonly during_import_lookup_p99_ms: number | null;
+  readonly during_import_lookup_non2xx: number | null;
+  readonly during_import_webhook_p99_ms: number | null;
+  readonly during_import_webhook_non2xx: number | null;
+  /** The largest applier lag scraped from /metrics; null when the gauge is absent. */
+  readonly during_import_apply_lag_max_s: number | null;
+  /** The store after the import ÷ the CSV (issue 15); null with `--reuse-store`. */
+  readonly store_bytes_vs_csv: number | null;
+  /** (store growth + audit bytes) ÷ bytes of the bodies posted, by the webhook step. */
+  readonly disk_bytes_per_event_vs_body: number;
   readonly import_ratio: number | null;
   readonly import_peak_rss_mb: number | null;
   readonly server_rss_mb: number;
@@ -57,6 +76,8 @@ export interface Results {
   readonly webhook: WebhookBenchResult;
   /** null when `--reuse-store` skipped the import. */
   readonly import: ImportBenchResult | null;
+  /** null with `--no-during-import`. */
+  readonly during_import: DuringImportResult | null;
   readonly footprint: {
     readonly server_rss_mb: number;
     readonly server_hwm_mb: number;
@@ -72,9 +93,15 @@ export interface Results {
 export function evaluateTargets(figures: {
   lookup_ratio: number;
   lookup_p99_ms: number;
+  lookup_vs_read_ceiling: number;
   webhook_ratio: number;
   import_ratio: number | null;
   import_peak_rss_mb: number | null;
+  during_import_lookup_p99_ms: number | null;
+  during_import_lookup_non2xx: number | null;
+  during_import_webhook_non2xx: number | null;
+  store_bytes_vs_csv: number | null;
+  disk_bytes_per_event_vs_body: number;
 }): Target[] {
   const target = (
     key: string,
@@ -95,9 +122,15 @@ export function evaluateTargets(figures: {
   return [
     target("lookup_ratio", figures.lookup_ratio, 0.6, "min"),
     target("lookup_p99_ms", figures.lookup_p99_ms, 1.5, "max"),
-    target("webhook_ratio", figures.webhook_ratio, 1.0, "min"),
-    target("import_ratio", figures.import_ratio, 3.0, "max"),
+    target("lookup_vs_read_ceiling", figures.lookup_vs_read_ceiling, 0.9, "min"),
+    target("webhook_ratio", figures.webhook_ratio, 3.0, "min"),
+    target("import_ratio", figures.import_ratio, 2.5, "max"),
     target("import_peak_rss_mb", figures.import_peak_rss_mb, 300, "max"),
+    target("during_import_lookup_p99_ms", figures.during_import_lookup_p99_ms, 5, "max"),
+    target("during_import_lookup_non2xx", figures.during_import_lookup_non2xx, 0, "max"),
+    target("during_import_webhook_non2xx", figures.during_import_webhook_non2xx, 0, "max"),
+    target("store_bytes_vs_csv", figures.store_bytes_vs_csv, 2.5, "max"),
+    target("disk_bytes_per_event_vs_body", figures.disk_bytes_per_event_vs_body, 1.2, "max"),
   ];
 }
 
@@ -141,7 +174,8 @@ export function disturbances(results: Results): string[] {
     }
   };
   check("lookup (a) bare Deno.serve", results.lookup.baseline);
-  check("lookup (b) symbo-crm", results.lookup.server);
+  check("lookup (b) read ceiling", results.lookup.readCeiling);
+  check("lookup symbo-crm", results.lookup.server);
   check("webhook (c) baseline", results.webhook.baselineHttp);
   check("webhook symbo-crm", results.webhook.server);
   return warnings;
@@ -150,11 +184,15 @@ export function disturbances(results: Results): string[] {
 function verdict(results: Results, key: string): string {
   const target = results.targets.find((t) => t.key === key);
   if (!target) return "";
-  const limit = key.endsWith("ratio")
-    ? `${target.limit.toFixed(2)}×`
-    : key.endsWith("_ms")
+  const limit = key.endsWith("_ms")
     ? `${target.limit} ms`
-    : `${target.limit} MB`;
+    : key.endsWith("_mb")
+    ? `${target.limit} MB`
+    : key.endsWith("_s")
+    ? `${target.limit} s`
+    : key.endsWith("non2xx")
+    ? String(target.limit)
+    : `${target.limit.toFixed(2)}×`;
   const sign = target.kind === "min" ? "≥" : "≤";
   const ok = target.met === null ? "—" : target.met ? "ok" : "MISSED";
   return `${sign} ${limit}\t${ok}`;
@@ -173,6 +211,23 @@ export function formatTable(results: Results): string {
       "(a) bare Deno.serve, 600 B",
       x(lookup.ratio),
       ...verdict(results, "lookup_ratio").split("\t"),
+    ],
+    [
+      "  lookup req/s vs the read ceiling",
+      int(lookup.server.requestsPerSecond),
+      int(lookup.readCeiling.requestsPerSecond),
+      "(b) Deno.serve + 1 prepared read",
+      x(lookup.ratioToReadCeiling),
+      ...verdict(results, "lookup_vs_read_ceiling").split("\t"),
+    ],
+    [
+      "  lookup req/s, 1 in 10 numbers unknown",
+      int(lookup.unknownMix.requestsPerSecond),
+      int(lookup.server.requestsPerSecond),
+      "the same lookup, all known",
+      x(lookup.unknownMixRatio),
+      "",
+      "",
     ],
     [
       "  lookup latency p50 / p99",
@@ -255,9 +310,25 @@ export function formatTable(results: Results): string {
         ...verdict(results, "import_peak_rss_mb").split("\t"),
       ],
     );
+    rows.push([
+      "  store size ÷ CSV size",
+      mb(imp.server.storeBytes / 2 ** 20),
+      mb(results.dataset.csv_bytes / 2 ** 20),
+      "the CSV",
+      x(imp.storeBytesVsCsv),
+      ...verdict(results, "store_bytes_vs_csv").split("\t"),
+    ]);
   } else {
     rows.push(["3 import", "skipped", "", "--reuse-store", "", "", ""]);
   }
+  rows.push([
+    "  webhook disk ÷ body bytes",
+    mb((webhook.disk.storeGrowthBytes + webhook.disk.auditBytes) / 2 ** 20),
+    mb(webhook.disk.bodyBytes / 2 ** 20),
+    "bodies posted (store + audit)",
+    x(webhook.disk.perEventVsBody),
+    ...verdict(results, "disk_bytes_per_event_vs_body").split("\t"),
+  ]);
   rows.push(
     [
       `4 server RSS after ${int(results.footprint.lookups_served)} lookups`,
@@ -278,6 +349,48 @@ export function formatTable(results: Results): string {
       "",
     ],
   );
+  const during = results.during_import;
+  if (during) {
+    const lag = during.applyLagMaxSeconds;
+    rows.push(
+      [
+        `5 during an import of ${int(during.rows)} more rows (${s(during.importWallSeconds)})`,
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+      ],
+      [
+        `  lookups (~${int(during.lookup.connections * 1000 / during.lookup.delayMs)}/s) p99`,
+        ms(during.lookup.p99Ms),
+        "",
+        `${int(during.lookup.requests)} answered, ${during.lookup.non2xx} non-2xx`,
+        "",
+        ...verdict(results, "during_import_lookup_p99_ms").split("\t"),
+      ],
+      [
+        `  webhooks (~${int(during.webhook.connections * 1000 / during.webhook.delayMs)}/s) p99`,
+        ms(during.webhook.p99Ms),
+        "",
+        `${int(during.webhook.requests)} answered, ${during.webhook.non2xx} non-2xx`,
+        "",
+        ...verdict(results, "during_import_webhook_non2xx").split("\t").map((cell, i) =>
+          i === 0 ? `non-2xx ${cell}` : cell
+        ),
+      ],
+      [
+        "  applier lag, max",
+        lag === null ? "—" : s(lag),
+        "",
+        lag === null ? "no symbo_crm_applier_lag_seconds gauge" : "from /metrics",
+        "",
+        "",
+        "",
+      ],
+    );
+  }
   const widths =
     rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? "").length))) ?? [];
   const lines = rows.map((row) =>

@@ -14,6 +14,7 @@
  */
 import { parseArgs } from "node:util";
 import { ensureDataset } from "./dataset.ts";
+import { type DuringImportResult, runDuringImportBench } from "./during_import_bench.ts";
 import { type ImportBenchResult, runImportBench } from "./import_bench.ts";
 import { runLookupBench } from "./lookup_bench.ts";
 import {
@@ -35,12 +36,14 @@ import {
 import { runWebhookBench } from "./webhook_bench.ts";
 import { ensureWrk } from "./wrk.ts";
 
-const USAGE = `Usage: deno task bench [--quick] [--rows N] [--reuse-store]
+const USAGE = `Usage: deno task bench [--quick] [--rows N] [--reuse-store] [--no-during-import]
 
-  --quick        100,000 contacts (default: 1,000,000)
-  --rows N       any other number of contacts
-  --reuse-store  skip the import measurement and serve the store the last
-                 run built for this N (for iterating on the lookup)`;
+  --quick             100,000 contacts (default: 1,000,000)
+  --rows N            any other number of contacts
+  --reuse-store       skip the import measurement and serve the store the last
+                      run built for this N (for iterating on the lookup)
+  --no-during-import  skip the step that imports N more contacts while lookups
+                      and webhooks arrive`;
 
 const FULL_ROWS = 1_000_000;
 const QUICK_ROWS = 100_000;
@@ -112,6 +115,7 @@ async function main(args: readonly string[]): Promise<number> {
         quick: { type: "boolean", default: false },
         rows: { type: "string" },
         "reuse-store": { type: "boolean", default: false },
+        "no-during-import": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -201,6 +205,7 @@ async function main(args: readonly string[]): Promise<number> {
     const lookup = await runLookupBench({
       workDir,
       configPath: lookupConfig,
+      storePath: storeDb,
       flags,
       pinning,
       token: credentials.lookupToken,
@@ -233,10 +238,41 @@ async function main(args: readonly string[]): Promise<number> {
         `${webhook.server.auditLines} audit lines`,
     );
 
+    let duringImport: DuringImportResult | null = null;
+    if (!values["no-during-import"]) {
+      log("during an import:");
+      duringImport = await runDuringImportBench({
+        workDir,
+        cacheDir,
+        storePath: storeDb,
+        configFor: (dir, dbPath) => writeConfig(dir, dbPath, credentials),
+        adminToken: credentials.adminToken,
+        lookupToken: credentials.lookupToken,
+        flags,
+        pinning,
+        dataset,
+        roundSeconds: 5,
+        timeoutMs: Math.max(600_000, rows * 2),
+        log,
+      });
+      log(`  ${duringImport.importSummaryLine}`);
+    }
+
     const figures = {
       lookup_ratio: lookup.ratio,
       lookup_p99_ms: lookup.server.latencyMs.p99,
+      lookup_read_ceiling_rps: lookup.readCeiling.requestsPerSecond,
+      lookup_vs_read_ceiling: lookup.ratioToReadCeiling,
+      lookup_unknown_mix_vs_known: lookup.unknownMixRatio,
       webhook_ratio: webhook.ratio,
+      webhook_p99_ms: webhook.server.latencyMs.p99,
+      during_import_lookup_p99_ms: duringImport?.lookup.p99Ms ?? null,
+      during_import_lookup_non2xx: duringImport?.lookup.non2xx ?? null,
+      during_import_webhook_p99_ms: duringImport?.webhook.p99Ms ?? null,
+      during_import_webhook_non2xx: duringImport?.webhook.non2xx ?? null,
+      during_import_apply_lag_max_s: duringImport?.applyLagMaxSeconds ?? null,
+      store_bytes_vs_csv: importResult?.storeBytesVsCsv ?? null,
+      disk_bytes_per_event_vs_body: webhook.disk.perEventVsBody,
       import_ratio: importResult?.ratio ?? null,
       import_peak_rss_mb: importResult?.server.peakRssMb ?? null,
     };
@@ -261,6 +297,7 @@ async function main(args: readonly string[]): Promise<number> {
       lookup,
       webhook,
       import: importResult,
+      during_import: duringImport,
       footprint: {
         server_rss_mb: lookup.footprint.rssMb,
         server_hwm_mb: lookup.footprint.hwmMb,

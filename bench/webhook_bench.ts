@@ -17,7 +17,8 @@
  * one-fsync-per-event on this disk.
  */
 import type { Dataset } from "./dataset.ts";
-import { type Pinning, ROOT, spawnServer } from "./processes.ts";
+import { fileSize } from "./import_bench.ts";
+import { type Pinning, ROOT, runOrThrow, spawnServer } from "./processes.ts";
 import { startRealServer } from "./real_server.ts";
 import { ensureEventPool, type EventPool, readPoolBodies } from "./webhook_events.ts";
 import {
@@ -58,6 +59,19 @@ export interface WebhookBenchResult {
   readonly ratioAgainst: "baseline_http";
   /** server req/s ÷ raw loop lines/s (for reference). */
   readonly ratioVsRawLoop: number;
+  /**
+   * What the real server's events cost on disk (issue 15): the store's growth
+   * (checkpointed, after the server stopped) plus the audit folder's bytes
+   * (plain and compressed days, whatever the build writes), over the bytes of
+   * the bodies it answered (answers × the pool's mean body size).
+   */
+  readonly disk: {
+    readonly storeGrowthBytes: number;
+    readonly auditBytes: number;
+    readonly eventsAnswered: number;
+    readonly bodyBytes: number;
+    readonly perEventVsBody: number;
+  };
 }
 
 /** Runs the webhook benchmark; throws when a request was not answered 200. */
@@ -115,6 +129,8 @@ export async function runWebhookBench(options: {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
   const configPath = await options.configFor(serverDir, dbPath);
+  const storeBefore = await fileSize(dbPath) + await fileSize(`${dbPath}-wal`);
+  let answered = 0;
 
   const baselineRuns: WrkResult[] = [];
   const serverRuns: WrkResult[] = [];
@@ -142,7 +158,7 @@ export async function runWebhookBench(options: {
     });
     try {
       await wrk(baselineServer, pool.warmupPath, options.warmupSeconds, 0);
-      await wrk(server, pool.warmupPath, options.warmupSeconds, 0);
+      answered += (await wrk(server, pool.warmupPath, options.warmupSeconds, 0)).requests;
       // Each round sends the next, unsent part of the pool to both sides (the
       // 64 requests still in flight when wrk stopped are skipped too).
       let offset = 0;
@@ -151,6 +167,7 @@ export async function runWebhookBench(options: {
         const real = await wrk(server, pool.measuredPath, options.seconds, offset);
         baselineRuns.push(base);
         serverRuns.push(real);
+        answered += real.requests;
         offset += Math.max(base.requests, real.requests) + WEBHOOK_CONCURRENCY;
       }
     } finally {
@@ -159,6 +176,10 @@ export async function runWebhookBench(options: {
   } finally {
     await baselineServer.stop();
   }
+  await runOrThrow(["sqlite3", dbPath, "PRAGMA wal_checkpoint(TRUNCATE);"]);
+  const storeGrowthBytes = await fileSize(dbPath) + await fileSize(`${dbPath}-wal`) - storeBefore;
+  const auditBytes = await folderBytes(`${serverDir}/audit`);
+  const bodyBytes = answered * pool.mix.meanBodyBytes;
   const linesWritten = await countLines([jsonlPath]);
   const auditLines = await countLines(await jsonlFiles(`${serverDir}/audit`));
   const baseline = fastest(baselineRuns);
@@ -199,6 +220,13 @@ export async function runWebhookBench(options: {
     ratio: real.requestsPerSecond / baseline.requestsPerSecond,
     ratioAgainst: "baseline_http",
     ratioVsRawLoop: real.requestsPerSecond / rawLoop.linesPerSecond,
+    disk: {
+      storeGrowthBytes,
+      auditBytes,
+      eventsAnswered: answered,
+      bodyBytes,
+      perEventVsBody: (storeGrowthBytes + auditBytes) / bodyBytes,
+    },
   };
 }
 
@@ -225,6 +253,17 @@ async function appendLoop(path: string, bodies: readonly Uint8Array[], maxSecond
   }
   const seconds = (performance.now() - started) / 1000;
   return { lines, seconds, linesPerSecond: lines / seconds };
+}
+
+/** Bytes of every file under `dir`, recursively (plain and compressed audit days alike). */
+async function folderBytes(dir: string): Promise<number> {
+  let bytes = 0;
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) bytes += await folderBytes(path);
+    else if (entry.isFile) bytes += (await Deno.stat(path)).size;
+  }
+  return bytes;
 }
 
 async function jsonlFiles(dir: string): Promise<string[]> {

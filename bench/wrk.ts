@@ -310,3 +310,16 @@ function webhookCounters(raw: unknown): Pick<WrkResult, "outcomes" | "poolWraps"
     poolWraps: numberField(raw, "wraps", "wrk summary"),
   };
 }
+
+/**
+ * A copy of `script` whose every connection waits `delayMs` before each
+ * request (wrk's `delay` hook): a steady, open-ended load of about
+ * connections × 1000 / delayMs requests per second instead of "as fast as
+ * the server answers". Returns the new script's path.
+ */
+export async function pacedScript(script: string, delayMs: number): Promise<string> {
+  const path = script.replace(/\.lua$/, `.paced${delayMs}ms.lua`);
+  const text = await Deno.readTextFile(script);
+  await Deno.writeTextFile(path, `${text}\nfunction delay() return ${delayMs} end\n`);
+  return path;
+}

@@ -4,6 +4,7 @@
  */
 import type { Config } from "../config/config.ts";
 import { importContacts, ImportError, type ImportSummary } from "../contacts/import_contacts.ts";
+import { runInBackgroundPriority } from "./background_priority.ts";
 import { toRegion } from "../contacts/phone.ts";
 import { isEncodingLabel } from "../contacts/import_jobs.ts";
 import type { MappingEntry } from "../contacts/csv_headers.ts";
@@ -57,6 +58,8 @@ export async function runImportCommand(
     return 1;
   }
   const size = (await file.stat()).size;
+  // Before the parsing worker starts, so that it inherits the lower priority.
+  runInBackgroundPriority();
   const store = await openConfiguredStore(config);
   const progress = Deno.stderr.isTerminal() ? progressPrinter(size) : undefined;
   const rejects = options.rejectsFile ? createRejectsFile() : undefined;

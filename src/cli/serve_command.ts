@@ -28,7 +28,7 @@ import type { Config, ConfigSource } from "../config/config.ts";
 import { configWarnings } from "../config/config_warnings.ts";
 import { BodyBudget } from "../http/body_guard.ts";
 import { ensureLookupToken } from "../config/lookup_token.ts";
-import { countContacts } from "../contacts/contact_store.ts";
+import { countContacts, lookupBodyReader } from "../contacts/contact_store.ts";
 import { toRegion } from "../contacts/phone.ts";
 import { boundedText, createApp, type Route } from "../http/app.ts";
 import { errorResponse } from "../http/http_error.ts";
@@ -154,6 +154,7 @@ export async function startServer(
 
   const lookup = createLookupHandler({
     reader: store.reader,
+    readBodyNow: store.driver ? lookupBodyReader(store.driver) : undefined,
     lookupTokens,
     signingKeys,
     defaultRegion,
@@ -283,7 +284,7 @@ export async function startServer(
   });
 
   const routes: Route[] = [
-    { method: "GET", path: "/symbo/lookup", handler: lookup, timeout: false },
+    { method: "GET", path: "/symbo/lookup", handler: lookup, timeout: false, direct: true },
     { method: "GET", path: "/symbo/webhook", handler: lookup, timeout: false },
     { method: "POST", path: "/symbo/webhook", handler: webhook },
     ...importRoutes(

@@ -16,7 +16,6 @@ import {
 } from "./contact.ts";
 import { toRegion } from "./phone.ts";
 import { readPhoneCell } from "./phone_cell.ts";
-import { contentHash } from "./contact_store.ts";
 import { derivedAccountId, type HeaderResolution } from "./csv_headers.ts";
 
 /** What a row became: a contact (with remarks), or a reason it was rejected. */
@@ -251,7 +250,21 @@ const COLUMNS_ONLY: RowPlan = {
  */
 export function derivedExternalId(record: readonly string[]): string {
   const text = record.map((cell) => cell.trim()).join("\u001f");
-  return `row-${contentHash(text)}${contentHash(`\u0002${text}`)}`;
+  return `row-${cyrb53(text)}${cyrb53(`\u0002${text}`)}`;
+}
+
+/** A fast 53-bit hash (cyrb53), base 36: an id derived from text, not a security boundary. */
+function cyrb53(text: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ code, 2654435761);
+    h2 = Math.imul(h2 ^ code, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
 }
 
 /**

@@ -3,35 +3,65 @@
  * `contact_phones` tables. Every function takes the executor first, so the
  * same code runs on the prepared local driver, the client, or a transaction.
  */
-import type { SqlExecutor, SqlRow } from "../store/sql.ts";
+import type { PreparedDriver, SqlExecutor, SqlRow } from "../store/sql.ts";
 import { text } from "../store/sql.ts";
-import { type Contact, contactFromLookupJson, PHONE_FIELDS, toLookupBody } from "./contact.ts";
+import {
+  type Contact,
+  contactFromStored,
+  extraNumbersFromStored,
+  lookupBodyFromStored,
+  PHONE_FIELDS,
+  STORED_FIELDS,
+  toStoredFields,
+} from "./contact.ts";
+
+/**
+ * The columns a contact is read from (its key and its fields array, see
+ * `STORED_FIELDS`), for `SELECT ${CONTACT_COLUMNS} FROM contacts c`; read the
+ * row with {@link contactFromRow}.
+ */
+export const CONTACT_COLUMNS = "c.fields, c.external_id";
+
+/**
+ * SQL for one stored field of `contacts` (aliased `c`): `json_extract` of its
+ * place in the fields array (for searches and sorts in SQL).
+ */
+export function contactFieldSql(field: typeof STORED_FIELDS[number]): string {
+  return `json_extract(c.fields, '$[${STORED_FIELDS.indexOf(field)}]')`;
+}
 
 /** The owner of a number: the most recently updated contact, ties broken by external_id. */
 const byPhone = (columns: string) =>
   `SELECT ${columns} FROM contact_phones p JOIN contacts c ON c.external_id = p.external_id
   WHERE p.e164 = ? ORDER BY c.updated_at DESC, c.external_id DESC LIMIT 1`;
-const LOOKUP_BODY_BY_PHONE_SQL = byPhone("c.lookup_json");
-const GET_SQL = "SELECT lookup_json, updated_at FROM contacts WHERE external_id = ?";
-const GET_HASH_SQL = "SELECT content_hash FROM contacts WHERE external_id = ?";
-const INSERT_SQL = `INSERT INTO contacts (external_id, lookup_json, content_hash, updated_at)
-  VALUES (?, ?, ?, ?) ON CONFLICT (external_id) DO NOTHING`;
-const UPDATE_SQL =
-  "UPDATE contacts SET lookup_json = ?, content_hash = ?, updated_at = ? WHERE external_id = ?";
-const DELETE_PHONES_SQL = "DELETE FROM contact_phones WHERE external_id = ?";
-// One statement per count of numbers (1–4): a contact's index rows in one step.
-const INSERT_PHONES_SQL = [1, 2, 3, 4].map((n) =>
+/**
+ * The lookup's one read: the stored row of the contact that owns a number
+ * (fields array, then key). Exported so the benchmark's read-ceiling baseline
+ * runs exactly it.
+ */
+export const LOOKUP_BY_PHONE_SQL = byPhone(CONTACT_COLUMNS);
+const GET_SQL = `SELECT ${CONTACT_COLUMNS}, c.updated_at FROM contacts c WHERE c.external_id = ?`;
+const GET_FIELDS_SQL = "SELECT fields FROM contacts WHERE external_id = ?";
+const INSERT_SQL = `INSERT INTO contacts (external_id, fields, updated_at)
+  VALUES (?, ?, ?) ON CONFLICT (external_id) DO NOTHING`;
+const UPDATE_SQL = "UPDATE contacts SET fields = ?, updated_at = ? WHERE external_id = ?";
+// contact_phones has one index, (e164, external_id): a contact's rows are
+// found from the numbers its stored row holds, not through a second index on
+// external_id (which cost the 1M store ~100 MB, issue 15).
+const DELETE_PHONE_SQL = "DELETE FROM contact_phones WHERE e164 = ? AND external_id = ?";
+// One statement per count of numbers: a contact's index rows in one step.
+const insertPhonesSql = (n: number) =>
   `INSERT OR IGNORE INTO contact_phones (e164, external_id) VALUES ${
     Array(n).fill("(?, ?)").join(", ")
-  }`
-);
+  }`;
+const INSERT_PHONES_SQL = [1, 2, 3, 4].map(insertPhonesSql);
 
 /** What saving a contact did. */
 export type SaveOutcome = "inserted" | "updated" | "unchanged";
 
-/** Reads a stored row (its `lookup_json` column) into a contact. */
+/** Reads a stored row (its `fields` and `external_id` columns) into a contact. */
 export function contactFromRow(row: SqlRow): Contact {
-  return contactFromLookupJson(text(row, "lookup_json"));
+  return contactFromStored(text(row, "external_id"), text(row, "fields"));
 }
 
 /**
@@ -42,17 +72,29 @@ export async function findContactByPhone(
   db: SqlExecutor,
   e164: string,
 ): Promise<Contact | undefined> {
-  const body = await findLookupBody(db, e164);
-  return body === undefined ? undefined : contactFromLookupJson(body);
+  const row = await db.first(LOOKUP_BY_PHONE_SQL, [e164]);
+  return row ? contactFromRow(row) : undefined;
 }
 
 /**
- * The lookup body (the guide's JSON, serialized when the contact was saved) of
- * the contact that owns `e164`, by the same rule as `findContactByPhone`.
+ * The lookup body (the guide's JSON, `toLookupBody`'s shape) of the contact
+ * that owns `e164`, by the same rule as `findContactByPhone`.
  */
 export async function findLookupBody(db: SqlExecutor, e164: string): Promise<string | undefined> {
-  const row = await db.first(LOOKUP_BODY_BY_PHONE_SQL, [e164]);
-  return row ? text(row, "lookup_json") : undefined;
+  const row = await db.first(LOOKUP_BY_PHONE_SQL, [e164]);
+  return row ? lookupBodyFromStored(text(row, "external_id"), text(row, "fields")) : undefined;
+}
+
+/**
+ * `findLookupBody` as a synchronous function over a local driver connection
+ * (the statement prepared once): the lookup's hot path on a `file:` store.
+ */
+export function lookupBodyReader(driver: PreparedDriver): (e164: string) => string | undefined {
+  const { statement } = driver.query(LOOKUP_BY_PHONE_SQL);
+  return (e164) => {
+    const row = statement.get(e164) as unknown[] | undefined;
+    return row === undefined ? undefined : lookupBodyFromStored(String(row[1]), String(row[0]));
+  };
 }
 
 /** The contact with this external id, with its last update time (epoch ms). */
@@ -64,18 +106,26 @@ export async function getContact(
   return row ? { contact: contactFromRow(row), updatedAt: Number(row.updated_at) } : undefined;
 }
 
-/** The distinct E.164 numbers of a contact (its phone index rows). */
+/**
+ * The distinct E.164 numbers of a contact's phone fields. A stored contact's
+ * index rows are exactly these plus the extra numbers its row names
+ * (`toStoredFields`): that is how an update or a delete finds them.
+ */
 export function contactNumbers(contact: Contact): string[] {
-  const numbers = new Set<string>();
-  for (const field of PHONE_FIELDS) if (contact[field] !== "") numbers.add(contact[field]);
-  return [...numbers];
+  // A plain array, not a Set: at most four numbers, and the import's worker calls this per row.
+  const numbers: string[] = [];
+  for (const field of PHONE_FIELDS) {
+    const e164 = contact[field];
+    if (e164 !== "" && !numbers.includes(e164)) numbers.push(e164);
+  }
+  return numbers;
 }
 
-/** A contact ready to store: its lookup body, the body's hash, and its numbers. */
+/** A contact ready to store: its key, its stored fields array, and its numbers. */
 export interface SerializedContact {
   readonly externalId: string;
-  readonly body: string;
-  readonly hash: string;
+  /** The row form (`toStoredFields`); two contacts are the same when these are equal. */
+  readonly fields: string;
   readonly numbers: readonly string[];
 }
 
@@ -89,15 +139,15 @@ export function serializeContact(
   contact: Contact,
   extraNumbers: readonly string[] = [],
 ): SerializedContact {
-  const body = JSON.stringify(toLookupBody(contact));
   const numbers = contactNumbers(contact);
-  for (const e164 of extraNumbers) if (!numbers.includes(e164)) numbers.push(e164);
-  return {
-    externalId: contact.external_id,
-    body,
-    hash: contentHash(extraNumbers.length === 0 ? body : `${body}\n${extraNumbers.join(" ")}`),
-    numbers,
-  };
+  const extra: string[] = [];
+  for (const e164 of extraNumbers) {
+    if (e164 !== "" && !numbers.includes(e164)) {
+      numbers.push(e164);
+      extra.push(e164);
+    }
+  }
+  return { externalId: contact.external_id, fields: toStoredFields(contact, extra), numbers };
 }
 
 /**
@@ -115,27 +165,33 @@ export async function saveSerializedContact(
   contact: SerializedContact,
   now: number,
 ): Promise<SaveOutcome> {
-  const { externalId, body, hash, numbers } = contact;
+  const { externalId, fields, numbers } = contact;
   // Insert first: a new contact (the common case of an import) costs one statement.
-  const { changes } = await db.run(INSERT_SQL, [externalId, body, hash, now]);
+  const { changes } = await db.run(INSERT_SQL, [externalId, fields, now]);
   if (changes === 0) {
-    const existing = await db.first(GET_HASH_SQL, [externalId]);
-    if (existing && text(existing, "content_hash") === hash) return "unchanged";
-    await db.run(UPDATE_SQL, [body, hash, now, externalId]);
-    await db.run(DELETE_PHONES_SQL, [externalId]);
+    const existing = await db.first(GET_FIELDS_SQL, [externalId]);
+    const before = text(existing ?? {}, "fields");
+    if (before === fields) return "unchanged";
+    await db.run(UPDATE_SQL, [fields, now, externalId]);
+    await deletePhones(db, externalId, before);
   }
-  const insertPhones = INSERT_PHONES_SQL[numbers.length - 1];
-  if (insertPhones) {
-    await db.run(insertPhones, numbers.flatMap((e164) => [e164, externalId]));
-  } else {
-    // A contact's extra numbers can make more than four: index rows four at a time.
-    for (let i = 0; i < numbers.length; i += 4) {
-      const batch = numbers.slice(i, i + 4);
-      const insertBatch = INSERT_PHONES_SQL[batch.length - 1];
-      if (insertBatch) await db.run(insertBatch, batch.flatMap((e164) => [e164, externalId]));
-    }
-  }
+  await insertPhones(db, externalId, numbers);
   return changes === 0 ? "updated" : "inserted";
+}
+
+async function insertPhones(db: SqlExecutor, externalId: string, numbers: readonly string[]) {
+  if (numbers.length === 0) return;
+  const sql = INSERT_PHONES_SQL[numbers.length - 1] ?? insertPhonesSql(numbers.length);
+  await db.run(sql, numbers.flatMap((e164) => [e164, externalId]));
+}
+
+/** Deletes the phone index rows of the contact whose stored fields were `fields`. */
+async function deletePhones(db: SqlExecutor, externalId: string, fields: string) {
+  const numbers = [
+    ...contactNumbers(contactFromStored(externalId, fields)),
+    ...extraNumbersFromStored(fields),
+  ];
+  for (const e164 of numbers) await db.run(DELETE_PHONE_SQL, [e164, externalId]);
 }
 
 /**
@@ -143,7 +199,8 @@ export async function saveSerializedContact(
  * Returns false when there was no such contact.
  */
 export async function deleteContact(db: SqlExecutor, externalId: string): Promise<boolean> {
-  await db.run(DELETE_PHONES_SQL, [externalId]);
+  const existing = await db.first(GET_FIELDS_SQL, [externalId]);
+  if (existing) await deletePhones(db, externalId, text(existing, "fields"));
   await db.run("UPDATE calls SET contact_external_id = NULL WHERE contact_external_id = ?", [
     externalId,
   ]);
@@ -155,22 +212,4 @@ export async function deleteContact(db: SqlExecutor, externalId: string): Promis
 export async function countContacts(db: SqlExecutor): Promise<number> {
   const row = await db.first("SELECT COUNT(*) AS n FROM contacts");
   return row ? Number(row.n) : 0;
-}
-
-/**
- * A fast 53-bit hash (cyrb53) of a contact's serialized lookup body, which
- * holds every stored field: used only to tell "unchanged" from "updated", not a
- * security boundary.
- */
-export function contentHash(body: string): string {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < body.length; i++) {
-    const code = body.charCodeAt(i);
-    h1 = Math.imul(h1 ^ code, 2654435761);
-    h2 = Math.imul(h2 ^ code, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
 }

@@ -9,7 +9,42 @@ import type { Client } from "@libsql/client";
 export interface Migration {
   readonly version: number;
   readonly statements: readonly string[];
+  /**
+   * Run `VACUUM` after it (outside its transaction): for a migration that
+   * frees much space, so the file shrinks instead of keeping free pages.
+   */
+  readonly vacuum?: boolean;
 }
+
+// Where migration 6 finds each stored field (contacts/contact.ts STORED_FIELDS)
+// in a version-1 row's lookup body. Spelled out, not derived: a migration must
+// not change when the code does.
+const V1_BODY_PATHS = [
+  "$.first_name",
+  "$.last_name",
+  "$.work_email",
+  "$.personal_email",
+  "$.work_phone",
+  "$.mobile_phone",
+  "$.home_phone",
+  "$.other_phone",
+  "$.address_city",
+  "$.address_country",
+  "$.address_state",
+  "$.address_street",
+  "$.address_street_2",
+  "$.address_zip",
+  "$.linkedin_url",
+  "$.facebook_url",
+  "$.personal_note_1",
+  "$.time_zone",
+  "$.title",
+  "$.website_url_1",
+  "$.account.external_id",
+  "$.account.name",
+  "$.account.website_url",
+  "$.account.industry",
+];
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -123,6 +158,32 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS events_by_received ON events (received_at)`,
     ],
   },
+  {
+    // Contacts smaller (issue 15): a row keeps its fields as a JSON array of
+    // values in STORED_FIELDS order (contacts/contact.ts), not the lookup body
+    // with its 25 key names; the key is the table's only index (WITHOUT ROWID);
+    // the phone index by contact goes (updates and deletes find a contact's
+    // index rows from the numbers its row holds); the content hash goes (the
+    // fields text itself is compared).
+    version: 6,
+    vacuum: true,
+    statements: [
+      `CREATE TABLE contacts_v6 (
+        external_id TEXT PRIMARY KEY,
+        fields TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) WITHOUT ROWID`,
+      `INSERT INTO contacts_v6 (external_id, fields, updated_at)
+        SELECT external_id, json_array(${
+        V1_BODY_PATHS.map((path) =>
+          `coalesce(CAST(json_extract(lookup_json, '${path}') AS TEXT), '')`
+        ).join(", ")
+      }), updated_at FROM contacts`,
+      `DROP TABLE contacts`,
+      `ALTER TABLE contacts_v6 RENAME TO contacts`,
+      `DROP INDEX IF EXISTS contact_phones_by_contact`,
+    ],
+  },
 ];
 
 /**
@@ -138,12 +199,19 @@ export async function migrate(client: Client): Promise<number> {
         "Run a newer symbo-crm, or restore a backup made by this version.",
     );
   }
+  let vacuum = false;
   for (const migration of MIGRATIONS) {
     if (migration.version <= current) continue;
     await client.batch(
       [...migration.statements, `PRAGMA user_version = ${migration.version}`],
       "write",
     );
+    vacuum ||= migration.vacuum === true;
+  }
+  if (vacuum) {
+    // Only gives free pages back; a server that refuses VACUUM (a remote
+    // libSQL server may) leaves them for reuse, which is still correct.
+    await client.execute("VACUUM").catch(() => {});
   }
   return Math.max(current, latest);
 }
