@@ -10,7 +10,6 @@ import {
   type Contact,
   CONTACT_FIELDS,
   type ContactField,
-  STORED_FIELDS,
   toLookupBody,
 } from "../contacts/contact.ts";
 import { toContact } from "../contacts/contact_row.ts";
