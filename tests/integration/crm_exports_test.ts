@@ -7,7 +7,7 @@
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { runCli, startServerProcess } from "../helpers/server_process.ts";
 
-const TOKEN = "lookup-token-0123456789";
+const TOKEN = "lookup-token-0123456789abcdef";
 const FIXTURES = new URL("../fixtures/csv/", import.meta.url);
 
 /** What a contact of a fixture must look like through the lookup. */
