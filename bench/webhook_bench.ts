@@ -16,6 +16,7 @@
  * without HTTP (in this process) is reported too: the ceiling of
  * one-fsync-per-event on this disk.
  */
+import { compressClosedDays } from "../src/audit/audit_compaction.ts";
 import type { Dataset } from "./dataset.ts";
 import { fileSize } from "./import_bench.ts";
 import { type Pinning, ROOT, runOrThrow, spawnServer } from "./processes.ts";
@@ -63,10 +64,13 @@ export interface WebhookBenchResult {
    * What the real server's events cost on disk (issue 15): the store's growth
    * (checkpointed, after the server stopped) plus the audit folder's bytes
    * (plain and compressed days, whatever the build writes), over the bytes of
-   * the bodies it answered (answers × the pool's mean body size).
+   * the bodies it answered (answers × the pool's mean body size). The audit
+   * folder is measured after its days are closed and compressed, as the server
+   * does once a day is over (`auditBytesOpen`: the same folder before that).
    */
   readonly disk: {
     readonly storeGrowthBytes: number;
+    readonly auditBytesOpen: number;
     readonly auditBytes: number;
     readonly eventsAnswered: number;
     readonly bodyBytes: number;
@@ -178,10 +182,17 @@ export async function runWebhookBench(options: {
   }
   await runOrThrow(["sqlite3", dbPath, "PRAGMA wal_checkpoint(TRUNCATE);"]);
   const storeGrowthBytes = await fileSize(dbPath) + await fileSize(`${dbPath}-wal`) - storeBefore;
-  const auditBytes = await folderBytes(`${serverDir}/audit`);
+  const auditBytesOpen = await folderBytes(`${serverDir}/audit`);
   const bodyBytes = answered * pool.mix.meanBodyBytes;
   const linesWritten = await countLines([jsonlPath]);
   const auditLines = await countLines(await jsonlFiles(`${serverDir}/audit`));
+  // What the days cost once they are over: the server's own compaction, run as
+  // it would run the next day (two days on, past any grace period).
+  await compressClosedDays({
+    dir: `${serverDir}/audit`,
+    now: new Date(Date.now() + 2 * 86_400_000),
+  });
+  const auditBytes = await folderBytes(`${serverDir}/audit`);
   const baseline = fastest(baselineRuns);
   const real = fastest(serverRuns);
 
@@ -222,6 +233,7 @@ export async function runWebhookBench(options: {
     ratioVsRawLoop: real.requestsPerSecond / rawLoop.linesPerSecond,
     disk: {
       storeGrowthBytes,
+      auditBytesOpen,
       auditBytes,
       eventsAnswered: answered,
       bodyBytes,
