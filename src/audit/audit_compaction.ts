@@ -26,6 +26,7 @@ import {
 } from "./audit_files.ts";
 import { parseRecordLine } from "./audit_record.ts";
 import { messageOf } from "../error_message.ts";
+import { pathExists } from "../owner_only_file.ts";
 
 /** A day is closed this long after its UTC midnight, so an append begun at 23:59:59 has landed. */
 export const DEFAULT_CLOSE_GRACE_MS = 5 * 60 * 1000;
@@ -145,7 +146,7 @@ async function compressDay(
       await syncDirectory(dir);
     }
   }
-  if (!hasCompressed || !(await exists(join(dir, target)))) {
+  if (!hasCompressed || !(await pathExists(join(dir, target)))) {
     const temp = `${target}${TEMP_SUFFIX}`;
     await writeCompressed(dir, file.name, temp);
     await options.afterStep?.("temp-written", file.day);
@@ -254,15 +255,5 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 async function removeStaleTemps(dir: string): Promise<void> {
   for await (const entry of Deno.readDir(dir)) {
     if (!entry.isDirectory && TEMP_NAME.test(entry.name)) await Deno.remove(join(dir, entry.name));
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
   }
 }

@@ -9,6 +9,7 @@ import { logger } from "../log/logging.ts";
 import { localPathOf } from "../store/open_store.ts";
 import { openConfiguredStore } from "./open_configured_store.ts";
 import { importSigningKeys, type SigningKey } from "../symbo/signature.ts";
+import { pathExists } from "../owner_only_file.ts";
 
 /** Runs `audit verify` or `audit replay`; returns the exit code. */
 export async function runAuditCommand(
@@ -40,7 +41,7 @@ async function verify(config: Config): Promise<number> {
   try {
     const instance = await existingAuditInstanceId(config.audit.dir);
     const localPath = localPathOf(config.database.url);
-    const storeExists = localPath === null || await exists(localPath);
+    const storeExists = localPath === null || await pathExists(localPath);
     if (instance !== null && storeExists) {
       const store = await openConfiguredStore(config);
       try {
@@ -115,15 +116,5 @@ async function replay(config: Config): Promise<number> {
     throw error;
   } finally {
     store.close();
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
   }
 }

@@ -7,6 +7,7 @@
  */
 import { csvLine } from "../csv/csv_cell.ts";
 import type { RejectedRow } from "./import_contacts.ts";
+import { createOwnerOnlyFile, pathExists } from "../owner_only_file.ts";
 
 const FLUSH_AT = 64 * 1024;
 
@@ -90,26 +91,13 @@ export function createRejectsFile(options: { readonly dir?: string } = {}): Reje
  * so a rejects file can neither widen an existing file's mode nor be
  * redirected onto another file.
  */
-export async function openRejectsTarget(out: string): Promise<Deno.FsFile> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(out, { write: true, createNew: true, mode: 0o600 });
-  } catch (error) {
-    if (error instanceof Deno.errors.AlreadyExists) throw rejectsExists(out);
-    throw error;
-  }
-  return file;
+export function openRejectsTarget(out: string): Promise<Deno.FsFile> {
+  return createOwnerOnlyFile(out, rejectsExists);
 }
 
 /** Refuses up front (before an import runs) a rejects path that already exists. */
 export async function checkRejectsTarget(out: string): Promise<void> {
-  try {
-    await Deno.lstat(out);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return;
-    throw error;
-  }
-  throw rejectsExists(out);
+  if (await pathExists(out)) throw rejectsExists(out);
 }
 
 function rejectsExists(out: string): Error {

@@ -16,6 +16,7 @@ import Database from "libsql";
 import { dirname } from "node:path";
 import type { Store } from "./open_store.ts";
 import { messageOf } from "../error_message.ts";
+import { createOwnerOnlyFile, pathExists } from "../owner_only_file.ts";
 
 /** Why a backup could not be made; the message says what to do instead. */
 export class BackupError extends Error {
@@ -59,22 +60,11 @@ export async function backupStore(store: Store, out: string): Promise<{ bytes: n
 
 /** Creates `out` empty with mode 0600; refuses an existing file or symlink. */
 async function createOwnerOnly(out: string): Promise<void> {
-  try {
-    (await Deno.open(out, { createNew: true, write: true, mode: 0o600 })).close();
-  } catch (error) {
-    if (error instanceof Deno.errors.AlreadyExists) throw existsError(out);
-    throw error;
-  }
+  (await createOwnerOnlyFile(out, existsError)).close();
 }
 
 async function refuseExisting(out: string): Promise<void> {
-  try {
-    await Deno.lstat(out);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return;
-    throw error;
-  }
-  throw existsError(out);
+  if (await pathExists(out)) throw existsError(out);
 }
 
 function existsError(out: string): BackupError {
