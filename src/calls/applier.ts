@@ -397,6 +397,7 @@ export class Applier {
           const outcome = await applyEvent(db, event.event, {
             receivedAt: new Date(record.received_at),
             auditSeq: record.seq,
+            auditInstance: this.#deps.instance,
             bodyText: event.bodyText,
             bodySha256: record.body_sha256,
           });

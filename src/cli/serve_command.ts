@@ -8,6 +8,7 @@ import { openAuditLog } from "../audit/audit_log.ts";
 import { AuditMaintenance } from "../audit/audit_maintenance.ts";
 import type { AppliedThrough } from "../audit/audit_retention.ts";
 import { auditInstanceId } from "../audit/audit_instance.ts";
+import { AuditBodyReader } from "../audit/audit_line_lookup.ts";
 import { checkAuditReadiness, redactPaths } from "../audit/audit_readiness.ts";
 import { DeliveryIndex, loadRecentDeliveries } from "../audit/delivery_index.ts";
 import { Applier } from "../calls/applier.ts";
@@ -127,11 +128,12 @@ export async function startServer(
     "Audit lines the applier handled, by outcome.",
     ["outcome"],
   );
+  const instance = await auditInstanceId(config.audit.dir);
   const applier = new Applier({
     write: store.write,
     reader: store.reader,
     auditDir: config.audit.dir,
-    instance: await auditInstanceId(config.audit.dir),
+    instance,
     verifyKeys,
     tip: () => audit.lastSeq,
     clock,
@@ -220,7 +222,7 @@ export async function startServer(
     { method: "POST", path: "/symbo/webhook", handler: webhook },
     importRoute(store, config.admin.tokens, defaultRegion, config.admin.max_import_bytes),
     ...contactRoutes(store, config.admin.tokens, defaultRegion),
-    ...callRoutes(store, config.admin.tokens),
+    ...callRoutes(store, config.admin.tokens, new AuditBodyReader(config.audit.dir, instance)),
     ...opsRoutes({
       metrics,
       metricsToken: config.metrics.token,
