@@ -3,12 +3,13 @@
  * (the store keeps one copy of each body: the audit line's). A day file holds
  * a contiguous run of seqs, so the file of a seq is the last one whose first
  * line's seq is not above it; the first seq of each day is read once (one
- * line, cheap even gzip'd) and remembered. Within the day, lines are scanned
- * with a prefix match on `{"seq":N,` and only the wanted ones are parsed, and
- * every wanted seq of one day is found in one pass, so a call's history costs
- * one scan per day it spans, whether the day is plain or compressed.
+ * line, cheap even gzip'd) and remembered. In a plain day (today's, which
+ * can be hundreds of MB by evening) a line is found by bisecting the file on
+ * byte offsets (lines are in seq order), reading a few small chunks. A gzip'd
+ * day has no random access: it is scanned once for every wanted seq of that
+ * day, with a prefix match on `{"seq":N,` so only the wanted lines are parsed.
  */
-import { listAuditDayFiles } from "./audit_files.ts";
+import { listAuditDayFiles, openRegularFile } from "./audit_files.ts";
 import { readAuditFileLines } from "./audit_reader.ts";
 import { type AuditRecord, parseRecordLine } from "./audit_record.ts";
 import { messageOf } from "../error_message.ts";
@@ -86,7 +87,9 @@ export class AuditBodyReader implements AuditBodySource {
     }
     for (const [name, seqs] of byDay) {
       try {
-        await this.#scan(name, seqs, results);
+        if (name.endsWith(".gz") || !(await this.#bisectAll(name, seqs, results))) {
+          await this.#scan(name, seqs, results);
+        }
       } catch (error) {
         for (const seq of seqs.keys()) {
           if (!results.has(seq)) results.set(seq, unreadable(seq, error));
@@ -117,6 +120,34 @@ export class AuditBodyReader implements AuditBodySource {
     }
   }
 
+  /**
+   * Finds each wanted line of a plain day by bisection. False when the file is
+   * gone (compressed since it was listed): the caller scans the `.gz` then.
+   */
+  async #bisectAll(
+    name: string,
+    seqs: ReadonlyMap<number, WantedBody>,
+    results: Map<number, BodyLookup>,
+  ): Promise<boolean> {
+    let file: Deno.FsFile;
+    try {
+      file = await openRegularFile(this.#dir, name);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      throw error;
+    }
+    try {
+      const size = (await file.stat()).size;
+      for (const [seq, item] of seqs) {
+        const text = await lineAt(file, size, seq);
+        if (text !== null) results.set(seq, bodyOf(parseRecordLine(text), item));
+      }
+      return true;
+    } finally {
+      file.close();
+    }
+  }
+
   async #firstSeqOf(day: string, name: string): Promise<number | null> {
     const known = this.#firstSeq.get(day);
     if (known !== undefined) return known;
@@ -129,6 +160,105 @@ export class AuditBodyReader implements AuditBodySource {
     }
     return null; // an empty file (the day just opened)
   }
+}
+
+/** Bytes read at a time while bisecting a plain day. */
+const CHUNK = 64 * 1024;
+
+/**
+ * The complete line of `seq` in a plain day file of `size` bytes, or null.
+ * Bisects on byte offsets to the last line start known to hold a smaller seq,
+ * then reads forward line by line.
+ */
+async function lineAt(file: Deno.FsFile, size: number, seq: number): Promise<string | null> {
+  let low = 0; // a line start whose seq is below `seq` (or the file's start)
+  let high = size; // every line starting at or after `high` has a seq ≥ `seq`
+  while (high - low > CHUNK) {
+    const middle = Math.floor((low + high) / 2);
+    const start = await nextLineStart(file, middle, high);
+    if (start === null) {
+      high = middle;
+      continue;
+    }
+    const found = await seqAt(file, start);
+    if (found !== null && found < seq) low = start;
+    else high = start;
+  }
+  for (let offset = low; offset < size;) {
+    const line = await readLine(file, offset, size);
+    if (line === null) return null;
+    const match = SEQ_PREFIX.exec(line.text);
+    const found = match === null ? null : Number(match[1]);
+    if (found === seq) return line.text;
+    if (found !== null && found > seq) return null;
+    offset = line.next;
+  }
+  return null;
+}
+
+/** The offset just after the first newline at or after `from`, if it is before `limit`. */
+async function nextLineStart(
+  file: Deno.FsFile,
+  from: number,
+  limit: number,
+): Promise<number | null> {
+  const buffer = new Uint8Array(CHUNK);
+  for (let offset = from; offset < limit;) {
+    const read = await readAt(file, offset, buffer);
+    if (read === 0) return null;
+    const newline = buffer.subarray(0, read).indexOf(0x0a);
+    if (newline !== -1) return offset + newline + 1 < limit ? offset + newline + 1 : null;
+    offset += read;
+  }
+  return null;
+}
+
+/** The seq of the line starting at `offset` (from its first bytes), or null. */
+async function seqAt(file: Deno.FsFile, offset: number): Promise<number | null> {
+  const buffer = new Uint8Array(32);
+  const read = await readAt(file, offset, buffer);
+  const match = SEQ_PREFIX.exec(new TextDecoder().decode(buffer.subarray(0, read)));
+  return match === null ? null : Number(match[1]);
+}
+
+/** The complete line starting at `offset` and where the next one starts; null when unterminated. */
+async function readLine(
+  file: Deno.FsFile,
+  offset: number,
+  size: number,
+): Promise<{ text: string; next: number } | null> {
+  const parts: Uint8Array[] = [];
+  for (let at = offset; at < size;) {
+    const buffer = new Uint8Array(Math.min(CHUNK, size - at));
+    const read = await readAt(file, at, buffer);
+    if (read === 0) return null;
+    const newline = buffer.subarray(0, read).indexOf(0x0a);
+    if (newline !== -1) {
+      parts.push(buffer.subarray(0, newline));
+      const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+      let filled = 0;
+      for (const part of parts) {
+        bytes.set(part, filled);
+        filled += part.length;
+      }
+      return { text: new TextDecoder().decode(bytes), next: at + newline + 1 };
+    }
+    parts.push(buffer.subarray(0, read));
+    at += read;
+  }
+  return null;
+}
+
+/** Reads up to `buffer.length` bytes at `offset`; the count read (0 at the end). */
+async function readAt(file: Deno.FsFile, offset: number, buffer: Uint8Array): Promise<number> {
+  await file.seek(offset, Deno.SeekMode.Start);
+  let filled = 0;
+  while (filled < buffer.length) {
+    const read = await file.read(buffer.subarray(filled));
+    if (read === null) break;
+    filled += read;
+  }
+  return filled;
 }
 
 /** The lookup answer for a body kept by another instance's audit folder. */

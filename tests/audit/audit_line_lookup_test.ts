@@ -111,3 +111,37 @@ Deno.test("an audit folder that does not exist answers unreadable, not an except
     /audit line seq 1 could not be read: audit directory .* does not exist/,
   );
 });
+
+Deno.test("in a large plain day every line is found by bisection: first, middle, last, and a long one", async () => {
+  const dir = await Deno.makeTempDir();
+  const now = new Date("2024-03-01T12:00:00Z");
+  const log = await openAuditLog({ dir, clock: () => now, onWarning: () => {} });
+  let records: AuditRecord[];
+  try {
+    // ~3 MB in one day, many times the bisection's 64 KiB chunk; line 700 is 200 KB on its own.
+    records = await Promise.all(
+      Array.from({ length: 1500 }, (_, i) => {
+        const note = i === 699 ? "x".repeat(200_000) : `${"y".repeat(1500)} ${i}`;
+        const body = JSON.stringify({ id: `evt-${i}`, note });
+        return log.append({
+          receivedAt: now,
+          eventType: "call.updated",
+          eventId: `evt-${i}`,
+          callId: null,
+          userId: null,
+          signature: "cd".repeat(32),
+          body: encoder.encode(body),
+        });
+      }),
+    );
+  } finally {
+    await log.close();
+  }
+  const seqs = [1, 2, 699, 700, 701, 750, 1499, 1500];
+  const result = await new AuditBodyReader(dir, "i1").read(
+    seqs.map((seq) => ({ seq, sha256: records[seq - 1]?.body_sha256 ?? "" })),
+  );
+  for (const seq of seqs) assert.equal(bodyOf(result.get(seq)), records[seq - 1]?.body, `${seq}`);
+  const past = await new AuditBodyReader(dir, "i1").read([{ seq: 1501, sha256: "a".repeat(64) }]);
+  assert.equal(past.get(1501)?.found, false);
+});
