@@ -104,6 +104,17 @@ Deno.test("two instances on one sqld store each call once, newest snapshot, even
         const elsewhere = [event, other].find((e) => e?.body === null);
         assert.match(elsewhere?.body_unavailable ?? "", /in the audit log of instance \S+/);
       }
+      if (call === 0) {
+        // The exact-body route says the same: 200 where the line is, 404 naming the other.
+        const key = encodeURIComponent(histories[0]?.[0]?.event_key ?? "");
+        const answers = await Promise.all(
+          [a, b].map((server) => admin(server.url, `/api/calls/call-2i-0/events/${key}`)),
+        );
+        const statuses = answers.map((answer) => answer.status).sort();
+        assertEquals(statuses, [200, 404]);
+        const refused = answers.find((answer) => answer.status === 404);
+        assertEquals(refused?.body?.error, "event_body_elsewhere");
+      }
     }
     const listed = await admin(a.url, `/api/calls?limit=200`);
     const calls = (listed.body as { calls: { id: string }[] }).calls;
