@@ -7,7 +7,12 @@
 import { z } from "zod";
 import { exportCalls } from "../calls/call_export.ts";
 import { callChanges, type CallFilter, CursorError, listCalls } from "../calls/call_list.ts";
-import { getCallEventBody, getCallWithHistory } from "../calls/call_queries.ts";
+import {
+  EventBodyUnavailableError,
+  getCallEventBody,
+  getCallWithHistory,
+} from "../calls/call_queries.ts";
+import type { AuditBodySource } from "../audit/audit_line_lookup.ts";
 import { requireAdmin } from "../http/admin_auth.ts";
 import type { Route } from "../http/app.ts";
 import { errorResponse, HttpError, jsonResponse } from "../http/http_error.ts";
@@ -51,8 +56,15 @@ const CSV_COLUMNS = [
   "total_talk_time_millis",
 ] as const;
 
-/** The call routes of the admin API. */
-export function callRoutes(store: Store, adminTokens: readonly string[]): Route[] {
+/**
+ * The call routes of the admin API. Event bodies kept in the audit log are
+ * read through `bodies` (this instance's audit folder).
+ */
+export function callRoutes(
+  store: Store,
+  adminTokens: readonly string[],
+  bodies?: AuditBodySource,
+): Route[] {
   return [
     {
       method: "GET",
@@ -133,7 +145,7 @@ export function callRoutes(store: Store, adminTokens: readonly string[]): Route[
       path: "/api/calls/:id",
       handler: async (request, params) => {
         requireAdmin(request, adminTokens);
-        const found = await getCallWithHistory(store.client, params.id ?? "");
+        const found = await getCallWithHistory(store.client, params.id ?? "", bodies);
         return found
           ? jsonResponse(200, found)
           : errorResponse(404, "not_found", "No call has this id.");
@@ -144,7 +156,24 @@ export function callRoutes(store: Store, adminTokens: readonly string[]): Route[
       path: "/api/calls/:id/events/:key",
       handler: async (request, params) => {
         requireAdmin(request, adminTokens);
-        const body = await getCallEventBody(store.client, params.id ?? "", params.key ?? "");
+        let body: string | null;
+        try {
+          body = await getCallEventBody(store.client, params.id ?? "", params.key ?? "", bodies);
+        } catch (error) {
+          // The event exists; its only copy (the audit line) is gone or on another instance.
+          if (!(error instanceof EventBodyUnavailableError)) throw error;
+          return error.code === "removed"
+            ? errorResponse(
+              410,
+              "event_body_removed",
+              `The event's body is gone: ${error.message}.`,
+            )
+            : errorResponse(
+              error.code === "elsewhere" ? 404 : 500,
+              error.code === "elsewhere" ? "event_body_elsewhere" : "event_body_unreadable",
+              `The event's body cannot be read here: ${error.message}.`,
+            );
+        }
         // The exact text Symbo signed: served as received, not re-serialized.
         return body === null
           ? errorResponse(404, "not_found", "This call has no event with this key.")

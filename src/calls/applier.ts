@@ -145,6 +145,8 @@ export class Applier {
   readonly #queue: AuditRecord[] = [];
   readonly #waiters = new Map<number, Waiter[]>();
   readonly #recent = new Map<number, Settled | null>();
+  /** Events the webhook parsed already, by their (in-memory) line. */
+  readonly #parsed = new WeakMap<AuditRecord, ClassifiedEvent>();
   #queuedBytes = 0;
 
   #state: ApplierState = "starting";
@@ -196,8 +198,12 @@ export class Applier {
     this.#waiters.clear();
   }
 
-  /** Hands in a line the audit log just made durable (the webhook's path). */
-  offer(record: AuditRecord): void {
+  /**
+   * Hands in a line the audit log just made durable (the webhook's path), with
+   * the event the webhook already parsed from its body, so it is not parsed twice.
+   */
+  offer(record: AuditRecord, event?: ClassifiedEvent): void {
+    if (event !== undefined) this.#parsed.set(record, event);
     const bytes = bodyLength(record);
     const room = this.#queue.length < MAX_IN_MEMORY &&
       this.#queuedBytes + bytes <= MAX_IN_MEMORY_BYTES;
@@ -383,7 +389,12 @@ export class Applier {
     batch: readonly AuditRecord[],
     last: AuditRecord,
   ): Promise<(Settled | null)[]> {
-    const classified = batch.map(classifyRecord);
+    const classified = batch.map((record) => {
+      const event = this.#parsed.get(record);
+      return event !== undefined && record.body !== undefined
+        ? { event, bodyText: record.body }
+        : classifyRecord(record);
+    });
     return await this.#deps.write(async (db) => {
       const results: (Settled | null)[] = [];
       for (const [index, event] of classified.entries()) {
@@ -397,6 +408,7 @@ export class Applier {
           const outcome = await applyEvent(db, event.event, {
             receivedAt: new Date(record.received_at),
             auditSeq: record.seq,
+            auditInstance: this.#deps.instance,
             bodyText: event.bodyText,
             bodySha256: record.body_sha256,
           });

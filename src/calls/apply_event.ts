@@ -11,6 +11,7 @@
  * far in the future is flagged `future_timestamp`. Flags are kept with the event
  * (the call's history shows them) and returned to the caller (to count them).
  */
+import { Buffer } from "node:buffer";
 import { findContactByPhone } from "../contacts/contact_store.ts";
 import type { SqlArg, SqlExecutor, SqlRow } from "../store/sql.ts";
 import type { WriteTransactionRunner } from "../store/write_transaction.ts";
@@ -29,8 +30,14 @@ export interface ApplyContext {
   readonly receivedAt: Date;
   /** The audit line's sequence number. */
   readonly auditSeq: number;
-  /** The exact body, stored as the event's history entry. */
+  /** The exact body (kept in the store only when no audit line holds it; see `auditInstance`). */
   readonly bodyText: string;
+  /**
+   * The instance id of the audit folder whose line `auditSeq` holds this body.
+   * When set (the applier always sets it) the store keeps no copy of the body:
+   * history reads it back from that line. Unset, the body is stored in the row.
+   */
+  readonly auditInstance?: string;
   /** Lowercase hex SHA-256 of the body bytes: the dedupe key of a body without an `id`. */
   readonly bodySha256: string;
 }
@@ -58,8 +65,8 @@ const NEXT_CHANGE_SEQ = "(SELECT COALESCE(MAX(change_seq), 0) + 1 FROM calls)";
 
 const INSERT_EVENT_SQL = `INSERT INTO events
   (event_key, event_id, event_type, object, call_id, prospect_id, audit_seq, received_at,
-   outcome, body, body_sha256, flags)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+   outcome, body, body_sha256, flags, body_bytes, audit_instance)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (event_key) DO NOTHING`;
 
 // Rows written before migration 3 have no body_sha256: their body decides.
@@ -138,6 +145,11 @@ export async function applyEvent(
     : null;
   const flags: EventFlag[] = order?.futureClamped ? ["future_timestamp"] : [];
   const object = event.kind === "ignored" ? null : stringOrNull(event.envelope.object);
+  // One copy of each body: the audit line's. The column is NOT NULL (migration 1),
+  // and an empty body never reaches here (refused before the audit), so "" means
+  // "read it from the audit line" without rebuilding the table.
+  const storedBody = ctx.auditInstance === undefined ? ctx.bodyText : "";
+  const bodyBytes = Buffer.byteLength(ctx.bodyText, "utf8");
   const record = (eventKey: string) =>
     db.run(INSERT_EVENT_SQL, [
       eventKey,
@@ -149,9 +161,11 @@ export async function applyEvent(
       ctx.auditSeq,
       receivedMs,
       event.kind === "ignored" ? "ignored" : "applied",
-      ctx.bodyText,
+      storedBody,
       ctx.bodySha256,
       flags.length > 0 ? JSON.stringify(flags) : null,
+      bodyBytes,
+      ctx.auditInstance ?? null,
     ]);
 
   if (event.eventId === null) {

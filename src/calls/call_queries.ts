@@ -5,8 +5,20 @@
  * bounded in bytes: an event body larger than {@link EVENT_BODY_INLINE_BYTES},
  * or past {@link HISTORY_BODY_BYTES} in all, is left out (`body: null`,
  * `body_omitted: true`) and read alone with {@link getCallEventBody}.
+ *
+ * Bodies of events applied from the audit log are not in the store (one copy
+ * of each body: the audit line's); they are read back through an
+ * {@link AuditBodySource}. A body that cannot be (its day removed by
+ * retention, or held by another instance's audit folder) comes as `body: null`
+ * with `body_unavailable` saying why.
  */
 import type { Client, Transaction } from "@libsql/client";
+import {
+  type AuditBodySource,
+  bodyElsewhere,
+  type BodyLookup,
+  type BodyMissingCode,
+} from "../audit/audit_line_lookup.ts";
 import { clientExecutor, type SqlRow } from "../store/sql.ts";
 import { isJsonObject } from "./call_event.ts";
 import { parseJsonExact } from "./exact_json.ts";
@@ -54,6 +66,21 @@ export interface CallEventRecord {
   flags: string[];
   /** The body as received, parsed (the raw text when it is somehow not JSON). */
   body: unknown;
+  /** Why the body is null though not omitted for size (its audit line is gone or elsewhere); else null. */
+  body_unavailable: string | null;
+}
+
+/** An event body that exists but cannot be read here; `code` says why. */
+export class EventBodyUnavailableError extends Error {
+  override name = "EventBodyUnavailableError";
+  /** `removed`, `elsewhere`, `mismatch` or `unreadable` (see {@link BodyMissingCode}). */
+  readonly code: BodyMissingCode;
+
+  /** Creates the error from the lookup's reason. */
+  constructor(code: BodyMissingCode, reason: string) {
+    super(reason);
+    this.code = code;
+  }
 }
 
 /** A call and every event that touched it. */
@@ -79,20 +106,25 @@ const GET_CALL_SQL = `SELECT ${CALL_COLUMNS} FROM calls WHERE id = ?`;
 
 // The history without its bodies; those are read below, within a byte budget.
 const CALL_EVENTS_SQL = `SELECT rowid AS event_rowid, event_key, event_id, event_type,
-  received_at, audit_seq, outcome, flags, octet_length(body) AS body_bytes
+  received_at, audit_seq, outcome, flags, body_sha256, audit_instance,
+  COALESCE(body_bytes, octet_length(body)) AS body_bytes
   FROM events WHERE call_id = ? ORDER BY received_at, audit_seq, event_key`;
 
 const BODIES_CHUNK = 64;
 
-const EVENT_BODY_SQL = "SELECT body FROM events WHERE call_id = ? AND event_key = ?";
+const EVENT_BODY_SQL = `SELECT body, audit_seq, audit_instance, body_sha256
+  FROM events WHERE call_id = ? AND event_key = ?`;
 
 /**
  * The call with this id and its event history in arrival order (receipt time,
- * then audit sequence), or null when no such call is stored.
+ * then audit sequence), or null when no such call is stored. Bodies kept in
+ * the audit log are read through `bodies` (without it they come as
+ * unavailable).
  */
 export async function getCallWithHistory(
   client: Client | Transaction,
   callId: string,
+  bodies?: AuditBodySource,
 ): Promise<CallWithHistory | null> {
   const db = clientExecutor(client);
   const row = await db.first(GET_CALL_SQL, [callId]);
@@ -100,42 +132,89 @@ export async function getCallWithHistory(
   const rows = await db.all(CALL_EVENTS_SQL, [callId]);
   // Which bodies fit: each small enough, and all together within the budget.
   let budget = HISTORY_BODY_BYTES;
-  const inline: number[] = [];
+  const inStore: number[] = [];
+  const inAudit: SqlRow[] = [];
   for (const event of rows) {
     const bytes = num(event.body_bytes) ?? 0;
     if (bytes <= EVENT_BODY_INLINE_BYTES && bytes <= budget) {
-      inline.push(num(event.event_rowid) ?? -1);
+      if (str(event.audit_instance) === null) inStore.push(num(event.event_rowid) ?? -1);
+      else inAudit.push(event);
       budget -= bytes;
     }
   }
-  const bodies = new Map<number, unknown>();
-  for (let i = 0; i < inline.length; i += BODIES_CHUNK) {
-    const chunk = inline.slice(i, i + BODIES_CHUNK);
-    const found = await db.all(
+  const found = new Map<number, BodyLookup>();
+  for (let i = 0; i < inStore.length; i += BODIES_CHUNK) {
+    const chunk = inStore.slice(i, i + BODIES_CHUNK);
+    const stored = await db.all(
       `SELECT rowid AS event_rowid, body FROM events WHERE rowid IN (${
         chunk.map(() => "?").join(", ")
       })`,
       chunk,
     );
-    for (const event of found) bodies.set(num(event.event_rowid) ?? -1, parseJson(event.body));
+    for (const event of stored) {
+      found.set(num(event.event_rowid) ?? -1, { found: true, body: str(event.body) ?? "" });
+    }
   }
+  for (const [rowid, lookup] of await auditBodies(inAudit, bodies)) found.set(rowid, lookup);
   return {
     call: callRecord(row),
-    events: rows.map((event) => eventRecord(event, bodies)),
+    events: rows.map((event) => eventRecord(event, found)),
   };
+}
+
+/** Reads the bodies of `rows` (events kept in the audit log), keyed by rowid. */
+async function auditBodies(
+  rows: readonly SqlRow[],
+  source: AuditBodySource | undefined,
+): Promise<Map<number, BodyLookup>> {
+  const results = new Map<number, BodyLookup>();
+  const here: { rowid: number; seq: number; sha256: string }[] = [];
+  for (const row of rows) {
+    const rowid = num(row.event_rowid) ?? -1;
+    const seq = num(row.audit_seq) ?? 0;
+    const instance = str(row.audit_instance) ?? "";
+    if (source === undefined) {
+      results.set(rowid, {
+        found: false,
+        code: "unreadable",
+        reason: "the body is in the audit log, and no audit folder was given to read it from",
+      });
+    } else if (instance !== source.instance) {
+      results.set(rowid, bodyElsewhere(seq, instance));
+    } else {
+      here.push({ rowid, seq, sha256: str(row.body_sha256) ?? "" });
+    }
+  }
+  if (source !== undefined && here.length > 0) {
+    const read = await source.read(here);
+    for (const { rowid, seq } of here) {
+      results.set(rowid, read.get(seq) ?? bodyElsewhere(seq, source.instance));
+    }
+  }
+  return results;
 }
 
 /**
  * The exact body of one event of a call (the text Symbo signed), or null when
- * the call has no such event. For bodies left out of the history.
+ * the call has no such event. For bodies left out of the history. Throws an
+ * {@link EventBodyUnavailableError} when the body is in an audit line that is
+ * gone or not in this instance's audit folder (`bodies`).
  */
 export async function getCallEventBody(
   client: Client | Transaction,
   callId: string,
   eventKey: string,
+  bodies?: AuditBodySource,
 ): Promise<string | null> {
   const row = await clientExecutor(client).first(EVENT_BODY_SQL, [callId, eventKey]);
-  return row ? str(row.body) : null;
+  if (!row) return null;
+  if (str(row.audit_instance) === null) return str(row.body);
+  const lookup = (await auditBodies([{ ...row, event_rowid: 0 }], bodies)).get(0);
+  if (lookup?.found) return lookup.body;
+  throw new EventBodyUnavailableError(
+    lookup?.code ?? "unreadable",
+    lookup?.reason ?? "the body could not be read",
+  );
 }
 
 /** Reads a call row (selected with `CALL_COLUMNS`; without `data`, the data is `{}`). */
@@ -163,9 +242,8 @@ export function callRecord(row: SqlRow): CallRecord {
   };
 }
 
-function eventRecord(row: SqlRow, bodies: ReadonlyMap<number, unknown>): CallEventRecord {
-  const rowid = num(row.event_rowid) ?? -1;
-  const omitted = !bodies.has(rowid);
+function eventRecord(row: SqlRow, bodies: ReadonlyMap<number, BodyLookup>): CallEventRecord {
+  const lookup = bodies.get(num(row.event_rowid) ?? -1);
   return {
     event_key: str(row.event_key) ?? "",
     event_id: str(row.event_id),
@@ -174,9 +252,10 @@ function eventRecord(row: SqlRow, bodies: ReadonlyMap<number, unknown>): CallEve
     audit_seq: num(row.audit_seq),
     outcome: str(row.outcome) ?? "",
     body_bytes: num(row.body_bytes) ?? 0,
-    body_omitted: omitted,
+    body_omitted: lookup === undefined,
     flags: flagList(row.flags),
-    body: omitted ? null : bodies.get(rowid),
+    body: lookup?.found ? parseJson(lookup.body) : null,
+    body_unavailable: lookup !== undefined && !lookup.found ? lookup.reason : null,
   };
 }
 

@@ -28,6 +28,9 @@ declare global {
 }
 
 const INTEGER = /^-?\d+$/;
+// An integer beyond 2^53 has at least 16 digits: text without such a run of
+// digits parses the same either way, and the plain parse is several times faster.
+const LONG_DIGITS = /\d{16}/;
 
 function keepExactIntegers(_key: string, value: unknown, context: ReviverContext): unknown {
   if (typeof value !== "number" || Number.isSafeInteger(value)) return value;
@@ -42,6 +45,7 @@ function keepExactIntegers(_key: string, value: unknown, context: ReviverContext
  * @throws {SyntaxError} when the text is not JSON.
  */
 export function parseJsonExact(text: string): unknown {
+  if (!LONG_DIGITS.test(text)) return JSON.parse(text);
   return JSON.parse(text, keepExactIntegers);
 }
 

@@ -8,6 +8,7 @@ import { openAuditLog } from "../audit/audit_log.ts";
 import { AuditMaintenance } from "../audit/audit_maintenance.ts";
 import type { AppliedThrough } from "../audit/audit_retention.ts";
 import { auditInstanceId } from "../audit/audit_instance.ts";
+import { AuditBodyReader } from "../audit/audit_line_lookup.ts";
 import { checkAuditReadiness, redactPaths } from "../audit/audit_readiness.ts";
 import { DeliveryIndex, loadRecentDeliveries } from "../audit/delivery_index.ts";
 import { Applier } from "../calls/applier.ts";
@@ -181,11 +182,12 @@ export async function startServer(
     "Audit lines the applier handled, by outcome.",
     ["outcome"],
   );
+  const instance = await auditInstanceId(config.audit.dir);
   const applier = new Applier({
     write: store.write,
     reader: store.reader,
     auditDir: config.audit.dir,
-    instance: await auditInstanceId(config.audit.dir),
+    instance,
     verifyKeys,
     tip: () => audit.lastSeq,
     clock,
@@ -283,6 +285,8 @@ export async function startServer(
     idleMs: config.server.request_timeout_ms,
   });
 
+  // Event bodies live only in the audit log; one reader (its per-day index) serves the API and the console.
+  const eventBodies = new AuditBodyReader(config.audit.dir, instance);
   const routes: Route[] = [
     { method: "GET", path: "/symbo/lookup", handler: lookup, timeout: false, direct: true },
     { method: "GET", path: "/symbo/webhook", handler: lookup, timeout: false },
@@ -295,7 +299,7 @@ export async function startServer(
       Math.min(DEFAULT_IMPORT_WAIT_MS, Math.floor(config.server.request_timeout_ms / 2)),
     ),
     ...contactRoutes(store, config.admin.tokens, defaultRegion),
-    ...callRoutes(store, config.admin.tokens),
+    ...callRoutes(store, config.admin.tokens, eventBodies),
     ...unknownNumberRoutes(store.reader, config.admin.tokens),
     ...consoleRoutes({
       store,
@@ -316,6 +320,7 @@ export async function startServer(
       maxImportBytes: config.admin.max_import_bytes,
       openApi: openApiDocument(),
       importJobs,
+      eventBodies,
       applierStatus: () => {
         const status = applier.status();
         return {

@@ -11,6 +11,7 @@ import { unknownNumbersCsvResponse } from "../admin/unknown_number_routes.ts";
 import { auditFileLines, auditFiles, auditLinesBySeq } from "../audit/audit_browse.ts";
 import { isAuditFileName } from "../audit/audit_reader.ts";
 import { verifyAuditLog } from "../audit/audit_verify.ts";
+import type { AuditBodySource } from "../audit/audit_line_lookup.ts";
 import { getCallWithHistory } from "../calls/call_queries.ts";
 import { searchCalls } from "../calls/call_search.ts";
 import { callFacets, callsPerDay, lastEventReceivedAt } from "../calls/call_stats.ts";
@@ -72,6 +73,8 @@ export interface ConsoleDeps {
   readonly maxImportBytes: number;
   readonly openApi: Record<string, unknown>;
   readonly importJobs?: ImportJobs | undefined;
+  /** Where event bodies are read from (the audit log; the store keeps none). */
+  readonly eventBodies?: AuditBodySource | undefined;
   readonly applierStatus?: (() => ApplierStatus) | undefined;
   /** When the audit chain was last verified and whether it held (by the inbox's verifier). */
   readonly auditLastVerified?: (() => { at: number; ok: boolean } | null) | undefined;
@@ -311,7 +314,11 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       method: "GET",
       path: "/console/calls/:id",
       handler: signedIn(async (_request, params, session) => {
-        const found = await getCallWithHistory(deps.store.client, params.id ?? "");
+        const found = await getCallWithHistory(
+          deps.store.client,
+          params.id ?? "",
+          deps.eventBodies,
+        );
         if (!found) return notFoundPage("No call has this id.");
         const wanted = found.events.slice(0, 200).flatMap((e) =>
           e.audit_seq === null ? [] : [{ seq: e.audit_seq, receivedAt: Date.parse(e.received_at) }]

@@ -184,6 +184,19 @@ export const MIGRATIONS: readonly Migration[] = [
       `DROP INDEX IF EXISTS contact_phones_by_contact`,
     ],
   },
+  {
+    version: 9,
+    statements: [
+      // One copy of each raw body (issue 15): rows applied from an audit line
+      // keep body = "" and name the audit folder (instance) whose line
+      // `audit_seq` holds it; body_bytes keeps the history's size decisions
+      // without the body. Older rows keep their body: where their line is (if
+      // it still is) was never recorded, and rewriting them would copy the
+      // whole table in one transaction. No table rebuild: `body` stays NOT NULL.
+      `ALTER TABLE events ADD COLUMN body_bytes INTEGER`,
+      `ALTER TABLE events ADD COLUMN audit_instance TEXT`,
+    ],
+  },
 ];
 
 /**

@@ -13,7 +13,7 @@ import type { AuditRecord } from "../audit/audit_record.ts";
 import { sha256Hex } from "../audit/audit_record.ts";
 import { DeliveryIndex } from "../audit/delivery_index.ts";
 import type { WaitOutcome } from "../calls/applier.ts";
-import { readEvent } from "../calls/call_event.ts";
+import { type ClassifiedEvent, readEvent } from "../calls/call_event.ts";
 import { errorResponse, HttpError, jsonResponse } from "../http/http_error.ts";
 import { readBodyLimited } from "../http/read_body.ts";
 import type { Logger } from "../log/logging.ts";
@@ -37,8 +37,8 @@ export type WebhookOutcome =
 
 /** The applier as the webhook sees it. */
 export interface WebhookApplier {
-  /** Hands in a line just made durable. */
-  offer(record: AuditRecord): void;
+  /** Hands in a line just made durable, with the event parsed from its body. */
+  offer(record: AuditRecord, event?: ClassifiedEvent): void;
   /** Its outcome once applied, or `queued` after `ms`. */
   waitFor(seq: number, ms: number): Promise<WaitOutcome>;
 }
@@ -149,7 +149,10 @@ export function createWebhookHandler(deps: WebhookDeps): (request: Request) => P
       );
     }
 
-    deps.applier.offer(record);
+    // The parsed event goes along only when the line holds the very text parsed
+    // (a leading BOM is dropped by the decoder but kept in the line): the applier
+    // must apply what a replay of the line would.
+    deps.applier.offer(record, record.body === bodyText ? event : undefined);
     let result: WaitOutcome;
     try {
       result = await deps.applier.waitFor(record.seq, deps.applyWaitMs);

@@ -69,6 +69,18 @@ async function auditLines(dir: string): Promise<string[]> {
   return lines;
 }
 
+async function storedEvents(url: string) {
+  const store = await openStore({ url });
+  try {
+    return await store.reader.all(
+      `SELECT event_key, call_id, audit_seq, received_at, outcome, body, body_sha256, body_bytes,
+        audit_instance, flags FROM events ORDER BY event_key`,
+    );
+  } finally {
+    store.close();
+  }
+}
+
 async function storedCalls(url: string) {
   const store = await openStore({ url });
   try {
@@ -235,6 +247,11 @@ Deno.test("acked but not applied, kill -9, restart: every acked call is in the s
           await storedCalls(`file:${replayDir}/crm.db`),
           await storedCalls(`file:${dir}/crm.db`),
         );
+        // The same event rows too: no body copy, the same audit line named.
+        const replayed = await storedEvents(`file:${replayDir}/crm.db`);
+        assertEquals(replayed, await storedEvents(`file:${dir}/crm.db`));
+        assertEquals(replayed.length, 11);
+        assertEquals(replayed.filter((row) => row.body !== "").length, 0);
       },
     );
 

@@ -84,13 +84,36 @@ Deno.test("two instances on one sqld store each call once, newest snapshot, even
     }
     console.log(`events applied by instance A: ${appliedBy[0]}, by B: ${appliedBy[1]}`);
 
+    type HistoryEvent = { event_key: string; body: unknown; body_unavailable: string | null };
     for (let call = 0; call < CALLS; call++) {
+      const histories: HistoryEvent[][] = [];
       for (const server of [a, b]) {
         const found = await admin(server.url, `/api/calls/call-2i-${call}`);
         assertEquals(found.status, 200);
-        const stored = found.body as { call: Record<string, unknown>; events: unknown[] };
+        const stored = found.body as { call: Record<string, unknown>; events: HistoryEvent[] };
         assertEquals(stored.call.disposition, "meeting_booked", `call-2i-${call}`);
         assertEquals(stored.events.length, SNAPSHOTS, `call-2i-${call}`);
+        histories.push(stored.events);
+      }
+      // One copy of each body: the audit line of the instance that applied the
+      // event. That instance shows it; the other says where it is.
+      for (const [index, event] of (histories[0] ?? []).entries()) {
+        const other = histories[1]?.[index];
+        const shown = [event, other].filter((e) => e?.body !== null);
+        assertEquals(shown.length, 1, event.event_key);
+        const elsewhere = [event, other].find((e) => e?.body === null);
+        assert.match(elsewhere?.body_unavailable ?? "", /in the audit log of instance \S+/);
+      }
+      if (call === 0) {
+        // The exact-body route says the same: 200 where the line is, 404 naming the other.
+        const key = encodeURIComponent(histories[0]?.[0]?.event_key ?? "");
+        const answers = await Promise.all(
+          [a, b].map((server) => admin(server.url, `/api/calls/call-2i-0/events/${key}`)),
+        );
+        const statuses = answers.map((answer) => answer.status).sort();
+        assertEquals(statuses, [200, 404]);
+        const refused = answers.find((answer) => answer.status === 404);
+        assertEquals(refused?.body?.error, "event_body_elsewhere");
       }
     }
     const listed = await admin(a.url, `/api/calls?limit=200`);

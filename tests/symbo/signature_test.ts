@@ -65,3 +65,21 @@ Deno.test("parseSignatureHeader is strict about length and alphabet", () => {
   assertEquals(parseSignatureHeader("g".repeat(64)), null);
   assertEquals(parseSignatureHeader("0x" + "ab".repeat(31)), null);
 });
+
+Deno.test("the node:crypto path and the WebCrypto path agree on valid, tampered and rotated signatures", async () => {
+  const keys = await importSigningKeys(["retired secret", VECTOR_SECRET]);
+  const webCryptoOnly = keys.map(({ key, emptyBodySignature }) => ({ key, emptyBodySignature }));
+  assertEquals(keys.every((k) => k.hmac !== undefined), true);
+  const body = encoder.encode(VECTOR_BODY);
+  const cases: [Uint8Array<ArrayBuffer>, string, boolean][] = [
+    [body, VECTOR_SIGNATURE, true],
+    [encoder.encode("Hello, World?"), VECTOR_SIGNATURE, false],
+    [body, await signBody("retired secret", VECTOR_BODY), true],
+    [body, await signBody("never configured", VECTOR_BODY), false],
+    [new Uint8Array(), keys[1]?.emptyBodySignature ?? "", true],
+  ];
+  for (const [bytes, header, expected] of cases) {
+    assertEquals(await verifySignature(keys, bytes, header), expected, header);
+    assertEquals(await verifySignature(webCryptoOnly, bytes, header), expected, header);
+  }
+});
