@@ -16,7 +16,7 @@ import { signBody } from "../../src/symbo/signature.ts";
 
 const SECRET = "webhook secret for event body tests";
 const ADMIN = "admin-token-0123456789abcdef";
-const TOKEN = "lookup-token-0123456789";
+const TOKEN = "lookup-token-0123456789abcdef";
 const CALL = "call-bodies";
 // Days long over whenever the test runs, so the server compresses them at start.
 const OLD_DAYS = ["2024-01-01", "2024-01-02"];
