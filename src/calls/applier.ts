@@ -225,7 +225,13 @@ export class Applier {
       if (result === null) return Promise.resolve({ status: "ignored" });
       return result.ok ? Promise.resolve(result.outcome) : Promise.reject(result.error);
     }
-    if (this.#state === "stopped" || this.#state === "shut_down" || ms <= 0) {
+    // Waiting is worth it only while the store answers: when the applier is
+    // already waiting for it (an import holds the lock, the server is away),
+    // the answer would be `queued` after the full wait anyway.
+    if (
+      this.#state === "stopped" || this.#state === "shut_down" ||
+      this.#state === "waiting_for_store" || ms <= 0
+    ) {
       return Promise.resolve({ status: "queued" });
     }
     return new Promise<WaitOutcome>((resolve, reject) => {

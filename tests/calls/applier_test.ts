@@ -189,6 +189,10 @@ Deno.test("a store that refuses writes for a while: lag grows, a warning is logg
     assert.equal(lagging.state, "waiting_for_store");
     assert.equal(lagging.lag_events, 4);
     assert.ok(lagging.lag_seconds > 40, `lag ${lagging.lag_seconds}`);
+    // While it waits for the store, an answer does not wait too: `queued` at once.
+    const asked = performance.now();
+    assert.deepEqual(await applier.waitFor(2, 60_000), { status: "queued" });
+    assert.ok(performance.now() - asked < 30_000, "answered without waiting out apply_wait_ms");
 
     refusing = false;
     await eventually("caught up", 5_000, () => Promise.resolve(applier.status().lag_events === 0));
