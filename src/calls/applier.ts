@@ -586,7 +586,13 @@ export class Applier {
           const seq = seqOf(line.text);
           if (seq === null || seq < position.seq) continue;
           const record = safeParse(line.text);
-          if (seq > position.seq || record === null || record.hash !== position.hash) {
+          // The position's own line; or, once retention removed the day that held
+          // it, the line right after it, which names the position's hash as prev.
+          const follows = record !== null && seq === position.seq + 1 &&
+            record.prev === position.hash;
+          if (
+            !follows && (seq > position.seq || record === null || record.hash !== position.hash)
+          ) {
             throw new AuditChainError(
               `${where}: the store's position (seq ${position.seq}, hash ` +
                 `${position.hash.slice(0, 12)}…) is not in the log: the log was cut, replaced ` +
@@ -594,7 +600,7 @@ export class Applier {
             );
           }
           anchored = true;
-          continue;
+          if (!follows) continue;
         }
         const checked = checkAuditLine(line.text, lastSeq, lastHash);
         if (typeof checked === "string") throw new AuditChainError(`${where}: ${checked}`);

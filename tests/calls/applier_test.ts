@@ -13,6 +13,8 @@ import { readEvent } from "../../src/calls/call_event.ts";
 import { openStore, type Store } from "../../src/store/open_store.ts";
 import { StoreBusyError, type WriteTransactionRunner } from "../../src/store/write_transaction.ts";
 import { importSigningKeys, signBody } from "../../src/symbo/signature.ts";
+import { applyRetention } from "../../src/audit/audit_retention.ts";
+import { writeAuditDays } from "../helpers/audit_days.ts";
 import { callEventBody } from "../helpers/events.ts";
 import { eventually } from "../helpers/eventually.ts";
 
@@ -231,6 +233,59 @@ Deno.test("catching up from the files in small batches while new lines are offer
   } finally {
     await applier.stop();
     await f.audit.close();
+    f.store.close();
+  }
+});
+
+Deno.test("replay from the start after retention begins at the chain start retention recorded", async () => {
+  const f = await fixture();
+  const auditDir = join(f.dir, "audit");
+  await f.audit.close();
+  // Four days of five signed lines (seqs 1–20); retention then removes all but the last day.
+  await writeAuditDays(
+    ["2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23"],
+    5,
+    auditDir,
+    CURRENT,
+  );
+  const report = await applyRetention({
+    dir: auditDir,
+    keepDays: 1,
+    archiveDir: null,
+    now: new Date("2026-11-24T12:00:00Z"),
+    appliedThrough: () => Promise.resolve({ file: "", seq: 20 }),
+  });
+  assert.deepEqual(report.removed, ["2026-11-20", "2026-11-21", "2026-11-22"]);
+  try {
+    const replay = await applierFor(f, { fromStart: true, tip: () => 20 });
+    await replay.runToEnd();
+    assert.equal((await readApplierPosition(f.store.reader, "test-instance"))?.seq, 20);
+  } finally {
+    f.store.close();
+  }
+});
+
+Deno.test("after retention removed the day holding its position, the applier resumes from the next line", async () => {
+  const f = await fixture();
+  const auditDir = join(f.dir, "audit");
+  await f.audit.close();
+  // Seqs 1–15 applied (the position is the last line of 2026-11-22), then a new day arrives.
+  await writeAuditDays(["2026-11-20", "2026-11-21", "2026-11-22"], 5, auditDir, CURRENT);
+  try {
+    await (await applierFor(f, { tip: () => 15 })).runToEnd();
+    assert.equal((await readApplierPosition(f.store.reader, "test-instance"))?.seq, 15);
+    await writeAuditDays(["2026-11-23"], 5, auditDir, CURRENT);
+    const report = await applyRetention({
+      dir: auditDir,
+      keepDays: 1,
+      archiveDir: null,
+      now: new Date("2026-11-24T12:00:00Z"),
+      appliedThrough: () => Promise.resolve({ file: "", seq: 15 }),
+    });
+    assert.deepEqual(report.removed, ["2026-11-20", "2026-11-21", "2026-11-22"]);
+    await (await applierFor(f, { tip: () => 20 })).runToEnd();
+    assert.equal((await readApplierPosition(f.store.reader, "test-instance"))?.seq, 20);
+  } finally {
     f.store.close();
   }
 });
