@@ -225,19 +225,13 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
         }
         deps.limiter.succeed(client);
         const { cookie } = await deps.sessions.create(now());
-        const headers = new Headers({ ...SECURITY_HEADERS, location: next });
-        headers.append(
-          "set-cookie",
+        return redirect(next, [
           cookieHeader(SESSION_COOKIE, cookie, {
             maxAgeSeconds: deps.sessionTtlMs / 1000,
             secure: deps.secure,
           }),
-        );
-        headers.append(
-          "set-cookie",
           cookieHeader(LOGIN_COOKIE, "", { maxAgeSeconds: 0, secure: deps.secure }),
-        );
-        return new Response(null, { status: 303, headers });
+        ]);
       },
     },
     {
@@ -245,12 +239,9 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       path: "/console/logout",
       handler: signedIn((_request, _params, session) => {
         deps.sessions.revoke(session);
-        const headers = new Headers({ ...SECURITY_HEADERS, location: "/console/login" });
-        headers.append(
-          "set-cookie",
+        return redirect("/console/login", [
           cookieHeader(SESSION_COOKIE, "", { maxAgeSeconds: 0, secure: deps.secure }),
-        );
-        return new Response(null, { status: 303, headers });
+        ]);
       }),
     },
     {
@@ -713,8 +704,10 @@ function safeNext(next: string | null | undefined): string {
     : "/console/";
 }
 
-function redirect(location: string): Response {
-  return new Response(null, { status: 303, headers: { ...SECURITY_HEADERS, location } });
+function redirect(location: string, setCookies: readonly string[] = []): Response {
+  const headers = new Headers({ ...SECURITY_HEADERS, location });
+  for (const cookie of setCookies) headers.append("set-cookie", cookie);
+  return new Response(null, { status: 303, headers });
 }
 
 function csrfRefused(): Response {
