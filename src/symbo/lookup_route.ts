@@ -8,6 +8,7 @@ import { findLookupBody } from "../contacts/contact_store.ts";
 import { looksLikeE164, normalizePhone, restoreQueryPlus } from "../contacts/phone.ts";
 import { bearerToken, constantTimeEqual, matchesAny } from "../http/constant_time.ts";
 import { errorResponse, HttpError } from "../http/http_error.ts";
+import { queryParam } from "../http/query_param.ts";
 import type { SqlExecutor } from "../store/sql.ts";
 import { isStoreUnavailable } from "../store/write_transaction.ts";
 import type { SigningKey } from "./signature.ts";
@@ -39,13 +40,12 @@ const NOT_FOUND_BODY = JSON.stringify({
   error: "not_found",
   message: "No contact has this number.",
 });
-// The lookup answers a server (Symbo), never a browser page: the headers that
-// matter for it, not the browser set (each header costs the hot path ~1 µs).
-const JSON_HEADERS = {
-  "content-type": "application/json; charset=utf-8",
-  "x-content-type-options": "nosniff",
-  "cache-control": "no-store",
-};
+// The lookup answers a server (Symbo), never a browser page, with its exact
+// JSON type and nothing else: Deno.serve sends a string body whose only header
+// is its content type on its fastest path, and any other header (even the
+// nosniff and no-store that error answers carry) cost the lookup ~5% of its
+// throughput (issue 12). A proxy in front may add them (examples/Caddyfile).
+const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 
 /**
  * The steps of one lookup once authorized, as a generator: it yields each
@@ -128,9 +128,11 @@ export function createLookupHandler(
     return step.value;
   };
   return (request) => {
-    const url = new URL(request.url);
-    authorizeLookup(request, url, deps.lookupTokens, emptyBodySignatures);
-    const raw = url.searchParams.get("number");
+    // No request header is read unless the query carries no valid token:
+    // reading any header costs Deno.serve's synchronous answer path (issue 12).
+    const url = request.url;
+    authorizeLookup(request, queryParam(url, "token"), deps.lookupTokens, emptyBodySignatures);
+    const raw = queryParam(url, "number");
     if (raw === null || raw.trim() === "") {
       deps.onResult?.("invalid", "");
       return errorResponse(400, "missing_number", "Pass the phone number as ?number=<E.164>.");
@@ -141,11 +143,11 @@ export function createLookupHandler(
 
 function authorizeLookup(
   request: Request,
-  url: URL,
+  queryToken: string | null,
   tokens: readonly string[],
   emptyBodySignatures: readonly string[],
 ): void {
-  const token = url.searchParams.get("token") ?? bearerToken(request.headers.get("authorization"));
+  const token = queryToken ?? bearerToken(request.headers.get("authorization"));
   if (token !== null && tokens.length > 0 && matchesAny(token, tokens)) return;
   const signature = request.headers.get("x-hmac-signature");
   if (signature !== null) {
