@@ -27,6 +27,7 @@ import type { SqlExecutor } from "../store/sql.ts";
 import { isStoreUnavailable, type WriteTransactionRunner } from "../store/write_transaction.ts";
 import { type SigningKey, verifySignature } from "../symbo/signature.ts";
 import { applyEvent, type ApplyOutcome, type EventFlag } from "./apply_event.ts";
+import { nextBatchSize } from "./batch_pacing.ts";
 import { type ClassifiedEvent, classifyEvent, InvalidEventError } from "./call_event.ts";
 
 /** Where the applier stands: the last applied line of one audit folder. */
@@ -81,8 +82,16 @@ export interface ApplierDeps {
   readonly tip?: () => number;
   readonly clock?: () => Date;
   readonly log: ApplierLog;
-  /** Lines per transaction. */
+  /** Lines per transaction, at most. */
   readonly maxBatch?: number;
+  /**
+   * When set, batches are sized to hold the thread about this long
+   * (`nextBatchSize`): for a local store, whose transactions run on the thread
+   * that answers lookups. Omitted, every batch takes up to `maxBatch` lines.
+   */
+  readonly batchTargetMs?: number;
+  /** A monotonic clock in ms for pacing (tests); `performance.now` by default. */
+  readonly nowMs?: () => number;
   /** Warn when the oldest unapplied line is older than this. */
   readonly lagWarningSeconds?: number;
   /** First and largest pause between retries when the store fails. */
@@ -142,6 +151,9 @@ export class Applier {
   readonly #deps: ApplierDeps;
   readonly #clock: () => Date;
   readonly #maxBatch: number;
+  /** The next batch's size: `maxBatch`, or less when batches are paced by time. */
+  #batchLimit: number;
+  readonly #now: () => number;
   readonly #queue: AuditRecord[] = [];
   readonly #waiters = new Map<number, Waiter[]>();
   readonly #recent = new Map<number, Settled | null>();
@@ -172,6 +184,8 @@ export class Applier {
     this.#deps = deps;
     this.#clock = deps.clock ?? (() => new Date());
     this.#maxBatch = deps.maxBatch ?? 256;
+    this.#batchLimit = this.#maxBatch;
+    this.#now = deps.nowMs ?? (() => performance.now());
     this.#createdAtMs = this.#clock().getTime();
   }
 
@@ -384,7 +398,16 @@ export class Applier {
     const position = this.#position;
     const last = batch.at(-1);
     if (position === null || last === undefined) return false;
+    const started = this.#now();
     const results = await this.#applyBatch(batch, last);
+    if (this.#deps.batchTargetMs !== undefined) {
+      this.#batchLimit = nextBatchSize({
+        max: this.#maxBatch,
+        targetMs: this.#deps.batchTargetMs,
+        lastSize: batch.length,
+        lastMs: this.#now() - started,
+      });
+    }
     this.#position = { instance: position.instance, seq: last.seq, hash: last.hash };
     this.#positionReceivedMs = Date.parse(last.received_at);
     // The batch is in the store: drop it from wherever it came from.
@@ -481,7 +504,7 @@ export class Applier {
       const dropped = this.#queue.shift();
       if (dropped !== undefined) this.#queuedBytes -= bodyLength(dropped);
     }
-    if (this.#fromFiles.length > 0) return this.#fromFiles.slice(0, this.#maxBatch);
+    if (this.#fromFiles.length > 0) return this.#fromFiles.slice(0, this.#batchLimit);
 
     const head = this.#queue[0];
     if (head !== undefined && head.seq === position.seq + 1 && head.prev === position.hash) {
@@ -491,7 +514,7 @@ export class Applier {
       const batch: AuditRecord[] = [];
       let expected = position.seq + 1;
       for (const record of this.#queue) {
-        if (batch.length >= this.#maxBatch || record.seq !== expected) break;
+        if (batch.length >= this.#batchLimit || record.seq !== expected) break;
         batch.push(record);
         expected++;
       }
@@ -502,7 +525,7 @@ export class Applier {
     if (tip !== undefined && tip <= position.seq) return [];
     this.#fromFiles = await this.#readFromFiles(position, tip);
     if (this.#fromFiles.length === 0) this.#filesExhausted = true;
-    return this.#fromFiles.slice(0, this.#maxBatch);
+    return this.#fromFiles.slice(0, this.#batchLimit);
   }
 
   /** Reads up to one batch of verified lines after `position` from the audit files. */
@@ -512,7 +535,7 @@ export class Applier {
   ): Promise<AuditRecord[]> {
     this.#cursor ??= this.#verifiedLinesAfter(position);
     const batch: AuditRecord[] = [];
-    while (batch.length < this.#maxBatch) {
+    while (batch.length < this.#batchLimit) {
       let next: IteratorResult<AuditRecord, void>;
       try {
         next = await this.#cursor.next();

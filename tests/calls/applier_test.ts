@@ -289,3 +289,38 @@ Deno.test("after retention removed the day holding its position, the applier res
     f.store.close();
   }
 });
+
+Deno.test("paced by time, a catch-up continues in batches sized to the target", async () => {
+  const f = await fixture();
+  let settled = 0;
+  const settledAtEachWrite: number[] = [];
+  // Every batch "takes" 6 ms, whatever its size, against a 3 ms target.
+  let clockMs = 0;
+  const applier = await applierFor(f, {
+    write: (work) => {
+      settledAtEachWrite.push(settled);
+      return f.store.write(work);
+    },
+    maxBatch: 8,
+    batchTargetMs: 3,
+    nowMs: () => (clockMs += 6),
+    onLine: () => settled++,
+  });
+  try {
+    for (let i = 1; i <= 20; i++) {
+      await audited(f.audit, CURRENT, callEventBody({ eventId: `p${i}`, callId: `pc${i}` }));
+    }
+    applier.start();
+    await eventually("caught up", 5_000, () => Promise.resolve(settled === 20));
+    const sizes = [...settledAtEachWrite, settled]
+      .map((count, i, all) => (i === 0 ? count : count - all[i - 1]!))
+      .filter((size) => size > 0);
+    // 8 lines in 6 ms fit 4 in 3 ms; 4 fit 2; 2 fit 1; then one at a time.
+    assert.deepEqual(sizes, [8, 4, 2, 1, 1, 1, 1, 1, 1]);
+    assert.equal((await readApplierPosition(f.store.reader, "test-instance"))?.seq, 20);
+  } finally {
+    await applier.stop();
+    await f.audit.close();
+    f.store.close();
+  }
+});
