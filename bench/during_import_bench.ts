@@ -10,12 +10,16 @@
  * - `GET /metrics` (with the admin token) every 500 ms for the applier's lag
  *   gauge `symbo_crm_applier_lag_seconds` (absent on builds without an applier).
  *
+ * With `readCeiling`, the read ceiling (baseline b) answers the lookups and no
+ * webhooks are sent: what this machine allows a lookup during the same import.
+ *
  * wrk runs in back-to-back rounds of at most `roundSeconds` until the import
  * exits, so the figures cover the import and little else; the p99 reported is
  * the worst round's (conservative), non-2xx answers are summed.
  */
 import type { Dataset } from "./dataset.ts";
 import { type Pinning, runOrThrow, runTimed } from "./processes.ts";
+import { spawnReadCeiling } from "./lookup_bench.ts";
 import { mainCommand, NEUTRAL_ENV, startRealServer } from "./real_server.ts";
 import { ensureEventPool } from "./webhook_events.ts";
 import { pacedScript, type RunSummary, runWrk, summary, writeWrkScripts } from "./wrk.ts";
@@ -66,6 +70,11 @@ export async function runDuringImportBench(options: {
   readonly roundSeconds: number;
   readonly timeoutMs: number;
   readonly log: (line: string) => void;
+  /**
+   * Serve the lookups with the read ceiling (baseline b) instead of symbo-crm,
+   * and send no webhooks: what the machine allows a lookup during the import.
+   */
+  readonly readCeiling?: boolean;
 }): Promise<DuringImportResult> {
   const dir = `${options.workDir}/during_import`;
   await Deno.mkdir(dir, { recursive: true });
@@ -92,19 +101,26 @@ export async function runDuringImportBench(options: {
   );
   const pool = await ensureEventPool(options.cacheDir, options.dataset.lookupList);
 
+  const ceilingOnly = options.readCeiling === true;
   options.log(
     `  ${options.dataset.rows.toLocaleString("en-US")} more contacts imported by the CLI into ` +
       `the served store, while ~${
         DURING_IMPORT_LOOKUP_CONNECTIONS * 1000 / DURING_IMPORT_LOOKUP_DELAY_MS
-      } lookups/s and ~${
-        DURING_IMPORT_WEBHOOK_CONNECTIONS * 1000 / DURING_IMPORT_WEBHOOK_DELAY_MS
-      } webhooks/s arrive…`,
+      } lookups/s${
+        ceilingOnly
+          ? " arrive at the read ceiling…"
+          : ` and ~${
+            DURING_IMPORT_WEBHOOK_CONNECTIONS * 1000 / DURING_IMPORT_WEBHOOK_DELAY_MS
+          } webhooks/s arrive…`
+      }`,
   );
-  const server = await startRealServer({
-    configPath,
-    flags: options.flags,
-    prefix: options.pinning.server,
-  });
+  const server = ceilingOnly
+    ? await spawnReadCeiling(dbPath, options.pinning.server)
+    : await startRealServer({
+      configPath,
+      flags: options.flags,
+      prefix: options.pinning.server,
+    });
   try {
     let importDone = false;
     const importRun = runTimed(
@@ -137,7 +153,7 @@ export async function runDuringImportBench(options: {
     let lagMax: number | null = null;
     let scrapes = 0;
     const scraper = (async () => {
-      while (!importDone) {
+      while (!importDone && !ceilingOnly) {
         const lag = await scrapeApplierLag(server.url, options.adminToken);
         scrapes++;
         if (lag !== null) lagMax = Math.max(lagMax ?? 0, lag);
@@ -151,7 +167,7 @@ export async function runDuringImportBench(options: {
         (round) => [listFile, String(1000 + round)],
         DURING_IMPORT_LOOKUP_CONNECTIONS,
       ),
-      paced(
+      ceilingOnly ? Promise.resolve([]) : paced(
         `${server.url}/symbo/webhook`,
         webhookScript,
         (_round, sent) => [pool.measuredPath, String(sent)],
@@ -181,7 +197,7 @@ export async function runDuringImportBench(options: {
           sum + r.errors.status + r.errors.read + r.errors.timeout + (r.outcomes?.non200 ?? 0),
         0,
       ),
-      p99Ms: Math.max(...rounds.map((r) => r.latencyMs.p99)),
+      p99Ms: Math.max(0, ...rounds.map((r) => r.latencyMs.p99)),
       rounds: rounds.map(summary),
     });
     return {

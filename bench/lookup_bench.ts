@@ -12,7 +12,7 @@
  * server's RSS is read from /proc (it has served at least `minLookups`).
  */
 import type { Dataset } from "./dataset.ts";
-import { type Pinning, procMemory, ROOT, spawnServer } from "./processes.ts";
+import { type Pinning, procMemory, ROOT, type ServerProcess, spawnServer } from "./processes.ts";
 import { type Agreement, checkAgreement, startRealServer } from "./real_server.ts";
 import {
   fastest,
@@ -129,26 +129,12 @@ export async function runLookupBench(options: {
     listening: /baseline listening on (\S+)/,
     timeoutMs: 30_000,
   });
-  const ceiling = await spawnServer({
-    name: "read ceiling (lookup baseline b)",
-    command: [
-      ...options.pinning.server,
-      Deno.execPath(),
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
-      `${ROOT}/bench/read_ceiling_server.ts`,
-      options.storePath,
-    ],
-    listening: /baseline listening on (\S+)/,
-    timeoutMs: 30_000,
-  }).catch(async (error) => {
-    await bare.stop();
-    throw error;
-  });
+  const ceiling = await spawnReadCeiling(options.storePath, options.pinning.server).catch(
+    async (error) => {
+      await bare.stop();
+      throw error;
+    },
+  );
   const baselineRuns: WrkResult[] = [];
   const ceilingRuns: WrkResult[] = [];
   const serverRuns: WrkResult[] = [];
@@ -238,4 +224,28 @@ export async function runLookupBench(options: {
     agreement,
     footprint: { rssMb: memory?.rssMb ?? NaN, hwmMb: memory?.hwmMb ?? NaN, lookupsServed: served },
   };
+}
+
+/** Starts the read ceiling (baseline b, `read_ceiling_server.ts`) over `storePath`, behind `prefix`. */
+export function spawnReadCeiling(
+  storePath: string,
+  prefix: readonly string[],
+): Promise<ServerProcess> {
+  return spawnServer({
+    name: "read ceiling (lookup baseline b)",
+    command: [
+      ...prefix,
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-env",
+      "--allow-ffi",
+      "--allow-sys",
+      `${ROOT}/bench/read_ceiling_server.ts`,
+      storePath,
+    ],
+    listening: /baseline listening on (\S+)/,
+    timeoutMs: 30_000,
+  });
 }

@@ -49,6 +49,11 @@ export interface Results {
   /** The step "during an import" (null when skipped): the worst round's p99, summed non-2xx. */
   readonly during_import_lookup_p99_ms: number | null;
   readonly during_import_lookup_non2xx: number | null;
+  /**
+   * The same step with the read ceiling (b) serving the lookups and no
+   * webhooks: what this machine allows a lookup during the import (issue 12).
+   */
+  readonly during_import_read_ceiling_p99_ms: number | null;
   readonly during_import_webhook_p99_ms: number | null;
   readonly during_import_webhook_non2xx: number | null;
   /** The largest applier lag scraped from /metrics; null when the gauge is absent. */
@@ -78,6 +83,8 @@ export interface Results {
   readonly import: ImportBenchResult | null;
   /** null with `--no-during-import`. */
   readonly during_import: DuringImportResult | null;
+  /** The same step served by the read ceiling (b), lookups only; null when skipped. */
+  readonly during_import_read_ceiling: DuringImportResult | null;
   readonly footprint: {
     readonly server_rss_mb: number;
     readonly server_hwm_mb: number;
@@ -370,6 +377,18 @@ export function formatTable(results: Results): string {
         "",
         ...verdict(results, "during_import_lookup_p99_ms").split("\t"),
       ],
+      ...(results.during_import_read_ceiling
+        ? [[
+          "  (b) read ceiling, same import, lookups only: p99",
+          ms(results.during_import_read_ceiling.lookup.p99Ms),
+          "",
+          `${int(results.during_import_read_ceiling.lookup.requests)} answered, ` +
+          `${results.during_import_read_ceiling.lookup.non2xx} non-2xx`,
+          "",
+          "",
+          "",
+        ]]
+        : []),
       [
         `  webhooks (~${int(during.webhook.connections * 1000 / during.webhook.delayMs)}/s) p99`,
         ms(during.webhook.p99Ms),

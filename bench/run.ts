@@ -239,6 +239,7 @@ async function main(args: readonly string[]): Promise<number> {
     );
 
     let duringImport: DuringImportResult | null = null;
+    let duringImportCeiling: DuringImportResult | null = null;
     if (!values["no-during-import"]) {
       log("during an import:");
       duringImport = await runDuringImportBench({
@@ -256,6 +257,22 @@ async function main(args: readonly string[]): Promise<number> {
         log,
       });
       log(`  ${duringImport.importSummaryLine}`);
+      log("during the same import, the read ceiling (b) answering the lookups (no webhooks):");
+      duringImportCeiling = await runDuringImportBench({
+        workDir,
+        cacheDir,
+        storePath: storeDb,
+        configFor: (dir, dbPath) => writeConfig(dir, dbPath, credentials),
+        adminToken: credentials.adminToken,
+        lookupToken: credentials.lookupToken,
+        flags,
+        pinning,
+        dataset,
+        roundSeconds: 5,
+        timeoutMs: Math.max(600_000, rows * 2),
+        log,
+        readCeiling: true,
+      });
     }
 
     const figures = {
@@ -268,6 +285,7 @@ async function main(args: readonly string[]): Promise<number> {
       webhook_p99_ms: webhook.server.latencyMs.p99,
       during_import_lookup_p99_ms: duringImport?.lookup.p99Ms ?? null,
       during_import_lookup_non2xx: duringImport?.lookup.non2xx ?? null,
+      during_import_read_ceiling_p99_ms: duringImportCeiling?.lookup.p99Ms ?? null,
       during_import_webhook_p99_ms: duringImport?.webhook.p99Ms ?? null,
       during_import_webhook_non2xx: duringImport?.webhook.non2xx ?? null,
       during_import_apply_lag_max_s: duringImport?.applyLagMaxSeconds ?? null,
@@ -298,6 +316,7 @@ async function main(args: readonly string[]): Promise<number> {
       webhook,
       import: importResult,
       during_import: duringImport,
+      during_import_read_ceiling: duringImportCeiling,
       footprint: {
         server_rss_mb: lookup.footprint.rssMb,
         server_hwm_mb: lookup.footprint.hwmMb,
