@@ -4,6 +4,7 @@
  * same code runs on the prepared local driver, the client, or a transaction.
  */
 import type { PreparedDriver, SqlExecutor, SqlRow } from "../store/sql.ts";
+import { countedRows } from "../store/row_counts.ts";
 import { text } from "../store/sql.ts";
 import {
   type Contact,
@@ -210,6 +211,5 @@ export async function deleteContact(db: SqlExecutor, externalId: string): Promis
 
 /** Number of stored contacts. */
 export async function countContacts(db: SqlExecutor): Promise<number> {
-  const row = await db.first("SELECT COUNT(*) AS n FROM contacts");
-  return row ? Number(row.n) : 0;
+  return await countedRows(db, "contacts");
 }

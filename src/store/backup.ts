@@ -100,10 +100,13 @@ async function copyFromServer(client: Client, path: string): Promise<void> {
       sql: String(row.sql),
     }));
     local.exec("BEGIN");
-    for (const entry of schema) local.exec(entry.sql);
+    // Triggers come after the rows: they would count the copied rows again
+    // on top of the copied row_counts (migration 10).
+    for (const entry of schema) if (entry.type !== "trigger") local.exec(entry.sql);
     for (const entry of schema) {
       if (entry.type === "table") await copyTable(tx, local, entry);
     }
+    for (const entry of schema) if (entry.type === "trigger") local.exec(entry.sql);
     local.exec(`PRAGMA user_version = ${Math.trunc(version)}`);
     local.exec("COMMIT");
   } catch (error) {

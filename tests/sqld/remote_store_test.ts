@@ -158,7 +158,16 @@ Deno.test("symbo-crm on a remote sqld: import, lookups, webhooks, admin API, rep
       const copy = await openStore({ url: `file:${dir}/backup.db` });
       const live = await openStore({ url: sqld.url });
       try {
-        for (const table of ["contacts", "contact_phones", "calls", "events", "prospects"]) {
+        for (
+          const table of [
+            "contacts",
+            "contact_phones",
+            "calls",
+            "events",
+            "prospects",
+            "row_counts",
+          ]
+        ) {
           const query = `SELECT * FROM ${table} ORDER BY 1, 2`;
           assertEquals(await copy.reader.all(query), await live.reader.all(query), table);
         }
