@@ -7,8 +7,11 @@
 /** True when `presented` equals `secret`, compared without an early exit. */
 export function constantTimeEqual(presented: string, secret: string): boolean {
   let difference = presented.length ^ secret.length;
-  for (let i = 0; i < presented.length; i++) {
-    difference |= presented.charCodeAt(i) ^ secret.charCodeAt(i % Math.max(secret.length, 1));
+  // The secret is walked cyclically (a counter, not `%`: this runs on every lookup).
+  const cycle = Math.max(secret.length, 1);
+  for (let i = 0, j = 0; i < presented.length; i++) {
+    difference |= presented.charCodeAt(i) ^ secret.charCodeAt(j);
+    if (++j === cycle) j = 0;
   }
   return difference === 0;
 }

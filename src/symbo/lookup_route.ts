@@ -8,7 +8,7 @@ import { findLookupBody } from "../contacts/contact_store.ts";
 import { looksLikeE164, normalizePhone, restoreQueryPlus } from "../contacts/phone.ts";
 import { bearerToken, constantTimeEqual, matchesAny } from "../http/constant_time.ts";
 import { errorResponse, HttpError } from "../http/http_error.ts";
-import { queryParam } from "../http/query_param.ts";
+import { queryParams } from "../http/query_param.ts";
 import type { SqlExecutor } from "../store/sql.ts";
 import { isStoreUnavailable } from "../store/write_transaction.ts";
 import type { SigningKey } from "./signature.ts";
@@ -36,6 +36,7 @@ export interface LookupDeps {
   readonly onUnavailable?: (error: unknown) => void;
 }
 
+const LOOKUP_PARAMS = ["token", "number"];
 const NOT_FOUND_BODY = JSON.stringify({
   error: "not_found",
   message: "No contact has this number.",
@@ -130,10 +131,9 @@ export function createLookupHandler(
   return (request) => {
     // No request header is read unless the query carries no valid token:
     // reading any header costs Deno.serve's synchronous answer path (issue 12).
-    const url = request.url;
-    authorizeLookup(request, queryParam(url, "token"), deps.lookupTokens, emptyBodySignatures);
-    const raw = queryParam(url, "number");
-    if (raw === null || raw.trim() === "") {
+    const [token, raw] = queryParams(request.url, LOOKUP_PARAMS);
+    authorizeLookup(request, token ?? null, deps.lookupTokens, emptyBodySignatures);
+    if (raw === null || raw === undefined || raw.trim() === "") {
       deps.onResult?.("invalid", "");
       return errorResponse(400, "missing_number", "Pass the phone number as ?number=<E.164>.");
     }
