@@ -242,11 +242,11 @@ async function main(args: readonly string[]): Promise<number> {
     let duringImportCeiling: DuringImportResult | null = null;
     if (!values["no-during-import"]) {
       log("during an import:");
-      duringImport = await runDuringImportBench({
+      const step = {
         workDir,
         cacheDir,
         storePath: storeDb,
-        configFor: (dir, dbPath) => writeConfig(dir, dbPath, credentials),
+        configFor: (dir: string, dbPath: string) => writeConfig(dir, dbPath, credentials),
         adminToken: credentials.adminToken,
         lookupToken: credentials.lookupToken,
         flags,
@@ -255,24 +255,11 @@ async function main(args: readonly string[]): Promise<number> {
         roundSeconds: 5,
         timeoutMs: Math.max(600_000, rows * 2),
         log,
-      });
+      };
+      duringImport = await runDuringImportBench(step);
       log(`  ${duringImport.importSummaryLine}`);
       log("during the same import, the read ceiling (b) answering the lookups (no webhooks):");
-      duringImportCeiling = await runDuringImportBench({
-        workDir,
-        cacheDir,
-        storePath: storeDb,
-        configFor: (dir, dbPath) => writeConfig(dir, dbPath, credentials),
-        adminToken: credentials.adminToken,
-        lookupToken: credentials.lookupToken,
-        flags,
-        pinning,
-        dataset,
-        roundSeconds: 5,
-        timeoutMs: Math.max(600_000, rows * 2),
-        log,
-        readCeiling: true,
-      });
+      duringImportCeiling = await runDuringImportBench({ ...step, readCeiling: true });
     }
 
     const figures = {
