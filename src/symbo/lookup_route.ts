@@ -36,7 +36,7 @@ export interface LookupDeps {
   readonly onUnavailable?: (error: unknown) => void;
 }
 
-const LOOKUP_PARAMS = ["token", "number"];
+const LOOKUP_PARAMS: readonly string[] = ["token", "number"];
 const NOT_FOUND_BODY = JSON.stringify({
   error: "not_found",
   message: "No contact has this number.",

@@ -7,6 +7,7 @@ import { createApp, type Route } from "../../src/http/app.ts";
 import { HttpError } from "../../src/http/http_error.ts";
 import { logger } from "../../src/log/logging.ts";
 import { Metrics } from "../../src/ops/metrics.ts";
+import { watchedRequest } from "../helpers/watched_request.ts";
 
 function appWith(options: { allow?: boolean } = {}) {
   const metrics = new Metrics();
@@ -36,23 +37,15 @@ function appWith(options: { allow?: boolean } = {}) {
 
 Deno.test("a direct route answers and counts its metrics without reading a request header", async () => {
   const { app, metrics, calls } = appWith();
-  const request = new Request("http://localhost/symbo/lookup?token=t", {
-    headers: { "x-request-id": "abc-123" },
-  });
-  const real = request.headers;
-  let headersRead = false;
-  Object.defineProperty(request, "headers", {
-    get() {
-      headersRead = true;
-      return real;
-    },
+  const { request, headersRead } = watchedRequest("http://localhost/symbo/lookup?token=t", {
+    "x-request-id": "abc-123",
   });
   const response = await app.fetch(request);
   assertEquals(response.status, 200);
   assertEquals(await response.json(), { ok: true });
   // Reading any request header moves Deno.serve off its synchronous answer
   // path: a normal answer does not echo the request id.
-  assertEquals(headersRead, false);
+  assertEquals(headersRead(), false);
   assertEquals(response.headers.get("x-request-id"), null);
   assertEquals(calls.length, 1);
   const page = await metrics.render();

@@ -5,6 +5,7 @@
 import { assertEquals } from "../helpers/assert.ts";
 import { createLookupHandler } from "../../src/symbo/lookup_route.ts";
 import type { SqlExecutor } from "../../src/store/sql.ts";
+import { watchedRequest } from "../helpers/watched_request.ts";
 
 const TOKEN = "lookup-token-0123456789abcdef0123456789";
 const BODY = '{"external_id":"12345","first_name":"Sally"}';
@@ -20,20 +21,6 @@ function handler() {
     onResult: (result) => results.push(result),
   });
   return { lookup, results };
-}
-
-/** A request that records whether anything read its headers. */
-function watchedRequest(url: string, headers: Record<string, string> = {}) {
-  const request = new Request(url, { headers });
-  const real = request.headers;
-  let read = false;
-  Object.defineProperty(request, "headers", {
-    get() {
-      read = true;
-      return real;
-    },
-  });
-  return { request, headersRead: () => read };
 }
 
 Deno.test("a lookup authorized by ?token= answers without reading a request header", () => {
