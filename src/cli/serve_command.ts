@@ -25,6 +25,7 @@ import { createSessionSigner, ensureSessionKey } from "../console/session.ts";
 import { createUnknownNumbersRecorder } from "../contacts/unknown_numbers.ts";
 import { createHourlyCounters } from "../ops/hourly_counters.ts";
 import { clientAddress, createAllowlist } from "../http/ip_allowlist.ts";
+import { cameOverHttps } from "../http/request_scheme.ts";
 import type { Config, ConfigSource } from "../config/config.ts";
 import { configWarnings } from "../config/config_warnings.ts";
 import { BodyBudget } from "../http/body_guard.ts";
@@ -315,7 +316,8 @@ export async function startServer(
       sessions: await createSessionSigner(sessionKey, sessionTtlMs),
       sessionTtlMs,
       limiter: createLoginLimiter(),
-      secure: config.server.tls !== undefined,
+      secure: (request) =>
+        config.server.tls !== undefined || cameOverHttps(request, config.server.trust_proxy),
       clientOf: (request, connection) => {
         const addr = connection.remoteAddr;
         const peer = addr && "hostname" in addr ? addr.hostname : null;

@@ -62,8 +62,11 @@ export interface ConsoleDeps {
   readonly sessions: SessionSigner;
   readonly sessionTtlMs: number;
   readonly limiter: LoginLimiter;
-  /** Mark cookies `Secure` (the server runs TLS). */
-  readonly secure: boolean;
+  /**
+   * Whether a request came over HTTPS (TLS here, or a trusted proxy's
+   * `X-Forwarded-Proto`): its cookies are then marked `Secure`.
+   */
+  readonly secure: (request: Request) => boolean;
   /** Who a request comes from, for the login rate limit. */
   readonly clientOf: (request: Request, connection: ConnectionInfo) => string;
   readonly auditDir: string;
@@ -146,6 +149,7 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
     });
 
   const loginPage = async (
+    request: Request,
     status: number,
     error?: string,
     next?: string,
@@ -156,7 +160,7 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       ...headers,
       "set-cookie": cookieHeader(LOGIN_COOKIE, challenge.cookie, {
         maxAgeSeconds: 3600,
-        secure: deps.secure,
+        secure: deps.secure(request),
       }),
     });
   };
@@ -185,7 +189,7 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       method: "GET",
       path: "/console/login",
       handler: (request) =>
-        loginPage(200, undefined, safeNext(new URL(request.url).searchParams.get("next"))),
+        loginPage(request, 200, undefined, safeNext(new URL(request.url).searchParams.get("next"))),
     },
     {
       method: "POST",
@@ -196,6 +200,7 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
         if (wait > 0) {
           const seconds = String(Math.ceil(wait / 1000));
           return loginPage(
+            request,
             429,
             `Too many wrong tokens from your address; try again in ${seconds} s.`,
             undefined,
@@ -212,6 +217,7 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
         const next = safeNext(stringField(form, "next"));
         if (deps.adminTokens.length === 0) {
           return loginPage(
+            request,
             503,
             "The console is off: set admin.tokens (or ADMIN_TOKENS) to enable it.",
             next,
@@ -221,26 +227,26 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
         if (!matchesAny(token, deps.adminTokens)) {
           deps.limiter.fail(client, now());
           deps.log?.warn("Console login refused: wrong admin token");
-          return loginPage(401, "That is not a valid admin token.", next);
+          return loginPage(request, 401, "That is not a valid admin token.", next);
         }
         deps.limiter.succeed(client);
         const { cookie } = await deps.sessions.create(now());
         return redirect(next, [
           cookieHeader(SESSION_COOKIE, cookie, {
             maxAgeSeconds: deps.sessionTtlMs / 1000,
-            secure: deps.secure,
+            secure: deps.secure(request),
           }),
-          cookieHeader(LOGIN_COOKIE, "", { maxAgeSeconds: 0, secure: deps.secure }),
+          cookieHeader(LOGIN_COOKIE, "", { maxAgeSeconds: 0, secure: deps.secure(request) }),
         ]);
       },
     },
     {
       method: "POST",
       path: "/console/logout",
-      handler: signedIn((_request, _params, session) => {
+      handler: signedIn((request, _params, session) => {
         deps.sessions.revoke(session);
         return redirect("/console/login", [
-          cookieHeader(SESSION_COOKIE, "", { maxAgeSeconds: 0, secure: deps.secure }),
+          cookieHeader(SESSION_COOKIE, "", { maxAgeSeconds: 0, secure: deps.secure(request) }),
         ]);
       }),
     },
