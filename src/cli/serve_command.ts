@@ -150,8 +150,8 @@ export async function startServer(
     "Unknown numbers recorded in memory, not yet written to the store.",
     () => unknownNumbers.stats().buffered,
   );
-  metrics.gauge(
-    "symbo_crm_unknown_numbers_dropped",
+  metrics.counterOf(
+    "symbo_crm_unknown_numbers_dropped_total",
     "Unknown-number lookups not recorded because the buffer was full (since start).",
     () => unknownNumbers.stats().dropped,
   );
@@ -240,19 +240,19 @@ export async function startServer(
       warn: (message) => logger("audit").warn(message),
     },
   });
-  metrics.gauge(
-    "symbo_crm_audit_compressed_saved_bytes",
-    "Bytes saved by compressing closed audit days since start.",
+  metrics.counterOf(
+    "symbo_crm_audit_compression_saved_bytes_total",
+    "Bytes saved by compressing closed audit days.",
     () => auditMaintenance.stats.savedBytes,
   );
-  metrics.gauge(
-    "symbo_crm_audit_compressed_days",
-    "Closed audit days compressed since start.",
+  metrics.counterOf(
+    "symbo_crm_audit_files_compressed_total",
+    "Closed audit days (one file each) compressed.",
     () => auditMaintenance.stats.compressedDays,
   );
-  metrics.gauge(
-    "symbo_crm_audit_retention_removed_days",
-    "Audit days archived or deleted by retention since start.",
+  metrics.counterOf(
+    "symbo_crm_audit_files_removed_total",
+    "Audit days (one file each) archived or deleted by retention.",
     () => auditMaintenance.stats.removedDays,
   );
   metrics.gauge(
