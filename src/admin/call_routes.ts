@@ -15,7 +15,8 @@ import {
 import type { AuditBodySource } from "../audit/audit_line_lookup.ts";
 import { requireAdmin } from "../http/admin_auth.ts";
 import type { Route } from "../http/app.ts";
-import { errorResponse, HttpError, jsonResponse } from "../http/http_error.ts";
+import { errorResponse, HttpError } from "../http/http_error.ts";
+import { answer, CallFeedBody, CallPageBody, CallWithHistoryBody } from "../http/api_responses.ts";
 import type { Store } from "../store/open_store.ts";
 import { csvLine } from "../csv/csv_cell.ts";
 import { limitParam, parseQuery, timeParam } from "./query_params.ts";
@@ -79,9 +80,10 @@ export function callRoutes(
               query.since === "" ? null : query.since,
               query.limit,
             );
-            return jsonResponse(200, feed);
+            return answer(CallFeedBody, 200, feed);
           }
-          return jsonResponse(
+          return answer(
+            CallPageBody,
             200,
             await listCalls(store.reader, filterOf(query), query.limit, query.cursor ?? null),
           );
@@ -147,7 +149,7 @@ export function callRoutes(
         requireAdmin(request, adminTokens);
         const found = await getCallWithHistory(store.client, params.id ?? "", bodies);
         return found
-          ? jsonResponse(200, found)
+          ? answer(CallWithHistoryBody, 200, found)
           : errorResponse(404, "not_found", "No call has this id.");
       },
     },

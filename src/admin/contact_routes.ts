@@ -17,7 +17,13 @@ import { deleteContact, getContact, saveContact } from "../contacts/contact_stor
 import { searchContacts } from "../contacts/contact_search.ts";
 import { requireAdmin } from "../http/admin_auth.ts";
 import type { Route } from "../http/app.ts";
-import { errorResponse, HttpError, jsonResponse } from "../http/http_error.ts";
+import { errorResponse, HttpError } from "../http/http_error.ts";
+import {
+  answer,
+  ContactSavedBody,
+  ContactSearchBody,
+  StoredContactBody,
+} from "../http/api_responses.ts";
 import { readBodyLimited } from "../http/read_body.ts";
 import type { Store } from "../store/open_store.ts";
 import { limitParam, parseJsonBody, parseQuery } from "./query_params.ts";
@@ -31,6 +37,13 @@ const contactShape = Object.fromEntries(CONTACT_FIELDS.map((name) => [name, fiel
 /** A contact as the admin API takes it: the lookup body's shape. */
 export const ContactBody = z.strictObject({
   ...contactShape,
+  external_id: field.optional().describe(
+    "Optional: when given, it must equal the external_id in the URL (400 otherwise).",
+  ),
+  first_name: field.refine((name) => name.trim() !== "", "first_name is required").meta({
+    description: "Required: a contact needs a first name (more than spaces).",
+    pattern: "\\S",
+  }),
   account: z.strictObject({
     external_id: field.trim().min(1, "an account needs its external_id"),
     name: field.trim().min(1, "an account needs its name"),
@@ -61,7 +74,7 @@ export function contactRoutes(
       handler: async (request) => {
         requireAdmin(request, adminTokens);
         const { q, limit } = parseQuery(new URL(request.url), SearchQuery);
-        return jsonResponse(200, {
+        return answer(ContactSearchBody, 200, {
           contacts: await searchContacts(store.reader, q, limit, defaultRegion),
         });
       },
@@ -73,7 +86,7 @@ export function contactRoutes(
         requireAdmin(request, adminTokens);
         const found = await getContact(store.reader, params.external_id ?? "");
         if (!found) return errorResponse(404, "not_found", "No contact has this external_id.");
-        return jsonResponse(200, {
+        return answer(StoredContactBody, 200, {
           ...toLookupBody(found.contact),
           updated_at: new Date(found.updatedAt).toISOString(),
         });
@@ -94,7 +107,7 @@ export function contactRoutes(
           defaultRegion,
         );
         const outcome = await store.write((db) => saveContact(db, contact, Date.now()));
-        return jsonResponse(outcome === "inserted" ? 201 : 200, {
+        return answer(ContactSavedBody, outcome === "inserted" ? 201 : 200, {
           status: outcome,
           contact: toLookupBody(contact),
           warnings,

@@ -49,7 +49,7 @@ export interface ImportJob {
   readonly startedAt: string;
   readonly finishedAt: string | null;
   /** The same JSON the API answers (counts, warnings, rejects, the column-mapping table). */
-  readonly summary: Record<string, unknown> | null;
+  readonly summary: ImportSummary | null;
   readonly error: { readonly code: string; readonly message: string } | null;
   readonly hasRejects: boolean;
 }
@@ -330,8 +330,9 @@ function newJobId(): string {
   return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
 }
 
-function toJson(summary: ImportSummary): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(summary));
+/** A plain copy of the summary, as the job keeps and the API answers it. */
+function toJson(summary: ImportSummary): ImportSummary {
+  return { ...summary };
 }
 
 /**
