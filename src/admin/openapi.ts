@@ -453,6 +453,16 @@ export const API_ROUTES: readonly RouteDoc[] = [
   },
 ];
 
+/** What each tag groups (a tag without an entry here is listed without one). */
+const TAGS: Readonly<Record<string, string>> = {
+  contacts: "Contacts: read, search, create or replace, delete (admin token).",
+  imports: "CSV imports of contacts and their jobs (admin token).",
+  calls: "Calls from Symbo's webhook: pages, the change feed, CSV, history (admin token).",
+  "unknown numbers": "Numbers Symbo asked about that no contact has (admin token).",
+  operations: "Health, readiness, metrics and this document.",
+  symbo: "The two endpoints Symbo calls: the contact lookup and the call webhook.",
+};
+
 const SECURITY: Readonly<Record<RouteAuth, readonly JsonObject[]>> = {
   admin: [{ admin: [] }],
   metrics: [{ admin: [] }, {}],
@@ -479,7 +489,10 @@ export function openApiDocument(extraRoutes: readonly RouteDoc[] = []): JsonObje
       license: { name: "Proprietary", identifier: "LicenseRef-Proprietary" },
     },
     servers: [{ url: "/", description: "The symbo-crm instance serving this document." }],
-    tags: [...new Set(routes.map((route) => route.tag))].map((name) => ({ name })),
+    tags: [...new Set(routes.map((route) => route.tag))].map((name) => ({
+      name,
+      ...(TAGS[name] ? { description: TAGS[name] } : {}),
+    })),
     security: [{ admin: [] }],
     components: {
       securitySchemes: {
