@@ -30,6 +30,7 @@ import { ASSETS } from "./assets.ts";
 import type { ImportJobs } from "../contacts/import_jobs.ts";
 import { formatAge, formatTime } from "./layout.tsx";
 import type { LoginLimiter } from "./login_limiter.ts";
+import { safeNext } from "./login_next.ts";
 import { ApiReferencePage } from "./pages/api_reference.tsx";
 import { AuditFilePage, AuditPage, type VerifyResult } from "./pages/audit.tsx";
 import { CallDetailPage } from "./pages/call_detail.tsx";
@@ -197,7 +198,7 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
           const seconds = String(Math.ceil(wait / 1000));
           return loginPage(
             429,
-            `Too many wrong tokens from your address; try again in ${seconds} s.`,
+            `Too many wrong tokens were tried; try again in ${seconds} s.`,
             undefined,
             { "retry-after": seconds },
           );
@@ -237,8 +238,8 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
     {
       method: "POST",
       path: "/console/logout",
-      handler: signedIn((_request, _params, session) => {
-        deps.sessions.revoke(session);
+      handler: signedIn(async (_request, _params, session) => {
+        await deps.sessions.revoke(session, now());
         return redirect("/console/login", [
           cookieHeader(SESSION_COOKIE, "", { maxAgeSeconds: 0, secure: deps.secure }),
         ]);
@@ -695,13 +696,6 @@ function formatBytes(bytes: number): string {
     unit++;
   }
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
-
-/** Only console paths are followed after login (never another site). */
-function safeNext(next: string | null | undefined): string {
-  return typeof next === "string" && /^\/console\/[^\\]*$/.test(next) && !next.startsWith("//")
-    ? next
-    : "/console/";
 }
 
 function redirect(location: string, setCookies: readonly string[] = []): Response {
