@@ -12,7 +12,7 @@ import { auditFileLines, auditFiles, auditLinesBySeq } from "../audit/audit_brow
 import { isAuditFileName } from "../audit/audit_reader.ts";
 import { verifyAuditLog } from "../audit/audit_verify.ts";
 import type { AuditBodySource } from "../audit/audit_line_lookup.ts";
-import { getCallWithHistory } from "../calls/call_queries.ts";
+import { getCallWithHistory, HistoryCursorError } from "../calls/call_queries.ts";
 import { searchCalls } from "../calls/call_search.ts";
 import { callFacets, callsPerDay, lastEventReceivedAt } from "../calls/call_stats.ts";
 import { toLookupBody } from "../contacts/contact.ts";
@@ -104,6 +104,8 @@ const HTML_HEADERS = {
 };
 
 const PAGE_SIZE = 50;
+// Snapshots on one page of a call (each body cut too, so the page stays bounded in bytes).
+const HISTORY_PAGE_SIZE = 100;
 const MAX_FORM_BYTES = 64 * 1024;
 
 type Handler = (
@@ -305,14 +307,23 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
     {
       method: "GET",
       path: "/console/calls/:id",
-      handler: signedIn(async (_request, params, session) => {
-        const found = await getCallWithHistory(
-          deps.store.client,
-          params.id ?? "",
-          deps.eventBodies,
-        );
+      handler: signedIn(async (request, params, session) => {
+        const raw = new URL(request.url).searchParams.get("events_cursor");
+        const read = (cursor: string | null) =>
+          getCallWithHistory(deps.store.client, params.id ?? "", deps.eventBodies, {
+            limit: HISTORY_PAGE_SIZE,
+            cursor,
+          });
+        let found;
+        try {
+          found = await read(raw);
+        } catch (error) {
+          // A cursor this server did not hand out shows the newest events.
+          if (!(error instanceof HistoryCursorError)) throw error;
+          found = await read(null);
+        }
         if (!found) return notFoundPage("No call has this id.");
-        const wanted = found.events.slice(0, 200).flatMap((e) =>
+        const wanted = found.events.flatMap((e) =>
           e.audit_seq === null ? [] : [{ seq: e.audit_seq, receivedAt: Date.parse(e.received_at) }]
         );
         const auditLines = await auditLinesBySeq(deps.auditDir, wanted).catch(() => []);
