@@ -86,6 +86,22 @@ Deno.test("a call's history is paged newest first in the API and the console", a
       const next = await consolePage(server.url, cookie, older.replaceAll("&amp;", "&"));
       assertEquals(next.status, 200);
     });
+
+    await t.step("the console's call page shows the start of a 3 MB note", async () => {
+      const note = "n".repeat(3_000_000);
+      const response = await postSigned(
+        server.url,
+        SECRET,
+        callEventBody({ callId: "long", note }),
+      );
+      assertEquals(response.status, 200);
+      await response.body?.cancel();
+      const cookie = await signIn(server.url, ADMIN);
+      const page = await consolePage(server.url, cookie, "/console/calls/long");
+      assertEquals(page.status, 200);
+      assert(page.text.length < 200_000, `a page of ${page.text.length} characters`);
+      assert(page.text.includes(`${3_000_000 - 20_000} more characters`));
+    });
   } finally {
     await server.stop();
     await Deno.remove(dir, { recursive: true });

@@ -4,11 +4,15 @@ import type { AuditLineAt } from "../../audit/audit_browse.ts";
 import type { CallWithHistory } from "../../calls/call_queries.ts";
 import { formatTime, Layout } from "../layout.tsx";
 
+// A note can be megabytes (up to the webhook's body limit): the page shows its start.
+const NOTE_CHARS = 20_000;
+
 /** Shown at `/console/calls/:id`. */
 export function CallDetailPage(
   props: { csrf: string; data: CallWithHistory; auditLines: readonly AuditLineAt[] },
 ): JSX.Element {
   const { call, events, events_total: total, events_next_cursor: older } = props.data;
+  const note = String(call.data.note ?? "");
   const links = [
     ["Recording", call.data.recording_url],
     ["Transcription", call.data.transcription_url],
@@ -43,7 +47,18 @@ export function CallDetailPage(
         <dt>First seen / last event</dt>
         <dd>{formatTime(call.first_seen_at)} / {formatTime(call.last_event_at)}</dd>
         <dt>Note</dt>
-        <dd>{String(call.data.note ?? "")}</dd>
+        <dd>
+          {note.slice(0, NOTE_CHARS)}
+          {note.length > NOTE_CHARS
+            ? (
+              <span class="muted">
+                {" "}… {note.length - NOTE_CHARS} more characters (<code>GET /api/calls/:id</code>
+                {" "}
+                has the whole note)
+              </span>
+            )
+            : null}
+        </dd>
         <dt>Links</dt>
         <dd>
           {links.length === 0 ? <span class="muted">no recording or transcription</span> : null}
