@@ -90,6 +90,7 @@ export async function createSessionSigner(
   // At most this many revocations are kept (the oldest go first); pruned of
   // expired cookies whenever one is added, so they hold live sessions only.
   const MAX_REVOKED = 10_000;
+  let revoking: Promise<void> = Promise.resolve();
 
   return {
     async create(now) {
@@ -111,18 +112,23 @@ export async function createSessionSigner(
       if (expiresAt <= now || (await revocations.load()).has(nonce)) return null;
       return { nonce, expiresAt, csrf: await mac(`csrf.${nonce}`) };
     },
-    async revoke(session, now) {
-      // Read again first: another instance sharing the folder may have added some.
-      const revoked = new Map(
-        [...await revocations.load()].filter(([, expiry]) => expiry > now),
-      );
-      while (revoked.size >= MAX_REVOKED) {
-        const oldest = revoked.keys().next().value;
-        if (oldest === undefined) break;
-        revoked.delete(oldest);
-      }
-      revoked.set(session.nonce, session.expiresAt);
-      await revocations.save(revoked);
+    revoke(session, now) {
+      // One at a time, each reading what the last one saved (two logouts at once both hold).
+      const done = revoking.then(async () => {
+        // Read again first: another instance sharing the folder may have added some.
+        const revoked = new Map(
+          [...await revocations.load()].filter(([, expiry]) => expiry > now),
+        );
+        while (revoked.size >= MAX_REVOKED) {
+          const oldest = revoked.keys().next().value;
+          if (oldest === undefined) break;
+          revoked.delete(oldest);
+        }
+        revoked.set(session.nonce, session.expiresAt);
+        await revocations.save(revoked);
+      });
+      revoking = done.catch(() => {});
+      return done;
     },
     async loginChallenge() {
       const nonce = randomToken();

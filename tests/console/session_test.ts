@@ -63,6 +63,19 @@ Deno.test("a logout kept in the data folder is refused by a signer made after a 
   }
 });
 
+Deno.test("two logouts at once both hold", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-revoked-" });
+  try {
+    const signer = await createSessionSigner(KEY, HOUR, fileRevocations(dir));
+    const sessions = await Promise.all([signer.create(1_000), signer.create(1_000)]);
+    await Promise.all(sessions.map(({ session }) => signer.revoke(session, 2_000)));
+    const restarted = await createSessionSigner(KEY, HOUR, fileRevocations(dir));
+    for (const { cookie } of sessions) assertEquals(await restarted.verify(cookie, 3_000), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("revocations forget cookies that have expired anyway", async () => {
   const revocations = memoryRevocations();
   const signer = await createSessionSigner(KEY, HOUR, revocations);
