@@ -11,7 +11,7 @@
  * described route against its schemas.
  */
 import { z } from "zod";
-import { ExportQuery, ListQuery } from "./call_routes.ts";
+import { CallQuery, ExportQuery, ListQuery } from "./call_routes.ts";
 import { ContactBody, SearchQuery } from "./contact_routes.ts";
 import { ImportQuery } from "./import_route.ts";
 import { UnknownNumbersQuery } from "./unknown_number_routes.ts";
@@ -305,12 +305,16 @@ export const API_ROUTES: readonly RouteDoc[] = [
     path: "/api/calls/{id}",
     operationId: "getCall",
     tag: "calls",
-    summary: "One call (every field) with every event that touched it, in arrival order",
+    summary: "One call (every field) with a page of the events that touched it, newest page first",
     auth: "admin",
     pathParams: { id: "Symbo's call id (data.id), exactly as sent." },
+    query: CallQuery,
     responses: {
       ...ADMIN,
-      200: json("The call and its events.", CallWithHistoryBody),
+      200: json("The call and a page of its events.", CallWithHistoryBody),
+      400: error(
+        "A query parameter (`invalid_query`) or events_cursor (`invalid_cursor`) is not valid.",
+      ),
       404: error("No call has this id (`not_found`)."),
     },
   },

@@ -22,6 +22,7 @@ import { unknownNumberRoutes } from "../admin/unknown_number_routes.ts";
 import { consoleRoutes } from "../console/console_routes.tsx";
 import { createLoginLimiter } from "../console/login_limiter.ts";
 import { createSessionSigner, ensureSessionKey } from "../console/session.ts";
+import { fileRevocations } from "../console/session_revocations.ts";
 import { createUnknownNumbersRecorder } from "../contacts/unknown_numbers.ts";
 import { createHourlyCounters } from "../ops/hourly_counters.ts";
 import { clientAddress, createAllowlist } from "../http/ip_allowlist.ts";
@@ -313,7 +314,11 @@ export async function startServer(
     ...consoleRoutes({
       store,
       adminTokens: config.admin.tokens,
-      sessions: await createSessionSigner(sessionKey, sessionTtlMs),
+      sessions: await createSessionSigner(
+        sessionKey,
+        sessionTtlMs,
+        fileRevocations(config.data_dir),
+      ),
       sessionTtlMs,
       limiter: createLoginLimiter(),
       secure: (request) =>

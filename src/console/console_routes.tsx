@@ -12,7 +12,7 @@ import { auditFileLines, auditFiles, auditLinesBySeq } from "../audit/audit_brow
 import { isAuditFileName } from "../audit/audit_reader.ts";
 import { verifyAuditLog } from "../audit/audit_verify.ts";
 import type { AuditBodySource } from "../audit/audit_line_lookup.ts";
-import { getCallWithHistory } from "../calls/call_queries.ts";
+import { getCallWithHistory, HistoryCursorError } from "../calls/call_queries.ts";
 import { searchCalls } from "../calls/call_search.ts";
 import { callFacets, callsPerDay, lastEventReceivedAt } from "../calls/call_stats.ts";
 import { toLookupBody } from "../contacts/contact.ts";
@@ -30,6 +30,7 @@ import { ASSETS } from "./assets.ts";
 import type { ImportJobs } from "../contacts/import_jobs.ts";
 import { formatAge, formatTime } from "./layout.tsx";
 import type { LoginLimiter } from "./login_limiter.ts";
+import { safeNext } from "./login_next.ts";
 import { ApiReferencePage } from "./pages/api_reference.tsx";
 import { AuditFilePage, AuditPage, type VerifyResult } from "./pages/audit.tsx";
 import { CallDetailPage } from "./pages/call_detail.tsx";
@@ -106,6 +107,8 @@ const HTML_HEADERS = {
 };
 
 const PAGE_SIZE = 50;
+// Snapshots on one page of a call (each body cut too, so the page stays bounded in bytes).
+const HISTORY_PAGE_SIZE = 100;
 const MAX_FORM_BYTES = 64 * 1024;
 
 type Handler = (
@@ -202,7 +205,7 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
           return loginPage(
             request,
             429,
-            `Too many wrong tokens from your address; try again in ${seconds} s.`,
+            `Too many wrong tokens were tried; try again in ${seconds} s.`,
             undefined,
             { "retry-after": seconds },
           );
@@ -243,8 +246,8 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
     {
       method: "POST",
       path: "/console/logout",
-      handler: signedIn((request, _params, session) => {
-        deps.sessions.revoke(session);
+      handler: signedIn(async (request, _params, session) => {
+        await deps.sessions.revoke(session, now());
         return redirect("/console/login", [
           cookieHeader(SESSION_COOKIE, "", { maxAgeSeconds: 0, secure: deps.secure(request) }),
         ]);
@@ -310,14 +313,23 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
     {
       method: "GET",
       path: "/console/calls/:id",
-      handler: signedIn(async (_request, params, session) => {
-        const found = await getCallWithHistory(
-          deps.store.client,
-          params.id ?? "",
-          deps.eventBodies,
-        );
+      handler: signedIn(async (request, params, session) => {
+        const raw = new URL(request.url).searchParams.get("events_cursor");
+        const read = (cursor: string | null) =>
+          getCallWithHistory(deps.store.client, params.id ?? "", deps.eventBodies, {
+            limit: HISTORY_PAGE_SIZE,
+            cursor,
+          });
+        let found;
+        try {
+          found = await read(raw);
+        } catch (error) {
+          // A cursor this server did not hand out shows the newest events.
+          if (!(error instanceof HistoryCursorError)) throw error;
+          found = await read(null);
+        }
         if (!found) return notFoundPage("No call has this id.");
-        const wanted = found.events.slice(0, 200).flatMap((e) =>
+        const wanted = found.events.flatMap((e) =>
           e.audit_seq === null ? [] : [{ seq: e.audit_seq, receivedAt: Date.parse(e.received_at) }]
         );
         const auditLines = await auditLinesBySeq(deps.auditDir, wanted).catch(() => []);
@@ -701,13 +713,6 @@ function formatBytes(bytes: number): string {
     unit++;
   }
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
-
-/** Only console paths are followed after login (never another site). */
-function safeNext(next: string | null | undefined): string {
-  return typeof next === "string" && /^\/console\/[^\\]*$/.test(next) && !next.startsWith("//")
-    ? next
-    : "/console/";
 }
 
 function redirect(location: string, setCookies: readonly string[] = []): Response {

@@ -173,6 +173,9 @@ export const CallSummaryBody = z.object({
   order_received_ms: z.number(),
   order_seq: z.number(),
   data: z.record(z.string(), z.unknown()).describe("The merged call snapshot, every field."),
+  data_unreadable: z.boolean().optional().describe(
+    "Present and true when the stored snapshot cannot be read back (nested too deep); data is then {} and url serves what the store holds.",
+  ),
   first_seen_at: z.number().describe("Epoch milliseconds."),
   last_event_at: z.number().describe("Epoch milliseconds."),
   change_seq: z.number(),
@@ -212,7 +215,13 @@ export const CallEventBody = z.object({
 /** `GET /api/calls/:id`. */
 export const CallWithHistoryBody = z.object({
   call: CallSummaryBody.omit({ omitted_fields: true, url: true }),
-  events: z.array(CallEventBody),
+  events: z.array(CallEventBody).describe(
+    "One page of the history, in arrival order: the newest page first.",
+  ),
+  events_total: count.describe("Events of this call in all pages."),
+  events_next_cursor: z.string().nullable().describe(
+    "Pass as events_cursor for the events before this page; null: this page holds the first.",
+  ),
 }).meta({ id: "CallWithHistory" });
 
 /**
