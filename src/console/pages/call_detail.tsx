@@ -52,9 +52,9 @@ export function CallDetailPage(
           {note.length > NOTE_CHARS
             ? (
               <span class="muted">
-                {" "}… {note.length - NOTE_CHARS} more characters (<code>GET /api/calls/:id</code>
-                {" "}
-                has the whole note)
+                {` … ${note.length - NOTE_CHARS} more characters (`}
+                <code>GET /api/calls/:id</code>
+                {" has the whole note)"}
               </span>
             )
             : null}
