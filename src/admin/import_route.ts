@@ -25,6 +25,7 @@ export const ImportQuery = z.strictObject({
   dry_run: flag.optional(),
   strict: flag.optional(),
   prune: flag.optional(),
+  force_prune: flag.optional(),
   region: z.string().refine(
     (code) => toRegion(code) !== undefined,
     "expected a two-letter country code",
@@ -79,6 +80,7 @@ export function importRoutes(
             dryRun: query.dry_run ?? false,
             strict: query.strict ?? false,
             prune: query.prune ?? false,
+            forcePrune: query.force_prune ?? false,
             region: query.region,
             encoding: query.encoding,
             idFrom: query.id_from,
@@ -149,7 +151,7 @@ function answer(job: ImportJob): Response {
   }
   if (job.state === "succeeded") return jsonResponse(200, job.summary);
   const error = job.error ?? { code: "import_failed", message: "The import failed." };
-  const status = error.code === "import_failed" ? 422 : 500;
+  const status = error.code === "internal_error" ? 500 : 422;
   return jsonResponse(status, {
     error: error.code,
     message: error.message,
