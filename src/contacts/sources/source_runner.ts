@@ -124,9 +124,13 @@ export class SourceRunner {
   async start(): Promise<void> {
     if (this.#entries.size === 0) return;
     await this.#deps.store.write((db) =>
-      db.run("UPDATE source_state SET lease_until_ms = 0 WHERE lease_holder = ?", [
-        this.#deps.instance,
-      ])
+      // A lease still held by this instance means its process died mid-run: run
+      // the source again now (a claimed drop-folder file is finished or re-imported).
+      db.run(
+        `UPDATE source_state SET lease_until_ms = 0, lease_holder = NULL, next_due_ms = 0
+         WHERE lease_holder = ? AND lease_until_ms > 0`,
+        [this.#deps.instance],
+      )
     ).catch((error) =>
       this.#deps.log?.warn("Sources: cannot release old leases: {error}", {
         error: messageOf(error),
@@ -310,8 +314,8 @@ export class SourceRunner {
 
   async #runUrl(entry: Entry, runId: number): Promise<void> {
     const config = entry.config;
-    const state = this.#states.get(config.name) ??
-      (await this.#refresh(), this.#states.get(config.name));
+    await this.#refresh(); // the validators of the last good run, fresh from the store
+    const state = this.#states.get(config.name);
     const previous = {
       etag: state?.etag ?? null,
       lastModified: state?.lastModified ?? null,
