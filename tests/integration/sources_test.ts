@@ -155,6 +155,28 @@ Deno.test("a URL source imports, is unchanged on a 304, upserts and prunes a cha
       } upd=${r.counts?.updated ?? ""} pruned=${r.counts?.pruned ?? ""} ${r.message ?? ""}`
     );
     if (Deno.env.get("SHOW_RUNS")) console.log(table.join("\n"));
+
+    // Two more refusals: three failed periods make it a warning in /readyz (not deciding readiness).
+    let last = fourth.id;
+    for (let i = 0; i < 2; i++) {
+      last = (await settledRun(server, "crm", await runNow(server, "crm"))).id;
+    }
+    let readyBody: { status: string; sources: { failing: { name: string }[] } } | undefined;
+    await eventually("/readyz names the failing source", 10_000, async () => {
+      const ready = await fetch(`${server.url}/readyz`);
+      assertEquals(ready.status, 200);
+      readyBody = await ready.json();
+      return readyBody?.sources.failing.length === 1;
+    });
+    assertEquals(readyBody?.status, "ready");
+    assertEquals(readyBody?.sources.failing.map((f) => f.name), ["crm"]);
+    assert(last > fourth.id);
+    const metrics = await (await api(server, "/metrics")).text();
+    assertMatch(metrics, /symbo_crm_source_runs_total\{source="crm",outcome="imported"\} 2/);
+    assertMatch(metrics, /symbo_crm_source_runs_total\{source="crm",outcome="refused"\} 3/);
+    assertMatch(metrics, /symbo_crm_source_rows_total\{source="crm",kind="pruned"\} 1/);
+    assertMatch(metrics, /symbo_crm_source_last_success_timestamp_seconds\{source="crm"\} \d/);
+    assertMatch(metrics, /symbo_crm_sources_failing 1/);
   } finally {
     await server.stop();
     await crm.shutdown();

@@ -273,6 +273,7 @@ export class SourceRunner {
         () => {},
       );
       entry.running = null;
+      await this.#refresh().catch(() => {}); // warnings() reflects this run at once
     });
     return { runId };
   }
