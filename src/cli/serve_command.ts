@@ -563,6 +563,15 @@ export async function startServer(
     `  console:  ${
       config.admin.tokens.length > 0 ? `${url}/console/ (sign in with an admin token)` : "off"
     }`,
+    `  sources:  ${
+      config.contacts.sources.length === 0
+        ? "none (contacts.sources)"
+        : config.contacts.sources.map((source) =>
+          `${source.name} (${source.url !== undefined ? "url" : "folder"}, ${
+            source.every !== undefined ? `every ${source.every}` : `cron ${source.cron}`
+          }${source.prune ? ", prune" : ""})`
+        ).join(", ")
+    }`,
     `  tls:      ${tls ? "on" : "off"}; ip allowlist: ${
       config.symbo.allowed_ips.length > 0 ? "on" : "off"
     }`,

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { toRegion } from "../phone.ts";
+import { validateUserMap } from "../csv_headers.ts";
 import { cronProblem, parseEvery } from "./schedule.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/;
@@ -32,7 +33,16 @@ export const SourceConfigSchema = z.strictObject({
     error: (issue) => `not a cron expression: ${cronProblem(String(issue.input))}`,
   }).optional(),
   prune: z.boolean().default(false),
-  map: z.record(z.string(), z.string().nullable()).optional(),
+  map: z.record(z.string(), z.string().nullable()).superRefine((map, ctx) => {
+    try {
+      validateUserMap(map, "map");
+    } catch (error) {
+      ctx.addIssue({
+        code: "custom",
+        message: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }).optional(),
   region: z.string().refine((code) => toRegion(code) !== undefined, {
     error: "expected a two-letter country code libphonenumber knows, such as US, GB or DE",
   }).optional(),

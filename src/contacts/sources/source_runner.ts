@@ -136,12 +136,23 @@ export class SourceRunner {
         error: messageOf(error),
       })
     );
+    const every = this.#deps.tickMs ?? 1000;
+    let delay = every;
     const tick = async () => {
       if (this.#stopped) return;
-      await this.#tick().catch((error) =>
-        this.#deps.log?.warn("Sources: check failed: {error}", { error: messageOf(error) })
-      );
-      if (!this.#stopped) this.#timer = setTimeout(tick, this.#deps.tickMs ?? 1000);
+      try {
+        await this.#tick();
+        delay = every;
+      } catch (error) {
+        // A store that is away: say so, then look again less and less often (at most a minute).
+        if (delay === every) {
+          this.#deps.log?.warn("Sources: cannot check for due sources: {error}", {
+            error: messageOf(error),
+          });
+        }
+        delay = Math.min(60_000, delay * 2);
+      }
+      if (!this.#stopped) this.#timer = setTimeout(tick, delay);
     };
     this.#timer = setTimeout(tick, 0);
   }

@@ -95,3 +95,12 @@ Deno.test("schedules: every is aligned to the epoch; cron comes from croner", ()
   );
   assertEquals(cron.periodMs(new Date("2026-12-01T07:00:00Z")), 86_400_000);
 });
+
+Deno.test("a source's map is checked at start like --map", async () => {
+  assertMatch(
+    await problems({
+      sources: [{ name: "m", dir: "/tmp/m", every: "1h", map: { "Cust No": "customer_number" } }],
+    }),
+    /contacts\.sources\.0\.map: .*customer_number/,
+  );
+});
