@@ -151,7 +151,7 @@ function answer(job: ImportJob): Response {
   }
   if (job.state === "succeeded") return jsonResponse(200, job.summary);
   const error = job.error ?? { code: "import_failed", message: "The import failed." };
-  const status = error.code === "internal_error" ? 500 : 422;
+  const status = error.code === "internal_error" ? 500 : error.code === "store_busy" ? 409 : 422;
   return jsonResponse(status, {
     error: error.code,
     message: error.message,

@@ -214,14 +214,17 @@ export class ImportError extends Error {
   readonly fileLabel: string;
   readonly line: number | null;
   readonly summary: ImportSummary | undefined;
-  /** `prune_guard` when the prune guard refused the import (a person may force it). */
-  readonly reason: "prune_guard" | undefined;
+  /**
+   * `prune_guard` when the prune guard refused the import (a person may force
+   * it); `store_busy` when another writer (a CLI import) held the store.
+   */
+  readonly reason: "prune_guard" | "store_busy" | undefined;
 
   constructor(
     fileLabel: string,
     line: number | null,
     problem: string,
-    options: ErrorOptions & { summary?: ImportSummary; reason?: "prune_guard" } = {},
+    options: ErrorOptions & { summary?: ImportSummary; reason?: "prune_guard" | "store_busy" } = {},
   ) {
     super(line === null ? `${fileLabel}: ${problem}` : `${fileLabel}, line ${line}: ${problem}`, {
       cause: options.cause,
@@ -531,7 +534,7 @@ async function beginSession(
         null,
         `cannot start the import transaction (${messageOf(error)}); another import or ` +
           `writer may hold the store, try again; ${NOTHING_IMPORTED}`,
-        { cause: error },
+        { cause: error, reason: "store_busy" },
       );
     }
     let open = true;

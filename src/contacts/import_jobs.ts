@@ -23,8 +23,12 @@ import { createRejectsFile } from "./rejects_csv.ts";
 /** Where a job is. */
 export type ImportJobState = "running" | "succeeded" | "failed";
 
-/** Why a job failed: the file or options (`import_failed`), the prune guard, or us. */
-export type ImportJobErrorCode = "import_failed" | "prune_refused" | "internal_error";
+/** Why a job failed: the file or options (`import_failed`), the prune guard, another writer, or us. */
+export type ImportJobErrorCode =
+  | "import_failed"
+  | "prune_refused"
+  | "store_busy"
+  | "internal_error";
 
 /** What a job imports, and how. */
 export interface ImportJobOptions {
@@ -212,7 +216,11 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
         hasRejects: record.rejectsPath !== null,
         error: error instanceof ImportError
           ? {
-            code: error.reason === "prune_guard" ? "prune_refused" : "import_failed",
+            code: error.reason === "prune_guard"
+              ? "prune_refused"
+              : error.reason === "store_busy"
+              ? "store_busy"
+              : "import_failed",
             message: error.message,
           }
           : { code: "internal_error", message: "The import failed unexpectedly; see the log." },

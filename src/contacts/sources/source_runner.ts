@@ -447,6 +447,10 @@ export class SourceRunner {
       this.#deps.onRun?.(config.name, "imported", committed);
       return { outcome: "imported", message: null, counts: committed };
     }
+    if (latest?.error?.code === "store_busy") {
+      // Another process's import (the CLI) held the store: not a failure of the source.
+      return await skipped(`import_running: ${latest.error.message}`);
+    }
     const refused = latest?.error?.code === "prune_refused";
     const message = latest?.error?.message ?? "the import failed";
     await this.#finish(runId, config.name, {
