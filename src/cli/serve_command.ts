@@ -510,7 +510,8 @@ export async function startServer(
       clearTimeout(timer);
       await auditMaintenance.stop();
       await applier.stop();
-      await sources.stop();
+      // A source's import in progress finishes like any import job (bounded below), or is rolled back with the process.
+      await withDeadline(sources.stop(), config.server.shutdown_timeout_ms, () => {});
       await unknownNumbers.stop().catch(() => {});
       await hourly.stop().catch(() => {});
       // A running import finishes (or is cut off and rolled back with the process).

@@ -349,7 +349,11 @@ export class SourceRunner {
       });
     } catch (error) {
       const message = error instanceof SourceFetchError ? error.message : messageOf(error);
-      await this.#finish(runId, config.name, { outcome: "failed", nowMs: this.#now(), message });
+      await this.#finish(runId, config.name, {
+        outcome: this.#stopped ? "interrupted" : "failed",
+        nowMs: this.#now(),
+        message: this.#stopped ? "the server stopped during the download" : message,
+      });
       return;
     }
     const file = describeUrl(config.url ?? "");
