@@ -123,6 +123,16 @@ export class SourceRunner {
   /** Releases this instance's leases left by a previous process, then checks for due sources every tick. */
   async start(): Promise<void> {
     if (this.#entries.size === 0) return;
+    // Downloads left by a process that died mid-run (each run spools afresh).
+    try {
+      for await (const entry of Deno.readDir(this.#deps.spoolDir)) {
+        if (entry.isFile && entry.name.startsWith("fetch-")) {
+          await Deno.remove(`${this.#deps.spoolDir}/${entry.name}`).catch(() => {});
+        }
+      }
+    } catch {
+      // no spool folder yet
+    }
     await this.#deps.store.write((db) =>
       // A lease still held by this instance means its process died mid-run: run
       // the source again now (a claimed drop-folder file is finished or re-imported).
