@@ -64,8 +64,8 @@ export function contactBatchRoute(
   return {
     method: "POST",
     path: "/api/contacts/batch",
-    // Its own byte bound (contacts.batch_max_bytes) instead of the shared in-flight budget.
-    streamsBody: true,
+    // Held in memory to be validated whole: bounded by contacts.batch_max_bytes and
+    // charged to the shared in-flight byte budget like any held body.
     handler: async (request) => {
       requireAdmin(request, adminTokens);
       const bytes = await readBodyLimited(request, maxBytes);

@@ -110,8 +110,8 @@ export const ConfigSchema = z.strictObject({
     // The prune guard (issue 19): a prune of more of the stored contacts than this is refused unless forced.
     max_prune_fraction: z.number().min(0).max(1).default(0.2),
     sources: SourcesSchema,
-    // A POST /api/contacts/batch body larger than this is refused (413).
-    batch_max_bytes: z.number().int().min(1024).max(1024 * MIB).default(32 * MIB),
+    // A POST /api/contacts/batch body larger than this is refused (413); it is held (and parsed) in memory.
+    batch_max_bytes: z.number().int().min(1024).max(64 * MIB).default(8 * MIB),
   }).prefault({}),
   console: z.strictObject({
     session_ttl_minutes: z.number().int().min(5).max(7 * 24 * 60).default(480),
@@ -129,6 +129,13 @@ export const ConfigSchema = z.strictObject({
     path: ["server", "max_body_bytes_in_flight"],
     message:
       "must be at least symbo.max_body_bytes, or a webhook of the largest allowed size is always refused",
+  },
+).refine(
+  (config) => config.server.max_body_bytes_in_flight >= config.contacts.batch_max_bytes,
+  {
+    path: ["contacts", "batch_max_bytes"],
+    message:
+      "must be at most server.max_body_bytes_in_flight, or a batch of the largest allowed size is always refused",
   },
 );
 
