@@ -33,6 +33,7 @@ export const ImportQuery = z.strictObject({
   dry_run: flag.optional(),
   strict: flag.optional(),
   prune: flag.optional(),
+  force_prune: flag.optional(),
   region: z.string().refine(
     (code) => toRegion(code) !== undefined,
     "expected a two-letter country code",
@@ -93,6 +94,7 @@ export function importRoutes(
             dryRun: query.dry_run ?? false,
             strict: query.strict ?? false,
             prune: query.prune ?? false,
+            forcePrune: query.force_prune ?? false,
             region: query.region,
             encoding: query.encoding,
             idFrom: query.id_from,
@@ -163,7 +165,7 @@ function jobAnswer(job: ImportJob): Response {
   }
   if (job.state === "succeeded" && job.summary) return answer(ImportSummaryBody, 200, job.summary);
   const error = job.error ?? { code: "import_failed", message: "The import failed." };
-  const status = error.code === "import_failed" ? 422 : 500;
+  const status = error.code === "internal_error" ? 500 : error.code === "store_busy" ? 409 : 422;
   return answer(ImportFailedBody, status, {
     error: error.code,
     message: error.message,

@@ -14,6 +14,13 @@ import { z } from "zod";
 import { CallQuery, ExportQuery, ListQuery } from "./call_routes.ts";
 import { ContactBody, SearchQuery } from "./contact_routes.ts";
 import { ImportQuery } from "./import_route.ts";
+import { BatchRefusedResponse, BatchResponse } from "./contact_batch_route.ts";
+import {
+  SourceListResponse,
+  SourceRunsQuery,
+  SourceRunsResponse,
+  SourceRunStarted,
+} from "./source_routes.ts";
 import { UnknownNumbersQuery } from "./unknown_number_routes.ts";
 import { paramDocs } from "./query_params.ts";
 import {
@@ -68,7 +75,8 @@ export interface RouteDoc {
   readonly queryParams?: readonly JsonObject[];
   readonly body?:
     | { readonly json: z.ZodType; readonly description: string }
-    | { readonly csv: true; readonly description: string };
+    | { readonly csv: true; readonly description: string }
+    | { readonly ndjson: true; readonly description: string };
   /** Every status the route answers with. */
   readonly responses: Readonly<Record<number, ResponseDoc>>;
 }
@@ -227,9 +235,82 @@ export const API_ROUTES: readonly RouteDoc[] = [
       202: json("Still running: the job and where to follow it.", ImportAcceptedBody),
       400: error("A query parameter is not valid (`invalid_query`), or no body (`empty_body`)."),
       408: error("The upload sent nothing for server.request_timeout_ms (`upload_stalled`)."),
-      409: error("Another import is running (`import_running`); the message names it."),
+      409: json(
+        "Another import is running (`import_running`; the message names it), or another " +
+          "writer holds the store (`store_busy`).",
+        ImportFailedBody,
+      ),
       413: error("The CSV is larger than admin.max_import_bytes (`body_too_large`)."),
-      422: json("The file could not be imported; nothing changed.", ImportFailedBody),
+      422: json(
+        "The file could not be imported (`import_failed`), or the prune guard refused it " +
+          "(`prune_refused`: it would delete more than contacts.max_prune_fraction of the " +
+          "contacts; the message says how many; force_prune=true forces it). Nothing changed.",
+        ImportFailedBody,
+      ),
+    },
+  },
+  {
+    method: "post",
+    path: "/api/contacts/batch",
+    operationId: "applyContactBatch",
+    tag: "contacts",
+    summary: "Upsert and delete contacts in one transaction (NDJSON, all or nothing)",
+    description:
+      'One operation a line: `{"op":"upsert","contact":{…}}` (the PUT body, with external_id) ' +
+      'or `{"op":"delete","external_id":"…"}`. Every line is validated before anything is ' +
+      "written; one bad line refuses the whole batch with a per-line report.",
+    auth: "admin",
+    body: {
+      ndjson: true,
+      description: "NDJSON lines (at most contacts.batch_max_bytes and 100,000 lines).",
+    },
+    responses: {
+      ...ADMIN,
+      ...WITH_BODY,
+      200: json("Applied: counts by outcome.", BatchResponse),
+      400: error("Not UTF-8 (`invalid_body`), or no line (`empty_body`)."),
+      413: error("The batch is larger than contacts.batch_max_bytes (`body_too_large`)."),
+      422: json("A line was refused; nothing changed.", BatchRefusedResponse),
+    },
+  },
+  {
+    method: "get",
+    path: "/api/sources",
+    operationId: "listSources",
+    tag: "sources",
+    summary: "Configured contact sources: schedule, next run, last run, failures",
+    auth: "admin",
+    responses: { ...ADMIN, 200: json("Every configured source.", SourceListResponse) },
+  },
+  {
+    method: "get",
+    path: "/api/sources/{name}/runs",
+    operationId: "listSourceRuns",
+    tag: "sources",
+    summary: "A source's runs, newest first (page with before)",
+    auth: "admin",
+    pathParams: { name: "The source's name (contacts.sources[].name)." },
+    query: SourceRunsQuery,
+    responses: {
+      ...ADMIN,
+      200: json("A page of runs.", SourceRunsResponse),
+      400: INVALID_QUERY,
+      404: error("No source has this name (`not_found`)."),
+    },
+  },
+  {
+    method: "post",
+    path: "/api/sources/{name}/run",
+    operationId: "runSource",
+    tag: "sources",
+    summary: "Run a source now (never forces a prune)",
+    auth: "admin",
+    pathParams: { name: "The source's name." },
+    responses: {
+      ...ADMIN,
+      202: json("Started: the run's id and where to follow it.", SourceRunStarted),
+      404: error("No source has this name (`not_found`)."),
+      409: error("The source is running now (`source_running`)."),
     },
   },
   {
@@ -461,6 +542,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
 const TAGS: Readonly<Record<string, string>> = {
   contacts: "Contacts: read, search, create or replace, delete (admin token).",
   imports: "CSV imports of contacts and their jobs (admin token).",
+  sources: "Contact sources kept fresh on a schedule: status, runs, run now (admin token).",
   calls: "Calls from Symbo's webhook: pages, the change feed, CSV, history (admin token).",
   "unknown numbers": "Numbers Symbo asked about that no contact has (admin token).",
   operations: "Health, readiness, metrics and this document.",
@@ -558,6 +640,8 @@ function operation(route: RouteDoc): JsonObject {
       description: route.body.description,
       content: "csv" in route.body
         ? { "text/csv": { schema: { type: "string" } } }
+        : "ndjson" in route.body
+        ? { "application/x-ndjson": { schema: { type: "string" } } }
         : { "application/json": { schema: inputSchema(route.body.json) } },
     };
   }

@@ -16,6 +16,10 @@ import { callRoutes } from "../admin/call_routes.ts";
 import { contactRoutes } from "../admin/contact_routes.ts";
 import { DEFAULT_IMPORT_WAIT_MS, importRoutes } from "../admin/import_route.ts";
 import { createImportJobs } from "../contacts/import_jobs.ts";
+import { SourceRunner } from "../contacts/sources/source_runner.ts";
+import { createFetchSourceHttp } from "../contacts/sources/source_http.ts";
+import { sourceRoutes } from "../admin/source_routes.ts";
+import { contactBatchRoute } from "../admin/contact_batch_route.ts";
 import { withDeadline } from "../deadline.ts";
 import { openApiDocument } from "../admin/openapi.ts";
 import { unknownNumberRoutes } from "../admin/unknown_number_routes.ts";
@@ -293,7 +297,56 @@ export async function startServer(
     clock,
     log: logger("import"),
     idleMs: config.server.request_timeout_ms,
+    maxPruneFraction: config.contacts.max_prune_fraction,
   });
+
+  // Scheduled contact sources (issue 19): downloads spool under the data folder, owner-only.
+  const sourceRuns = metrics.counter(
+    "symbo_crm_source_runs_total",
+    "Contact source runs by source and outcome.",
+    ["source", "outcome"],
+  );
+  const sourceRows = metrics.counter(
+    "symbo_crm_source_rows_total",
+    "Contacts changed by source runs, by source and kind (inserted, updated, pruned).",
+    ["source", "kind"],
+  );
+  const sources = new SourceRunner({
+    store,
+    jobs: importJobs,
+    sources: config.contacts.sources,
+    spoolDir: `${config.data_dir}/sources-spool`,
+    maxBytes: config.admin.max_import_bytes,
+    instance,
+    // The outbound HTTP client (address guard at connect time) replaces this stand-in at merge.
+    http: createFetchSourceHttp(),
+    clock,
+    log: logger("sources"),
+    onRun: (name, outcome, counts) => {
+      sourceRuns.inc(name, outcome);
+      if (counts) {
+        for (const kind of ["inserted", "updated", "pruned"] as const) {
+          for (let i = 0; i < counts[kind]; i++) sourceRows.inc(name, kind);
+        }
+      }
+    },
+  });
+  metrics.labelledGauge(
+    "symbo_crm_source_last_success_timestamp_seconds",
+    "When each contact source last succeeded (imported or unchanged); absent until it has.",
+    ["source"],
+    async () =>
+      (await sources.statuses()).flatMap((s) =>
+        s.last_success_at === null
+          ? []
+          : [[[s.name], Date.parse(s.last_success_at) / 1000] as [string[], number]]
+      ),
+  );
+  metrics.gauge(
+    "symbo_crm_sources_failing",
+    "Contact sources that have not succeeded for 3 of their periods.",
+    () => sources.warnings().length,
+  );
 
   // Event bodies live only in the audit log; one reader (its per-day index) serves the API and the console.
   const eventBodies = new AuditBodyReader(config.audit.dir, instance);
@@ -308,7 +361,9 @@ export async function startServer(
       // Answer within the request timeout: a longer import answers 202 with its job.
       Math.min(DEFAULT_IMPORT_WAIT_MS, Math.floor(config.server.request_timeout_ms / 2)),
     ),
+    contactBatchRoute(store, config.admin.tokens, defaultRegion, config.contacts.batch_max_bytes),
     ...contactRoutes(store, config.admin.tokens, defaultRegion),
+    ...sourceRoutes(sources, store.reader, config.admin.tokens),
     ...callRoutes(store, config.admin.tokens, eventBodies),
     ...unknownNumberRoutes(store.reader, config.admin.tokens),
     ...consoleRoutes({
@@ -335,6 +390,7 @@ export async function startServer(
       maxImportBytes: config.admin.max_import_bytes,
       openApi: openApiDocument(),
       importJobs,
+      sources,
       eventBodies,
       applierStatus: () => {
         const status = applier.status();
@@ -380,6 +436,8 @@ export async function startServer(
               : { seq: status.position.seq, hash: status.position.hash },
             ...(status.problem === null ? {} : { problem: redactPaths(status.problem) }),
           },
+          // Reported, not deciding: a CRM export that fails is not a reason to refuse webhooks.
+          sources: { failing: sources.warnings() },
         };
       },
     }),
@@ -431,6 +489,7 @@ export async function startServer(
   );
   const addr = await listening.promise;
   applier.start();
+  await sources.start();
   // The banner says where the applier stands; a long catch-up goes on behind it.
   await Promise.race([applier.settled, new Promise((resolve) => setTimeout(resolve, 2_000))]);
   const scheme = tls ? "https" : "http";
@@ -458,6 +517,8 @@ export async function startServer(
       clearTimeout(timer);
       await auditMaintenance.stop();
       await applier.stop();
+      // A source's import in progress finishes like any import job (bounded below), or is rolled back with the process.
+      await withDeadline(sources.stop(), config.server.shutdown_timeout_ms, () => {});
       await unknownNumbers.stop().catch(() => {});
       await hourly.stop().catch(() => {});
       // A running import finishes (or is cut off and rolled back with the process).
@@ -509,6 +570,15 @@ export async function startServer(
     }`,
     `  console:  ${
       config.admin.tokens.length > 0 ? `${url}/console/ (sign in with an admin token)` : "off"
+    }`,
+    `  sources:  ${
+      config.contacts.sources.length === 0
+        ? "none (contacts.sources)"
+        : config.contacts.sources.map((source) =>
+          `${source.name} (${source.url !== undefined ? "url" : "folder"}, ${
+            source.every !== undefined ? `every ${source.every}` : `cron ${source.cron}`
+          }${source.prune ? ", prune" : ""})`
+        ).join(", ")
     }`,
     `  tls:      ${tls ? "on" : "off"}; ip allowlist: ${
       config.symbo.allowed_ips.length > 0 ? "on" : "off"

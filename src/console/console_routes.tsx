@@ -28,6 +28,9 @@ import { recentHourlyCounts } from "../ops/hourly_counters.ts";
 import type { Store } from "../store/open_store.ts";
 import { ASSETS } from "./assets.ts";
 import type { ImportJobs } from "../contacts/import_jobs.ts";
+import type { SourceRunner } from "../contacts/sources/source_runner.ts";
+import { listRuns } from "../contacts/sources/source_runs.ts";
+import { SourcesPage } from "./pages/sources.tsx";
 import { formatAge, formatTime } from "./layout.tsx";
 import type { LoginLimiter } from "./login_limiter.ts";
 import { safeNext } from "./login_next.ts";
@@ -77,6 +80,8 @@ export interface ConsoleDeps {
   readonly maxImportBytes: number;
   readonly openApi: Record<string, unknown>;
   readonly importJobs?: ImportJobs | undefined;
+  /** The scheduled contact sources (issue 19). */
+  readonly sources?: SourceRunner | undefined;
   /** Where event bodies are read from (the audit log; the store keeps none). */
   readonly eventBodies?: AuditBodySource | undefined;
   readonly applierStatus?: (() => ApplierStatus) | undefined;
@@ -268,6 +273,40 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
             }}
           />,
         );
+      }),
+    },
+    {
+      method: "GET",
+      path: "/console/sources",
+      handler: signedIn(async (request, _params, session) => {
+        const url = new URL(request.url);
+        const statuses = (await deps.sources?.statuses()) ?? [];
+        const wanted = url.searchParams.get("name");
+        const selected = statuses.find((s) => s.name === wanted)?.name ??
+          statuses[0]?.name ?? null;
+        const runs = selected === null ? [] : await listRuns(deps.store.reader, selected, 50);
+        const notice = url.searchParams.get("started");
+        return html(
+          <SourcesPage
+            csrf={session.csrf}
+            sources={statuses}
+            selected={selected}
+            runs={runs}
+            notice={notice && /^\d+$/.test(notice) ? `Run ${notice} started.` : undefined}
+          />,
+        );
+      }),
+    },
+    {
+      method: "POST",
+      path: "/console/sources/:name/run",
+      handler: signedIn(async (_request, params, _session) => {
+        const name = params.name ?? "";
+        const started = await deps.sources?.runNow(name) ?? "unknown";
+        if (started === "unknown") return notFoundPage("No source has this name.");
+        const query = new URLSearchParams({ name });
+        if (started !== "running") query.set("started", String(started.runId));
+        return redirect(`/console/sources?${query}`);
       }),
     },
     {
@@ -513,7 +552,8 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
             const job = await jobs.submit(file.stream(), {
               fileName: file.name.slice(0, 200) || "upload.csv",
               dryRun: form.get("dry_run") !== null,
-              prune: form.get("prune") !== null,
+              prune: form.get("prune") !== null || form.get("force_prune") !== null,
+              forcePrune: form.get("force_prune") !== null,
               strict: form.get("strict") !== null,
               ...optional("region", text("region")),
               ...optional("encoding", text("encoding")),
@@ -647,6 +687,14 @@ async function overviewChecks(
       }
       : { label: "Applier lag", value: "unknown", state: "unknown", detail: "Not reported." },
   );
+  for (const warning of deps.sources?.warnings() ?? []) {
+    checks.push({
+      label: `Source ${warning.name}`,
+      value: "failing",
+      state: "warn",
+      detail: warning.message,
+    });
+  }
   const verified = deps.auditLastVerified?.() ??
     (lastVerify?.report ? { at: lastVerify.at, ok: lastVerify.report.ok } : null);
   checks.push(

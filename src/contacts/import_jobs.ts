@@ -11,12 +11,24 @@ import type { CountryCode } from "libphonenumber-js";
 import type { Store } from "../store/open_store.ts";
 import type { Logger } from "../log/logging.ts";
 import { messageOf } from "../error_message.ts";
-import { importContacts, ImportError, type ImportSummary } from "./import_contacts.ts";
+import {
+  importContacts,
+  ImportError,
+  type ImportOptions,
+  type ImportSummary,
+} from "./import_contacts.ts";
 import { toRegion } from "./phone.ts";
 import { createRejectsFile } from "./rejects_csv.ts";
 
 /** Where a job is. */
 export type ImportJobState = "running" | "succeeded" | "failed";
+
+/** Why a job failed: the file or options (`import_failed`), the prune guard, another writer, or us. */
+export type ImportJobErrorCode =
+  | "import_failed"
+  | "prune_refused"
+  | "store_busy"
+  | "internal_error";
 
 /** What a job imports, and how. */
 export interface ImportJobOptions {
@@ -30,7 +42,13 @@ export interface ImportJobOptions {
   /** Column to derive external_id from. */
   readonly idFrom?: string;
   readonly prune?: boolean;
+  /** Prune past `contacts.max_prune_fraction` (a person asked: `force_prune=true`). */
+  readonly forcePrune?: boolean;
   readonly strict?: boolean;
+  /** `--map`: their header → our field (or null); validated by the import. */
+  readonly userMap?: Readonly<Record<string, string | null>>;
+  /** Runs inside the import's transaction just before its commit (a source run's record). */
+  readonly beforeCommit?: ImportOptions["beforeCommit"];
 }
 
 /** A job as clients see it (JSON-ready). */
@@ -50,7 +68,7 @@ export interface ImportJob {
   readonly finishedAt: string | null;
   /** The same JSON the API answers (counts, warnings, rejects, the column-mapping table). */
   readonly summary: ImportSummary | null;
-  readonly error: { readonly code: string; readonly message: string } | null;
+  readonly error: { readonly code: ImportJobErrorCode; readonly message: string } | null;
   readonly hasRejects: boolean;
 }
 
@@ -58,6 +76,14 @@ export interface ImportJob {
 export interface ImportJobs {
   /** Spools the body to an owner-only temp file (bounded by max bytes), then starts the import in the background; resolves with the job once spooled. */
   submit(body: ReadableStream<Uint8Array>, options: ImportJobOptions): Promise<ImportJob>;
+  /**
+   * Starts the import of a file already on disk (a source's spooled download or
+   * a drop-folder file). The file is left where it is (the caller owns it).
+   * Throws `busy` while another import runs.
+   */
+  submitFile(path: string, options: ImportJobOptions): Promise<ImportJob>;
+  /** True while an import is being uploaded or runs. */
+  busy(): boolean;
   get(id: string): ImportJob | undefined;
   /** Newest first, bounded. */
   list(): readonly ImportJob[];
@@ -98,6 +124,8 @@ export interface ImportJobsDeps {
   readonly idleMs?: number;
   /** How many finished jobs are kept. Default 20. */
   readonly keep?: number;
+  /** `contacts.max_prune_fraction` (the prune guard). */
+  readonly maxPruneFraction?: number;
 }
 
 interface JobRecord {
@@ -134,7 +162,12 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
     }
   }
 
-  async function run(record: JobRecord, spoolPath: string, options: ImportJobOptions) {
+  async function run(
+    record: JobRecord,
+    spoolPath: string,
+    options: ImportJobOptions,
+    removeFile: boolean,
+  ) {
     const rejects = createRejectsFile({ dir: deps.tempDir });
     let file: Deno.FsFile | undefined;
     try {
@@ -145,6 +178,10 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
         dryRun: options.dryRun,
         strict: options.strict ?? false,
         prune: options.prune ?? false,
+        forcePrune: options.forcePrune ?? false,
+        maxPruneFraction: deps.maxPruneFraction,
+        userMap: options.userMap,
+        beforeCommit: options.beforeCommit,
         encoding: options.encoding,
         idFrom: options.idFrom,
         onProgress: ({ rows, bytes }) =>
@@ -178,12 +215,19 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
         rowsRead: summary?.rows ?? record.job.rowsRead,
         hasRejects: record.rejectsPath !== null,
         error: error instanceof ImportError
-          ? { code: "import_failed", message: error.message }
+          ? {
+            code: error.reason === "prune_guard"
+              ? "prune_refused"
+              : error.reason === "store_busy"
+              ? "store_busy"
+              : "import_failed",
+            message: error.message,
+          }
           : { code: "internal_error", message: "The import failed unexpectedly; see the log." },
         finishedAt: clock().toISOString(),
       });
     } finally {
-      await Deno.remove(spoolPath).catch(() => {});
+      if (removeFile) await Deno.remove(spoolPath).catch(() => {});
       running = null;
       evict();
     }
@@ -203,23 +247,44 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
     return path;
   }
 
+  function start(
+    path: string,
+    size: number,
+    options: ImportJobOptions,
+    removeFile: boolean,
+  ): ImportJob {
+    const id = newJobId();
+    const record: JobRecord = {
+      job: {
+        id,
+        fileName: options.fileName,
+        dryRun: options.dryRun,
+        state: "running",
+        bytesTotal: size,
+        bytesRead: 0,
+        rowsRead: 0,
+        startedAt: clock().toISOString(),
+        finishedAt: null,
+        summary: null,
+        error: null,
+        hasRejects: false,
+      },
+      rejectsPath: null,
+      done: Promise.resolve(),
+    };
+    jobs.set(id, record);
+    running = record;
+    record.done = run(record, path, options, removeFile);
+    return record.job;
+  }
+
   return {
     async submit(body, options) {
-      if (options.region !== undefined && toRegion(options.region) === undefined) {
+      try {
+        checkOptions(options);
+      } catch (error) {
         await body.cancel().catch(() => {});
-        throw new ImportSubmitError(
-          "bad_option",
-          `region ${JSON.stringify(options.region)} is not a two-letter country code we know.`,
-        );
-      }
-      if (options.encoding !== undefined && !isEncodingLabel(options.encoding)) {
-        await body.cancel().catch(() => {});
-        throw new ImportSubmitError(
-          "bad_option",
-          `encoding ${
-            JSON.stringify(options.encoding)
-          } is not an encoding label we know (e.g. utf-8, windows-1252, utf-16le, iso-8859-2).`,
-        );
+        throw error;
       }
       if (running || spooling) {
         await body.cancel().catch(() => {});
@@ -242,29 +307,20 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
       } finally {
         spooling = false;
       }
-      const id = newJobId();
-      const record: JobRecord = {
-        job: {
-          id,
-          fileName: options.fileName,
-          dryRun: options.dryRun,
-          state: "running",
-          bytesTotal: size,
-          bytesRead: 0,
-          rowsRead: 0,
-          startedAt: clock().toISOString(),
-          finishedAt: null,
-          summary: null,
-          error: null,
-          hasRejects: false,
-        },
-        rejectsPath: null,
-        done: Promise.resolve(),
-      };
-      jobs.set(id, record);
-      running = record;
-      record.done = run(record, spoolPath, options);
-      return record.job;
+      return start(spoolPath, size, options, true);
+    },
+    async submitFile(path, options) {
+      checkOptions(options);
+      if (running || spooling) {
+        if (running) throw busyError(running.job);
+        throw new ImportSubmitError("busy", "Another import is being uploaded.");
+      }
+      const size = (await Deno.stat(path)).size;
+      if (running || spooling) throw new ImportSubmitError("busy", "Another import started.");
+      return start(path, size, options, false);
+    },
+    busy() {
+      return running !== null || spooling;
     },
     get(id) {
       return jobs.get(id)?.job;
@@ -313,6 +369,23 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
       jobs.clear();
     },
   };
+}
+
+function checkOptions(options: ImportJobOptions): void {
+  if (options.region !== undefined && toRegion(options.region) === undefined) {
+    throw new ImportSubmitError(
+      "bad_option",
+      `region ${JSON.stringify(options.region)} is not a two-letter country code we know.`,
+    );
+  }
+  if (options.encoding !== undefined && !isEncodingLabel(options.encoding)) {
+    throw new ImportSubmitError(
+      "bad_option",
+      `encoding ${
+        JSON.stringify(options.encoding)
+      } is not an encoding label we know (e.g. utf-8, windows-1252, utf-16le, iso-8859-2).`,
+    );
+  }
 }
 
 /** True when `TextDecoder` knows the label (WHATWG encoding labels). */

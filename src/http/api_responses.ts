@@ -57,6 +57,9 @@ export const LookupBodySchema = z.object({
 
 /** `GET /api/contacts/:external_id`. */
 export const StoredContactBody = LookupBodySchema.extend({
+  extra_numbers: z.array(z.string()).describe(
+    "Further E.164 numbers that find this contact (an import's extra phone columns, or PUT's extra_numbers).",
+  ),
   updated_at: isoTime,
 }).meta({ id: "StoredContact" });
 
@@ -273,6 +276,11 @@ export const ReadyBody = z.object({
     lag_seconds: z.number().min(0),
     position: z.object({ seq: z.number(), hash: z.string() }).nullable(),
     problem: z.string().optional(),
+  }).optional(),
+  sources: z.object({
+    failing: z.array(z.object({ name: z.string(), message: z.string() })).describe(
+      "Contact sources that have not succeeded for 3 of their periods (does not decide readiness).",
+    ),
   }).optional(),
 }).meta({ id: "Ready" });
 

@@ -202,6 +202,30 @@ export class Metrics {
     });
   }
 
+  /**
+   * Declares a labelled gauge read at scrape time: `read` lists each series'
+   * label values (from a fixed set, e.g. configured source names) and value.
+   */
+  labelledGauge(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    read: () => Promise<[string[], number][]> | [string[], number][],
+  ): void {
+    new PromGauge({
+      name,
+      help,
+      labelNames: [...labelNames],
+      registers: [this.#registry],
+      async collect() {
+        this.reset();
+        for (const [values, value] of await Promise.resolve().then(read).catch(() => [])) {
+          this.set(labelsOf(name, labelNames, values), value);
+        }
+      },
+    });
+  }
+
   /** Renders every metric in the Prometheus text format. */
   render(): Promise<string> {
     return this.#registry.metrics();

@@ -99,6 +99,7 @@ class Contract {
 
 Deno.test("every route's real answers match the OpenAPI document", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "symbo-crm-contract-" });
+  await Deno.mkdir(`${dir}/drop`);
   const server = await startServerProcess({
     dir,
     config: {
@@ -107,6 +108,7 @@ Deno.test("every route's real answers match the OpenAPI document", async (t) => 
       data_dir: dir,
       symbo: { webhook_secrets: [SECRET], lookup_tokens: [TOKEN] },
       admin: { tokens: [ADMIN] },
+      contacts: { sources: [{ name: "drop", dir: `${dir}/drop`, every: "1d" }] },
       log: { level: "warning" },
     },
   });
@@ -193,6 +195,38 @@ Deno.test("every route's real answers match the OpenAPI document", async (t) => 
       const put = await send("PUT", path, "{}");
       assertEquals(put.status, 405);
       await put.body?.cancel();
+    });
+
+    await t.step("contact batches: applied, and refused naming the line", async () => {
+      const path = "/api/contacts/batch";
+      const ndjson = (lines: unknown[]) => lines.map((line) => JSON.stringify(line)).join("\n");
+      const upsert = {
+        op: "upsert",
+        contact: { external_id: "b-1", first_name: "Bea", work_phone: "+18005550111" },
+      };
+      const applied = await check(
+        "post",
+        path,
+        await send("POST", path, ndjson([upsert, { op: "delete", external_id: "nobody" }])),
+      );
+      assertEquals((applied as Json).inserted, 1);
+      await check("post", path, await send("POST", path, ndjson([upsert, { op: "frob" }])));
+      await check("post", path, await send("POST", path, ""));
+    });
+
+    await t.step("sources: list, run now, runs, unknown names", async () => {
+      await check("get", "/api/sources", await get("/api/sources"));
+      const run = "/api/sources/{name}/run";
+      await check("post", run, await send("POST", "/api/sources/drop/run", ""));
+      await check("post", run, await send("POST", "/api/sources/nope/run", ""));
+      const runs = "/api/sources/{name}/runs";
+      await eventually("the run is recorded", 15_000, async () => {
+        const page = await (await get("/api/sources/drop/runs")).json();
+        return page.runs.length > 0 && page.runs[0].finished_at !== null;
+      });
+      await check("get", runs, await get("/api/sources/drop/runs?limit=5"));
+      await check("get", runs, await get("/api/sources/drop/runs?limit=0"));
+      await check("get", runs, await get("/api/sources/nope/runs"));
     });
 
     let eventKey = "";
