@@ -245,8 +245,11 @@ export const UnknownNumberPageBody = z.object({
 /** `GET /healthz`. */
 export const HealthBody = z.object({ status: z.literal("ok") }).meta({ id: "Health" });
 
-/** `GET /readyz`. */
-export const ReadyBody = z.object({
+/**
+ * `GET /readyz`. Open to more reported parts (outbound deliveries, sources):
+ * what does not decide readiness is added beside `applier`.
+ */
+export const ReadyBody = z.looseObject({
   status: z.enum(["ready", "not_ready"]),
   checks: z.record(z.string(), z.string()).describe(
     'Each check ("store", "audit"): "ok" or why not.',
