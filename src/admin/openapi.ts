@@ -30,6 +30,7 @@ import {
   ImportJobListBody,
   ImportSummaryBody,
   LookupBodySchema,
+  OpenApiDocumentBody,
   ReadyBody,
   StoredContactBody,
   SymboEventBody,
@@ -363,7 +364,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     auth: "public",
     responses: {
       ...ALWAYS,
-      200: json("The OpenAPI 3.1 document.", z.record(z.string(), z.unknown())),
+      200: json("The OpenAPI 3.1 document.", OpenApiDocumentBody),
     },
   },
   {

@@ -242,6 +242,13 @@ export const UnknownNumberPageBody = z.object({
   next_offset: count.nullable().describe("Pass as offset for the next page; null: no more."),
 }).meta({ id: "UnknownNumberPage" });
 
+/** `GET /api/openapi.json`: an OpenAPI 3.1 document (this one). */
+export const OpenApiDocumentBody = z.looseObject({
+  openapi: z.string().regex(/^3\.1\.\d+$/),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  paths: z.record(z.string(), z.record(z.string(), z.unknown())),
+}).meta({ id: "OpenApiDocument" });
+
 /** `GET /healthz`. */
 export const HealthBody = z.object({ status: z.literal("ok") }).meta({ id: "Health" });
 
