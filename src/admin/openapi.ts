@@ -37,6 +37,7 @@ import {
   ImportJobListBody,
   ImportSummaryBody,
   LookupBodySchema,
+  OpenApiDocumentBody,
   ReadyBody,
   StoredContactBody,
   SymboEventBody,
@@ -448,7 +449,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     auth: "public",
     responses: {
       ...ALWAYS,
-      200: json("The OpenAPI 3.1 document.", z.record(z.string(), z.unknown())),
+      200: json("The OpenAPI 3.1 document.", OpenApiDocumentBody),
     },
   },
   {
@@ -571,7 +572,7 @@ export function openApiDocument(extraRoutes: readonly RouteDoc[] = []): JsonObje
       title: "symbo-crm API",
       version: VERSION,
       description:
-        "The admin API (contacts, imports, calls, unknown numbers; Authorization: Bearer <admin token>), the operations routes and the two endpoints Symbo calls. Every error is JSON {error, message}. A method a path does not take is answered 405 method_not_allowed with Allow; an unknown path 404 no_such_route.",
+        "The admin API (contacts, imports, calls, unknown numbers; Authorization: Bearer <admin token>), the operations routes and the two endpoints Symbo calls. Every error is JSON {error, message}. A method a path does not take is answered 405 method_not_allowed with Allow; an unknown path 404 no_such_route. The console's HTML pages (/console/…) are for people and not described here.",
       license: { name: "Proprietary", identifier: "LicenseRef-Proprietary" },
     },
     servers: [{ url: "/", description: "The symbo-crm instance serving this document." }],

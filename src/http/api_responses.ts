@@ -254,11 +254,21 @@ export const UnknownNumberPageBody = z.object({
   next_offset: count.nullable().describe("Pass as offset for the next page; null: no more."),
 }).meta({ id: "UnknownNumberPage" });
 
+/** `GET /api/openapi.json`: an OpenAPI 3.1 document (this one). */
+export const OpenApiDocumentBody = z.looseObject({
+  openapi: z.string().regex(/^3\.1\.\d+$/),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  paths: z.record(z.string(), z.record(z.string(), z.unknown())),
+}).meta({ id: "OpenApiDocument" });
+
 /** `GET /healthz`. */
 export const HealthBody = z.object({ status: z.literal("ok") }).meta({ id: "Health" });
 
-/** `GET /readyz`. */
-export const ReadyBody = z.object({
+/**
+ * `GET /readyz`. Open to more reported parts (outbound deliveries, sources):
+ * what does not decide readiness is added beside `applier`.
+ */
+export const ReadyBody = z.looseObject({
   status: z.enum(["ready", "not_ready"]),
   checks: z.record(z.string(), z.string()).describe(
     'Each check ("store", "audit"): "ok" or why not.',
