@@ -24,7 +24,7 @@ import {
   openRegularFile,
   syncDirectory,
 } from "./audit_files.ts";
-import { parseRecordLine } from "./audit_record.ts";
+import { MAX_AUDIT_LINE_BYTES, parseRecordLine } from "./audit_record.ts";
 import { messageOf } from "../error_message.ts";
 import { pathExists } from "../owner_only_file.ts";
 
@@ -216,6 +216,7 @@ async function summarize(stream: ReadableStream<Uint8Array>): Promise<Summary> {
   // The last line can span chunks; keep the bytes since the last newline, and the line before.
   let tail: Uint8Array[] = [];
   let previousLine: Uint8Array[] = [];
+  let tailBytes = 0;
   let lastByte = -1;
   for await (const chunk of stream) {
     if (chunk.length === 0) continue;
@@ -227,9 +228,19 @@ async function summarize(stream: ReadableStream<Uint8Array>): Promise<Summary> {
       tail.push(chunk.subarray(start, index));
       previousLine = tail;
       tail = [];
+      tailBytes = 0;
       start = index + 1;
     }
-    if (start < chunk.length) tail.push(chunk.slice(start));
+    if (start < chunk.length) {
+      tail.push(chunk.slice(start));
+      tailBytes += chunk.length - start;
+    }
+    if (tailBytes > MAX_AUDIT_LINE_BYTES) {
+      throw new Error(
+        `line ${lines + 1} is longer than ${MAX_AUDIT_LINE_BYTES} bytes, more than the writer ` +
+          `ever writes (damaged or planted)`,
+      );
+    }
     lastByte = chunk[chunk.length - 1] ?? -1;
   }
   const endsWithNewline = lastByte === 0x0a;

@@ -14,6 +14,7 @@ import {
   type AuditRecord,
   chainRecord,
   GENESIS_HASH,
+  MAX_AUDIT_LINE_BYTES,
   parseRecordLine,
   prepareEntry,
   serializeRecord,
@@ -604,6 +605,14 @@ async function readTail(
   let start = size;
   let newlines = 0;
   while (start > 0 && newlines < 3) {
+    // The last complete line and a torn one after it are each at most one line long.
+    if (size - start > 2 * MAX_AUDIT_LINE_BYTES + TAIL_CHUNK) {
+      throw new Error(
+        `its last lines are longer than ${MAX_AUDIT_LINE_BYTES} bytes, more than the writer ` +
+          `ever writes: the file is damaged or was planted. Run "symbo-crm audit verify" to ` +
+          `locate the damage`,
+      );
+    }
     const length = Math.min(TAIL_CHUNK, start);
     start -= length;
     const chunk = await readAt(file, start, length);

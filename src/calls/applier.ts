@@ -13,7 +13,12 @@
  * not verify stops the applier there, loudly, and nothing after it is applied.
  * A busy or unreachable store only makes it wait and retry with capped backoff.
  */
-import { listAuditFiles, readAuditFileLines } from "../audit/audit_reader.ts";
+import {
+  type AuditLine,
+  AuditReadError,
+  listAuditFiles,
+  readAuditFileLines,
+} from "../audit/audit_reader.ts";
 import {
   type AuditRecord,
   GENESIS_HASH,
@@ -602,7 +607,7 @@ export class Applier {
     let lastHash = position.hash;
     let anchored = position.seq === 0;
     for (const file of files.slice(startIndex)) {
-      for await (const line of readAuditFileLines(dir, file)) {
+      for await (const line of chainErrorsOf(readAuditFileLines(dir, file))) {
         const where = `audit file ${file} line ${line.lineNumber}`;
         if (!line.endsWithNewline) return; // being written, or torn: not acknowledged yet
         if (!anchored) {
@@ -693,6 +698,22 @@ function classifyRecord(
     return { event: classifyEvent(bodyText), bodyText };
   } catch (error) {
     if (error instanceof InvalidEventError) return null;
+    throw error;
+  }
+}
+
+/**
+ * The lines of a file, with a file that cannot be read on (damaged, a line
+ * over the reader's bound) turned into an {@link AuditChainError}: the applier
+ * stops there, rather than retrying as if the store had failed.
+ */
+async function* chainErrorsOf(
+  lines: AsyncGenerator<AuditLine, void, undefined>,
+): AsyncGenerator<AuditLine, void, undefined> {
+  try {
+    yield* lines;
+  } catch (error) {
+    if (error instanceof AuditReadError) throw new AuditChainError(error.message);
     throw error;
   }
 }
