@@ -8,7 +8,12 @@
  * part from its first line and notices a kept day that disappears.
  */
 import { join, resolve } from "node:path";
-import { type AuditDayFile, listAllDayFiles, syncDirectory } from "./audit_files.ts";
+import {
+  type AuditDayFile,
+  listAllDayFiles,
+  openRegularFile,
+  syncDirectory,
+} from "./audit_files.ts";
 import { readAuditFileLines } from "./audit_reader.ts";
 import { parseRecordLine } from "./audit_record.ts";
 import { writeChainStart } from "./chain_start.ts";
@@ -39,6 +44,8 @@ export interface RetentionOptions {
   readonly now: Date;
   /** The applier's position (the inbox applier provides it). */
   readonly appliedThrough: AppliedThrough;
+  /** Renames a file; `Deno.rename` by default (tests make it fail as across disks, EXDEV). */
+  readonly rename?: (from: string, to: string) => Promise<void>;
 }
 
 /** What one run did. */
@@ -97,7 +104,7 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
     for (const file of group.files) {
       removedBytes += (await Deno.lstat(join(dir, file.name))).size;
       if (options.archiveDir === null) await Deno.remove(join(dir, file.name));
-      else await archive(dir, options.archiveDir, file.name);
+      else await archive(dir, options.archiveDir, file.name, options.rename ?? Deno.rename);
     }
     removed.push(group.day);
   }
@@ -163,25 +170,55 @@ async function firstKeptLine(
 }
 
 /** Moves one file to the archive durably: a rename, or a copy across file systems. */
-async function archive(dir: string, archiveDir: string, name: string): Promise<void> {
+async function archive(
+  dir: string,
+  archiveDir: string,
+  name: string,
+  rename: (from: string, to: string) => Promise<void>,
+): Promise<void> {
   await Deno.mkdir(archiveDir, { recursive: true, mode: 0o700 });
   const source = join(dir, name);
   const target = join(archiveDir, name);
   try {
-    await Deno.rename(source, target);
+    // rename replaces a link planted at the target; it never writes through one.
+    await rename(source, target);
   } catch (error) {
     // EXDEV: another file system; copy, make it durable, then remove the source.
     if (!(error instanceof Error && "code" in error && error.code === "EXDEV")) throw error;
-    const temp = `${target}.tmp`;
-    await Deno.copyFile(source, temp);
-    const file = await Deno.open(temp, { read: true, write: true });
-    try {
-      await file.syncData();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(temp, target);
+    await copyIntoArchive(dir, name, `${target}.tmp`);
+    await Deno.rename(`${target}.tmp`, target);
     await Deno.remove(source);
   }
   await syncDirectory(archiveDir);
+}
+
+/**
+ * Copies `name` to `temp` and fsyncs it, never through a link: a leftover
+ * temp (or a symlink planted by that name, which would make the copy
+ * overwrite whatever it points at) is removed first, the temp is created
+ * with `createNew` (O_EXCL, which does not follow a link), and the source is
+ * opened only as the regular file it was listed as.
+ */
+async function copyIntoArchive(dir: string, name: string, temp: string): Promise<void> {
+  await Deno.remove(temp).catch((error) => {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  });
+  const input = await openRegularFile(dir, name);
+  let output: Deno.FsFile;
+  try {
+    output = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
+  } catch (error) {
+    input.close();
+    throw new Error(`cannot create ${temp}: ${messageOf(error)}`, { cause: error });
+  }
+  try {
+    for await (const chunk of input.readable) {
+      for (let offset = 0; offset < chunk.length;) {
+        offset += await output.write(chunk.subarray(offset));
+      }
+    }
+    await output.syncData();
+  } finally {
+    output.close();
+  }
 }
