@@ -4,8 +4,9 @@
  * log goes (the chain must stay one unbroken run), never the newest file (the
  * writer continues the chain from it), and never a line the applier has not
  * applied. Before anything goes, the first kept line's `seq` and `prev` are
- * recorded in `chain-start.json`, so `audit verify` still checks the kept
- * part from its first line and notices a kept day that disappears.
+ * recorded in `chain-start.json`, signed with the current webhook secret, so
+ * `audit verify` still checks the kept part from its first line and notices
+ * a kept day that disappears (and a hand-made chain start is refused).
  */
 import { join, resolve } from "node:path";
 import {
@@ -16,8 +17,9 @@ import {
 } from "./audit_files.ts";
 import { readAuditFileLines } from "./audit_reader.ts";
 import { parseRecordLine } from "./audit_record.ts";
-import { writeChainStart } from "./chain_start.ts";
+import { signChainStart, writeChainStart } from "./chain_start.ts";
 import { messageOf } from "../error_message.ts";
+import type { SigningKey } from "../symbo/signature.ts";
 
 /** How far the applier has applied the log: the last applied line's file and seq. */
 export interface AppliedPosition {
@@ -44,6 +46,11 @@ export interface RetentionOptions {
   readonly now: Date;
   /** The applier's position (the inbox applier provides it). */
   readonly appliedThrough: AppliedThrough;
+  /**
+   * Signs `chain-start.json` (the current webhook secret); null holds every
+   * day back, since an unsigned chain start is not trusted.
+   */
+  readonly signingKey: SigningKey | null;
   /** Renames a file; `Deno.rename` by default (tests make it fail as across disks, EXDEV). */
   readonly rename?: (from: string, to: string) => Promise<void>;
 }
@@ -96,7 +103,16 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
   if (start === null) {
     return { removed: [], removedBytes: 0, heldBack: "no kept day holds a line to anchor on" };
   }
-  await writeChainStart(dir, { ...start, written_at: options.now.toISOString() });
+  if (options.signingKey === null) {
+    return {
+      removed: [],
+      removedBytes: 0,
+      heldBack: "no webhook secret is configured to sign chain-start.json with " +
+        "(symbo.webhook_secrets)",
+    };
+  }
+  const written_at = options.now.toISOString();
+  await writeChainStart(dir, await signChainStart({ ...start, written_at }, options.signingKey));
 
   let removedBytes = 0;
   const removed: string[] = [];

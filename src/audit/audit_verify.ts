@@ -20,7 +20,12 @@ import {
   serializeRecord,
   sha256Hex,
 } from "./audit_record.ts";
-import { CHAIN_START_FILE, type ChainStart, readChainStart } from "./chain_start.ts";
+import {
+  CHAIN_START_FILE,
+  type ChainStart,
+  readChainStart,
+  readTrustedChainStart,
+} from "./chain_start.ts";
 import { messageOf } from "../error_message.ts";
 import { type SigningKey, verifySignature } from "../symbo/signature.ts";
 
@@ -76,8 +81,12 @@ export async function verifyAuditLog(
   options: VerifyOptions = {},
 ): Promise<AuditVerifyReport> {
   const files = await listAuditFiles(dir);
-  // After retention the kept chain starts at a recorded line, not at the genesis.
-  const chainStart = await readChainStart(dir);
+  // After retention the kept chain starts at a recorded line, not at the genesis;
+  // with the secrets at hand, only a chain start retention signed is trusted.
+  const trusted = options.keys === undefined
+    ? { start: await readChainStart(dir), problem: null }
+    : await readTrustedChainStart(dir, options.keys);
+  const chainStart = trusted.start;
   let lines = 0;
   let lastSeq = 0;
   let lastHash = GENESIS_HASH;
@@ -91,6 +100,9 @@ export async function verifyAuditLog(
     warnings,
   });
 
+  if (trusted.problem !== null) {
+    return report({ file: CHAIN_START_FILE, line: 1, problem: trusted.problem }, []);
+  }
   for (const file of files) {
     for await (const line of readAuditFileLines(dir, file)) {
       if (torn !== null) return report(problemAt(torn, TORN_IN_THE_MIDDLE), []);

@@ -26,7 +26,7 @@ import {
   recordBodyBytes,
 } from "../audit/audit_record.ts";
 import { checkAuditLine } from "../audit/audit_verify.ts";
-import { readChainStart } from "../audit/chain_start.ts";
+import { readTrustedChainStart } from "../audit/chain_start.ts";
 import { messageOf } from "../error_message.ts";
 import type { SqlExecutor } from "../store/sql.ts";
 import { isStoreUnavailable, type WriteTransactionRunner } from "../store/write_transaction.ts";
@@ -390,7 +390,14 @@ export class Applier {
    * older days, just before the first kept line that chain-start.json records.
    */
   async #firstKeptPosition(): Promise<ApplierPosition> {
-    const start = await readChainStart(this.#deps.auditDir);
+    const { start, problem } = await readTrustedChainStart(
+      this.#deps.auditDir,
+      this.#deps.verifyKeys,
+    );
+    if (problem !== null) {
+      // From the genesis instead: the first kept line then names the gap, and the applier stops.
+      this.#deps.log.warn("Ignoring the audit folder's chain start: {problem}.", { problem });
+    }
     return start === null
       ? { instance: this.#deps.instance, seq: 0, hash: GENESIS_HASH }
       : { instance: this.#deps.instance, seq: start.seq - 1, hash: start.prev };

@@ -1,6 +1,8 @@
 /** `symbo-crm audit verify|replay`. */
 import { auditInstanceId, existingAuditInstanceId } from "../audit/audit_instance.ts";
 import { formatVerifyReport, verifyAuditLog } from "../audit/audit_verify.ts";
+import { CHAIN_START_FILE } from "../audit/chain_start.ts";
+import { join } from "node:path";
 import { readApplierPosition } from "../calls/applier.ts";
 import { AuditChainError, replayAuditLog } from "../calls/replay.ts";
 import type { Config } from "../config/config.ts";
@@ -64,6 +66,14 @@ async function verify(config: Config): Promise<number> {
     return 1;
   }
   console.log(formatVerifyReport(report));
+  if (
+    config.audit.keep_days === null && await pathExists(join(config.audit.dir, CHAIN_START_FILE))
+  ) {
+    console.log(
+      `warning: ${CHAIN_START_FILE} is present but audit.keep_days is not set: only retention ` +
+        `writes it. If retention never ran here, the log's oldest lines were removed by hand.`,
+    );
+  }
   if (report.ok && report.lines > 0) {
     console.log("Every line's X-Hmac-Signature verifies under a configured webhook secret.");
   }

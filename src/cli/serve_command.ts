@@ -233,6 +233,8 @@ export async function startServer(
         const position = applier.status().position;
         return Promise.resolve(position === null ? null : { file: "", seq: position.seq });
       }),
+    // chain-start.json is signed with the current webhook secret, or retention removes nothing.
+    signingKey: signingKeys[0] ?? null,
     clock,
     log: {
       info: (message) => logger("audit").info(message),

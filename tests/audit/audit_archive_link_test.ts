@@ -10,6 +10,9 @@ import { applyRetention } from "../../src/audit/audit_retention.ts";
 import { formatVerifyReport, verifyAuditLog } from "../../src/audit/audit_verify.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { namesIn, writeAuditDays } from "../helpers/audit_days.ts";
+import { importSigningKeys } from "../../src/symbo/signature.ts";
+
+const KEY = (await importSigningKeys(["a webhook secret for tests"]))[0] ?? null;
 
 const DAYS = ["2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23"];
 
@@ -42,6 +45,7 @@ Deno.test("retention's copy to an archive on another disk removes a symlink plan
       archiveDir,
       now: new Date("2026-11-24T12:00:00Z"),
       appliedThrough: () => Promise.resolve({ file: "2026-11-23.jsonl.gz", seq: 20 }),
+      signingKey: KEY,
       rename: acrossDisks(archiveDir),
     });
 
@@ -75,11 +79,15 @@ Deno.test("retention into an archive on a real other file system (/dev/shm) does
     // Deno grants /dev/shm (tmpfs: another file system) only with all permissions, so the
     // archive folder, the planted link and the retention run live in a child run with -A.
     const retention = new URL("../../src/audit/audit_retention.ts", import.meta.url).href;
+    const signature = new URL("../../src/symbo/signature.ts", import.meta.url).href;
     const script = join(root, "run_retention.ts");
     await Deno.writeTextFile(
       script,
       `import { join } from "node:path";
 import { applyRetention } from ${JSON.stringify(retention)};
+import { importSigningKeys } from ${JSON.stringify(signature)};
+const KEY = (await importSigningKeys(["a webhook secret for tests"]))[0] ?? null;
+
 const shm = await Deno.makeTempDir({ dir: "/dev/shm", prefix: "symbo-crm-archive-" });
 try {
   const archiveDir = join(shm, "archive");
@@ -94,6 +102,7 @@ try {
     archiveDir,
     now: new Date("2026-11-24T12:00:00Z"),
     appliedThrough: () => Promise.resolve({ file: "2026-11-23.jsonl", seq: 20 }),
+    signingKey: KEY,
   });
   const names = [];
   for await (const entry of Deno.readDir(archiveDir)) names.push(entry.name);

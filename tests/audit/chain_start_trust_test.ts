@@ -1,0 +1,147 @@
+/**
+ * `chain-start.json` is trusted only when retention signed it (issue 20,
+ * item 7): a hand-made one that hides the deletion of the oldest lines fails
+ * `audit verify`, and `audit replay` stops instead of applying from its seq.
+ * Run through the real CLI under the start task's flags.
+ */
+import { join } from "node:path";
+import { readAuditRecords } from "../../src/audit/audit_reader.ts";
+import { applyRetention } from "../../src/audit/audit_retention.ts";
+import { CHAIN_START_FILE } from "../../src/audit/chain_start.ts";
+import { importSigningKeys } from "../../src/symbo/signature.ts";
+import { assertEquals, assertMatch } from "../helpers/assert.ts";
+import { writeAuditDays } from "../helpers/audit_days.ts";
+import { runCli } from "../helpers/server_process.ts";
+
+const SECRET = "webhook secret for tests";
+const NEWER = "the secret after rotation";
+const DAYS = ["2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23"];
+
+/** Four days of five signed lines (seqs 1–20) and a config naming `secrets`. */
+async function setUp(secrets: { current: readonly string[]; retired?: readonly string[] }) {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-chain-start-" });
+  const audit = join(dir, "audit");
+  await writeAuditDays(DAYS, 5, audit, SECRET);
+  await Deno.writeTextFile(
+    join(dir, "config.json"),
+    JSON.stringify({
+      data_dir: dir,
+      database: { url: `file:${dir}/crm.db` },
+      audit: { dir: audit, keep_days: 1 },
+      symbo: { webhook_secrets: secrets.current, retired_webhook_secrets: secrets.retired ?? [] },
+    }),
+  );
+  return { dir, audit };
+}
+
+async function hashOfSeq(audit: string, seq: number): Promise<string> {
+  for await (const { record } of readAuditRecords(audit)) {
+    if (record.seq === seq) return record.hash;
+  }
+  throw new Error(`no seq ${seq}`);
+}
+
+/** What an attacker does: deletes lines 1–15 and writes the chain start that covers it. */
+async function forgeChainStart(audit: string, signature?: string): Promise<void> {
+  const prev = await hashOfSeq(audit, 15);
+  for (const day of DAYS.slice(0, 3)) await Deno.remove(join(audit, `${day}.jsonl`));
+  await Deno.writeTextFile(
+    join(audit, CHAIN_START_FILE),
+    JSON.stringify({
+      day: DAYS[3],
+      seq: 16,
+      prev,
+      written_at: "2026-11-24T12:00:00.000Z",
+      ...(signature === undefined ? {} : { signature }),
+    }),
+  );
+}
+
+const cli = (dir: string, action: string) =>
+  runCli(["audit", action, "--config", "config.json"], { cwd: dir });
+
+Deno.test("a hand-made chain-start.json that hides deleted lines fails audit verify, and replay does not apply from it", async (t) => {
+  await t.step("without a signature", async () => {
+    const { dir, audit } = await setUp({ current: [SECRET] });
+    try {
+      await forgeChainStart(audit);
+      const verify = await cli(dir, "verify");
+      assertEquals(verify.code, 1, verify.stdout + verify.stderr);
+      assertMatch(
+        verify.stdout,
+        /audit log FAILED at chain-start\.json line 1: chain-start\.json carries no signature/,
+      );
+      const replay = await cli(dir, "replay");
+      assertEquals(replay.code, 1, replay.stdout + replay.stderr);
+      assertMatch(replay.stderr, /Replay STOPPED: .*the log starts at seq 16, not 1/);
+      assertMatch(replay.stderr, /Ignoring the audit folder's chain start/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
+  await t.step("with a made-up signature", async () => {
+    const { dir, audit } = await setUp({ current: [SECRET] });
+    try {
+      await forgeChainStart(audit, "ab".repeat(32));
+      const verify = await cli(dir, "verify");
+      assertEquals(verify.code, 1, verify.stdout + verify.stderr);
+      assertMatch(verify.stdout, /signature of chain-start\.json does not verify/);
+      const replay = await cli(dir, "replay");
+      assertEquals(replay.code, 1, replay.stdout + replay.stderr);
+      assertMatch(replay.stderr, /Replay STOPPED: .*the log starts at seq 16, not 1/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
+
+Deno.test("the chain start retention signed verifies and replays from its first kept line, also after a secret rotation", async (t) => {
+  for (
+    const [name, secrets] of [
+      ["with the secret that signed it", { current: [SECRET] }],
+      ["with that secret retired", { current: [NEWER], retired: [SECRET] }],
+    ] as const
+  ) {
+    await t.step(name, async () => {
+      const { dir, audit } = await setUp(secrets);
+      try {
+        const report = await applyRetention({
+          dir: audit,
+          keepDays: 1,
+          archiveDir: null,
+          now: new Date("2026-11-24T12:00:00Z"),
+          appliedThrough: () => Promise.resolve({ file: "", seq: 20 }),
+          signingKey: (await importSigningKeys([SECRET]))[0] ?? null,
+        });
+        assertEquals(report.removed, DAYS.slice(0, 3));
+        const verify = await cli(dir, "verify");
+        assertEquals(verify.code, 0, verify.stdout + verify.stderr);
+        assertMatch(verify.stdout, /audit log OK: 5 lines in 1 file, last seq 20/);
+        const replay = await cli(dir, "replay");
+        assertEquals(replay.code, 0, replay.stdout + replay.stderr);
+        assertMatch(replay.stdout, /Replayed 5 audit line\(s\)/);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+  }
+});
+
+Deno.test("retention with no webhook secret to sign the chain start removes nothing", async () => {
+  const { dir, audit } = await setUp({ current: [SECRET] });
+  try {
+    const report = await applyRetention({
+      dir: audit,
+      keepDays: 1,
+      archiveDir: null,
+      now: new Date("2026-11-24T12:00:00Z"),
+      appliedThrough: () => Promise.resolve({ file: "", seq: 20 }),
+      signingKey: null,
+    });
+    assertEquals(report.removed, []);
+    assertMatch(report.heldBack ?? "", /no webhook secret is configured to sign chain-start\.json/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
