@@ -26,6 +26,8 @@ export interface AuditMaintenanceOptions {
   readonly appliedThrough: AppliedThrough;
   /** Signs `chain-start.json` (the current webhook secret); null: retention removes nothing. */
   readonly signingKey: SigningKey | null;
+  /** Current and retired secrets a chain start already there may be signed with. */
+  readonly trustKeys?: readonly SigningKey[];
   readonly clock: () => Date;
   /** How long after midnight a day counts as closed; defaults to 5 minutes. */
   readonly graceMs?: number;
@@ -136,6 +138,7 @@ export class AuditMaintenance {
           now,
           appliedThrough: this.#options.appliedThrough,
           signingKey: this.#options.signingKey,
+          ...(this.#options.trustKeys === undefined ? {} : { trustKeys: this.#options.trustKeys }),
         });
         this.#stats = {
           ...this.#stats,

@@ -16,8 +16,13 @@ import {
   syncDirectory,
 } from "./audit_files.ts";
 import { readAuditFileLines } from "./audit_reader.ts";
-import { parseRecordLine } from "./audit_record.ts";
-import { signChainStart, writeChainStart } from "./chain_start.ts";
+import { GENESIS_HASH, parseRecordLine } from "./audit_record.ts";
+import {
+  CHAIN_START_FILE,
+  readTrustedChainStart,
+  signChainStart,
+  writeChainStart,
+} from "./chain_start.ts";
 import { messageOf } from "../error_message.ts";
 import type { SigningKey } from "../symbo/signature.ts";
 
@@ -51,6 +56,11 @@ export interface RetentionOptions {
    * day back, since an unsigned chain start is not trusted.
    */
   readonly signingKey: SigningKey | null;
+  /**
+   * The secrets a `chain-start.json` already there may be signed with
+   * (current and retired); defaults to `signingKey` alone.
+   */
+  readonly trustKeys?: readonly SigningKey[];
   /** Renames a file; `Deno.rename` by default (tests make it fail as across disks, EXDEV). */
   readonly rename?: (from: string, to: string) => Promise<void>;
 }
@@ -98,6 +108,14 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
     }
   }
   if (removable.length === 0) return { removed: [], removedBytes: 0, heldBack };
+
+  // Never seal a gap: if the log's first line neither starts the chain nor is
+  // the start a signed chain-start.json records, lines were removed by hand,
+  // and a chain start written now would make that look like retention.
+  const trustKeys = options.trustKeys ??
+    (options.signingKey === null ? [] : [options.signingKey]);
+  const unanchored = await unanchoredStart(dir, days, trustKeys);
+  if (unanchored !== null) return { removed: [], removedBytes: 0, heldBack: unanchored };
 
   const start = await firstKeptLine(dir, days.slice(removable.length));
   if (start === null) {
@@ -160,6 +178,24 @@ async function lastSeq(dir: string, file: AuditDayFile): Promise<number | null> 
     if (line.endsWithNewline && line.text !== "") last = line.text;
   }
   return last === null ? null : parseRecordLine(last).seq;
+}
+
+/**
+ * Null when the log's first line starts the chain (seq 1 after the genesis)
+ * or is the start a trusted `chain-start.json` records; else why not.
+ */
+async function unanchoredStart(
+  dir: string,
+  days: readonly DayGroup[],
+  keys: readonly SigningKey[],
+): Promise<string | null> {
+  const first = await firstKeptLine(dir, days);
+  if (first === null || (first.seq === 1 && first.prev === GENESIS_HASH)) return null;
+  const trusted = await readTrustedChainStart(dir, keys);
+  if (trusted.start?.seq === first.seq && trusted.start.prev === first.prev) return null;
+  return `the log starts at seq ${first.seq} (day ${first.day}) but ${
+    trusted.problem ?? `no ${CHAIN_START_FILE} records that start`
+  }: lines were removed outside retention; run "symbo-crm audit verify"`;
 }
 
 /** The day, seq and prev of the first line of the first kept day that has one. */

@@ -235,6 +235,7 @@ export async function startServer(
       }),
     // chain-start.json is signed with the current webhook secret, or retention removes nothing.
     signingKey: signingKeys[0] ?? null,
+    trustKeys: verifyKeys,
     clock,
     log: {
       info: (message) => logger("audit").info(message),

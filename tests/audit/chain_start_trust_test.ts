@@ -41,15 +41,18 @@ async function hashOfSeq(audit: string, seq: number): Promise<string> {
   throw new Error(`no seq ${seq}`);
 }
 
-/** What an attacker does: deletes lines 1–15 and writes the chain start that covers it. */
-async function forgeChainStart(audit: string, signature?: string): Promise<void> {
-  const prev = await hashOfSeq(audit, 15);
-  for (const day of DAYS.slice(0, 3)) await Deno.remove(join(audit, `${day}.jsonl`));
+/**
+ * What an attacker does: deletes the first `days` days (five lines each) and
+ * writes the chain start that covers it (lines 1–15 by default).
+ */
+async function forgeChainStart(audit: string, signature?: string, days = 3): Promise<void> {
+  const prev = await hashOfSeq(audit, days * 5);
+  for (const day of DAYS.slice(0, days)) await Deno.remove(join(audit, `${day}.jsonl`));
   await Deno.writeTextFile(
     join(audit, CHAIN_START_FILE),
     JSON.stringify({
-      day: DAYS[3],
-      seq: 16,
+      day: DAYS[days],
+      seq: days * 5 + 1,
       prev,
       written_at: "2026-11-24T12:00:00.000Z",
       ...(signature === undefined ? {} : { signature }),
@@ -143,5 +146,31 @@ Deno.test("retention with no webhook secret to sign the chain start removes noth
     assertMatch(report.heldBack ?? "", /no webhook secret is configured to sign chain-start\.json/);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("retention does not seal lines removed by hand under a chain start of its own", async (t) => {
+  for (const forged of [false, true]) {
+    await t.step(forged ? "with a hand-made chain-start.json" : "with none", async () => {
+      const { dir, audit } = await setUp({ current: [SECRET] });
+      try {
+        if (forged) await forgeChainStart(audit, undefined, 2);
+        else for (const day of DAYS.slice(0, 2)) await Deno.remove(join(audit, `${day}.jsonl`));
+        const report = await applyRetention({
+          dir: audit,
+          keepDays: 1,
+          archiveDir: null,
+          now: new Date("2026-11-24T12:00:00Z"),
+          appliedThrough: () => Promise.resolve({ file: "", seq: 20 }),
+          signingKey: (await importSigningKeys([SECRET]))[0] ?? null,
+        });
+        assertEquals(report.removed, []);
+        assertMatch(report.heldBack ?? "", /lines were removed outside retention/);
+        const verify = await cli(dir, "verify");
+        assertEquals(verify.code, 1, verify.stdout + verify.stderr);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
   }
 });
