@@ -15,6 +15,7 @@
  * chunks, never holding the event loop for long.
  */
 import { createHash } from "node:crypto";
+import { dayToWrite, MAX_DAYS_AHEAD, utcDay } from "./audit_clock.ts";
 import { join } from "node:path";
 import {
   type AuditDayFile,
@@ -91,8 +92,18 @@ export async function compressClosedDays(options: CompactionOptions): Promise<Co
     skipped: { day: string; reason: string }[];
   } = { compressed: [], skipped: [] };
 
+  const newestDay = files.at(-1)?.day ?? null;
   for (const file of files) {
     if (file.compressed || !isClosed(file.day, options.now, graceMs)) continue;
+    if (file.day === newestDay && dayToWrite(utcDay(options.now), newestDay).refused !== null) {
+      // The writer does not open a day that far past the newest: it still appends here.
+      const reason = `the writer still appends to it: the clock reads ${
+        utcDay(options.now)
+      }, more than ${MAX_DAYS_AHEAD} days after it (a clock that jumped forward?)`;
+      report.skipped.push({ day: file.day, reason });
+      warn(`audit file ${join(dir, file.name)} left uncompressed: ${reason}`);
+      continue;
+    }
     try {
       const done = await compressDay(dir, file, compressed.has(file.day), options);
       if (typeof done === "string") {

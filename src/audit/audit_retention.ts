@@ -1,9 +1,10 @@
 /**
  * Retention of the audit log (`audit.keep_days`): the oldest days are moved
  * to `audit.archive_dir`, or deleted when there is none. Only a prefix of the
- * log goes (the chain must stay one unbroken run), never the newest file (the
- * writer continues the chain from it), and never a line the applier has not
- * applied. Before anything goes, the first kept line's `seq` and `prev` are
+ * log goes (the chain must stay one unbroken run), never the newest day that
+ * holds lines (the writer continues the chain from it) nor a day after it,
+ * and never a line the applier has not applied. Days age from the day after
+ * the newest audited day when the clock reads later (a clock that jumped forward). Before anything goes, the first kept line's `seq` and `prev` are
  * recorded in `chain-start.json`, signed with the current webhook secret, so
  * `audit verify` still checks the kept part from its first line and notices
  * a kept day that disappears (and a hand-made chain start is refused).
@@ -86,9 +87,17 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
     throw new Error(`audit.archive_dir must not be audit.dir itself (${dir})`);
   }
   const days = groupByDay(await listAllDayFiles(dir));
-  const cutoff = dayBefore(options.now, options.keepDays);
-  // Never the newest day: the writer continues the chain from its last line.
-  const expired = days.slice(0, -1).filter((group) => group.day < cutoff);
+  // Never the newest day holding lines, nor any after it: the writer continues
+  // the chain from its last line (and a later, empty file says nothing about time).
+  const newest = await newestWithLines(dir, days);
+  if (newest === -1) return { removed: [], removedBytes: 0, heldBack: null };
+  // Age counts back from the day after the newest audited day when the clock reads
+  // later (that day may have no line yet), so a clock that jumped forward cannot
+  // make today's lines look expired; a quiet spell only keeps days longer.
+  const newestEnd = Date.parse(`${days[newest]?.day}T23:59:59.999Z`) + 86_400_000;
+  const reference = new Date(Math.min(options.now.getTime(), newestEnd));
+  const cutoff = dayBefore(reference, options.keepDays);
+  const expired = days.slice(0, newest).filter((group) => group.day < cutoff);
   if (expired.length === 0) return { removed: [], removedBytes: 0, heldBack: null };
 
   const applied = await options.appliedThrough();
@@ -163,6 +172,16 @@ function groupByDay(files: readonly AuditDayFile[]): DayGroup[] {
     } else groups.push({ day: file.day, files: [file], read: file });
   }
   return groups;
+}
+
+/** The index of the newest day with a non-empty file (-1 when none has one). */
+async function newestWithLines(dir: string, days: readonly DayGroup[]): Promise<number> {
+  for (let index = days.length - 1; index >= 0; index--) {
+    for (const file of days[index]?.files ?? []) {
+      if ((await Deno.lstat(join(dir, file.name))).size > 0) return index;
+    }
+  }
+  return -1;
 }
 
 /** The UTC day `keepDays` days before `now`'s (`YYYY-MM-DD`); days before it expire. */
