@@ -170,3 +170,23 @@ Deno.test("serve opens no day file far past the newest audit day: the webhook's 
   assertEquals(await verified(audit), 5);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("when the clock is right after a long downtime, the empty day file the warning names lets the writer go on there", async () => {
+  const dir = await writeAuditDays(DAYS, 2);
+  const warnings: string[] = [];
+  const first = await openAuditLog({
+    dir,
+    clock: () => JUMPED,
+    onWarning: (m) => warnings.push(m),
+  });
+  await first.append(entry(JUMPED));
+  await first.close();
+  const named = /create an empty (\S+) \(mode 0600\)/.exec(warnings.join("\n"))?.[1];
+  assertEquals(named, join(dir, "2099-01-01.jsonl"));
+  await Deno.writeFile(named ?? "", new Uint8Array(), { mode: 0o600 });
+  const second = await openAuditLog({ dir, clock: () => JUMPED, onWarning: () => {} });
+  await second.append(entry(JUMPED));
+  await second.close();
+  assertEquals((await Deno.readTextFile(named ?? "")).split("\n").length, 2);
+  assertEquals(await verified(dir), 10);
+});
