@@ -120,7 +120,8 @@ export async function* readAuditFileLines(
         if (partialBytes + (end - start) > maxLineBytes) throw tooLong();
         if (newline === -1) {
           if (start < chunk.length) {
-            partial.push(chunk.slice(start));
+            // The chunk is this reader's own (each read returns a new buffer): no copy.
+            partial.push(chunk.subarray(start));
             partialBytes += chunk.length - start;
           }
           break;
