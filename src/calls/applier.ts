@@ -609,7 +609,13 @@ export class Applier {
     } catch (error) {
       throw new AuditChainError(messageOf(error));
     }
-    const startIndex = await fileHolding(dir, files, position.seq);
+    let startIndex: number;
+    try {
+      startIndex = await fileHolding(dir, files, position.seq);
+    } catch (error) {
+      if (error instanceof AuditReadError) throw new AuditChainError(error.message);
+      throw error;
+    }
     let lastSeq = position.seq;
     let lastHash = position.hash;
     let anchored = position.seq === 0;

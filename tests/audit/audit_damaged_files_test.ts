@@ -117,7 +117,7 @@ Deno.test("serve with a gzip bomb in an older day starts, and its applier stops 
   assert.ok(!/out of memory/i.test(output), output);
 });
 
-Deno.test("audit verify names the gzip day that has bytes after its end", async () => {
+Deno.test("audit verify and replay name the gzip day that has bytes after its end", async () => {
   const dir = await Deno.makeTempDir({ prefix: "symbo-crm-gzip-garbage-" });
   try {
     const audit = await compressedDays(dir);
@@ -131,6 +131,12 @@ Deno.test("audit verify names the gzip day that has bytes after its end", async 
     assertMatch(
       stdout,
       /audit log FAILED: audit file \S*2024-01-01\.jsonl\.gz line \d+: the compressed data cannot be decompressed/,
+    );
+    const replay = await runCli(["audit", "replay", "--config", "config.json"], { cwd: dir });
+    assertEquals(replay.code, 1, replay.stdout + replay.stderr);
+    assertMatch(
+      replay.stderr,
+      /Replay STOPPED: audit file \S*2024-01-01\.jsonl\.gz line \d+: the compressed data cannot be decompressed/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
