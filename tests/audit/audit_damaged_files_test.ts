@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { compressClosedDays } from "../../src/audit/audit_compaction.ts";
+import { AuditLogError, openAuditLog } from "../../src/audit/audit_log.ts";
 import { readAuditFileLines } from "../../src/audit/audit_reader.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { writeAuditDays } from "../helpers/audit_days.ts";
@@ -138,6 +139,26 @@ Deno.test("audit verify and replay name the gzip day that has bytes after its en
       replay.stderr,
       /Replay STOPPED: audit file \S*2024-01-01\.jsonl\.gz line \d+: the compressed data cannot be decompressed/,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the writer refuses a newest plain day whose last line is longer than any the writer writes, naming it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-long-tail-" });
+  try {
+    // A sparse file: 300 MB without a newline (more than a torn write can leave), on no disk.
+    const path = join(dir, "2024-01-02.jsonl");
+    const file = await Deno.open(path, { write: true, create: true, mode: 0o600 });
+    await file.truncate(300 * 1024 * 1024);
+    file.close();
+    const error = await openAuditLog({ dir, onWarning: () => {} }).then(
+      (log) => log.close().then(() => null),
+      (error: unknown) => error,
+    );
+    assert.ok(error instanceof AuditLogError, String(error));
+    assertMatch(error.message, /2024-01-02\.jsonl: its last lines are longer than \d+ bytes/);
+    assertEquals((await Deno.stat(path)).size, 300 * 1024 * 1024);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
