@@ -15,8 +15,12 @@
 /** How many days past the newest audit day a new day file may be opened at start. */
 export const MAX_DAYS_AHEAD = 7;
 
-/** A forward step smaller than this is followed (a leap, an NTP correction). */
-const STEP_TOLERANCE_MS = 5 * 60 * 1000;
+/**
+ * A forward step up to this is followed: an NTP correction, or a host that was
+ * suspended (the monotonic clock stands still meanwhile). Only steps that could
+ * move lines past a day (or days into retention) are refused.
+ */
+const STEP_TOLERANCE_MS = 60 * 60 * 1000;
 const DAY_MS = 86_400_000;
 
 /** Options for {@link steadyClock}. */
@@ -29,7 +33,7 @@ export interface SteadyClockOptions {
 
 /**
  * `wall`, except that it never runs ahead of the time that has passed since
- * this clock was made (by the monotonic clock) by more than a few minutes: a
+ * this clock was made (by the monotonic clock) by more than an hour: a larger
  * forward step is not followed. Backward steps are (the writer never goes
  * back to an older file, and retention then only keeps more).
  */

@@ -99,6 +99,17 @@ Deno.test("while running, a forward step of the wall clock is not followed", () 
   assertEquals(clock().toISOString(), "2026-11-23T10:00:00.000Z");
 });
 
+Deno.test("a step of under an hour (an NTP correction, a host resumed from suspend) is followed", () => {
+  let wall = new Date("2026-11-23T12:00:00Z");
+  const steps: string[] = [];
+  const clock = steadyClock(() => wall, { monotonicMs: () => 0, onStep: (m) => steps.push(m) });
+  wall = new Date("2026-11-23T12:50:00Z");
+  assertEquals(clock().toISOString(), "2026-11-23T12:50:00.000Z");
+  wall = new Date("2026-11-23T13:10:00Z");
+  assertEquals(clock().toISOString(), "2026-11-23T12:00:00.000Z");
+  assertEquals(steps.length, 1);
+});
+
 Deno.test("retention under a jumped clock keeps the newest day holding lines and ages days from it", async (t) => {
   for (const farFutureFile of [false, true]) {
     await t.step(farFutureFile ? "with an empty far-future file" : "with none", async () => {
