@@ -42,6 +42,8 @@ export interface VerifyOptions {
    * reach it with that hash, else lines were cut off or a file is missing.
    */
   readonly anchor?: { readonly seq: number; readonly hash: string } | null;
+  /** Where the kept log starts, taken as given instead of reading `chain-start.json`. */
+  readonly chainStart?: ChainStart;
 }
 
 /** A line of the log that is wrong (or, as a warning, suspicious). */
@@ -64,6 +66,8 @@ export interface AuditVerifyReport {
   readonly lines: number;
   /** The seq of the last good line (0 when there is none). */
   readonly lastSeq: number;
+  /** The hash of the last good line (the genesis hash when there is none). */
+  readonly lastHash: string;
   /** The first bad line; verification stops there. */
   readonly firstProblem: AuditProblem | null;
   /** Harmless findings, such as a torn last line left by a crash. */
@@ -83,7 +87,9 @@ export async function verifyAuditLog(
   const files = await listAuditFiles(dir);
   // After retention the kept chain starts at a recorded line, not at the genesis;
   // with the secrets at hand, only a chain start retention signed is trusted.
-  const trusted = options.keys === undefined
+  const trusted = options.chainStart !== undefined
+    ? { start: options.chainStart, problem: null }
+    : options.keys === undefined
     ? { start: await readChainStart(dir), problem: null }
     : await readTrustedChainStart(dir, options.keys);
   const chainStart = trusted.start;
@@ -96,6 +102,7 @@ export async function verifyAuditLog(
     files: files.length,
     lines,
     lastSeq,
+    lastHash,
     firstProblem,
     warnings,
   });

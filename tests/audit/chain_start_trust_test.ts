@@ -9,7 +9,7 @@ import { readAuditRecords } from "../../src/audit/audit_reader.ts";
 import { applyRetention } from "../../src/audit/audit_retention.ts";
 import { CHAIN_START_FILE } from "../../src/audit/chain_start.ts";
 import { importSigningKeys } from "../../src/symbo/signature.ts";
-import { assertEquals, assertMatch } from "../helpers/assert.ts";
+import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { writeAuditDays } from "../helpers/audit_days.ts";
 import { runCli } from "../helpers/server_process.ts";
 
@@ -173,4 +173,65 @@ Deno.test("retention does not seal lines removed by hand under a chain start of 
       }
     });
   }
+});
+
+Deno.test("audit sign-chain-start signs an unsigned chain start the archive and the kept log bear out, and no other", async (t) => {
+  /** Retention into an archive (seqs 1–10 there, the kept log from 11), then the signature dropped. */
+  async function upgraded() {
+    const { dir, audit } = await setUp({ current: [SECRET] });
+    const archive = join(dir, "archive");
+    const config = JSON.parse(await Deno.readTextFile(join(dir, "config.json")));
+    config.audit.archive_dir = archive;
+    await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify(config));
+    const report = await applyRetention({
+      dir: audit,
+      keepDays: 2,
+      archiveDir: archive,
+      now: new Date("2026-11-24T12:00:00Z"),
+      appliedThrough: () => Promise.resolve({ file: "", seq: 20 }),
+      signingKey: (await importSigningKeys([SECRET]))[0] ?? null,
+    });
+    assertEquals(report.removed, DAYS.slice(0, 2));
+    // What an older version wrote: the same file without a signature.
+    const path = join(audit, CHAIN_START_FILE);
+    const { signature: _, ...unsigned } = JSON.parse(await Deno.readTextFile(path));
+    await Deno.writeTextFile(path, JSON.stringify(unsigned));
+    return { dir, audit };
+  }
+
+  await t.step("one written by an older version", async () => {
+    const { dir } = await upgraded();
+    try {
+      assertEquals((await cli(dir, "verify")).code, 1);
+      const signed = await cli(dir, "sign-chain-start");
+      assertEquals(signed.code, 0, signed.stdout + signed.stderr);
+      assertMatch(signed.stdout, /Signed \S*chain-start\.json: the kept log starts at seq 11/);
+      const verify = await cli(dir, "verify");
+      assertEquals(verify.code, 0, verify.stdout + verify.stderr);
+      assertMatch(verify.stdout, /audit log OK: 10 lines in 2 files, last seq 20/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
+  await t.step("not one that skips lines the archive does not hold", async () => {
+    const { dir, audit } = await upgraded();
+    try {
+      const before = await Deno.readTextFile(join(audit, CHAIN_START_FILE));
+      // Lines 11–15 deleted by hand, and a chain start written to cover it.
+      const prev = await hashOfSeq(audit, 15);
+      await Deno.remove(join(audit, `${DAYS[2]}.jsonl`));
+      await Deno.writeTextFile(
+        join(audit, CHAIN_START_FILE),
+        JSON.stringify({ day: DAYS[3], seq: 16, prev, written_at: "2026-11-24T12:00:00.000Z" }),
+      );
+      const signed = await cli(dir, "sign-chain-start");
+      assertEquals(signed.code, 1, signed.stdout + signed.stderr);
+      assertMatch(signed.stderr, /Not signed: the archive \S+ does not end at the line before/);
+      assert.ok(before !== await Deno.readTextFile(join(audit, CHAIN_START_FILE)));
+      assertEquals((await cli(dir, "verify")).code, 1);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
 });
