@@ -66,8 +66,6 @@ export interface AuditVerifyReport {
   readonly lines: number;
   /** The seq of the last good line (0 when there is none). */
   readonly lastSeq: number;
-  /** The hash of the last good line (the genesis hash when there is none). */
-  readonly lastHash: string;
   /** The first bad line; verification stops there. */
   readonly firstProblem: AuditProblem | null;
   /** Harmless findings, such as a torn last line left by a crash. */
@@ -102,7 +100,6 @@ export async function verifyAuditLog(
     files: files.length,
     lines,
     lastSeq,
-    lastHash,
     firstProblem,
     warnings,
   });

@@ -54,8 +54,10 @@ async function signExistingChainStart(config: Config): Promise<number> {
   }
   const keys = await verifyKeysOf(config);
   if (config.audit.archive_dir !== null && await pathExists(config.audit.archive_dir)) {
-    const archived = await verifyAuditLog(config.audit.archive_dir, { keys });
-    if (!archived.ok || archived.lastSeq !== start.seq - 1 || archived.lastHash !== start.prev) {
+    // The anchor fails the archive unless its line at seq - 1 has the hash the start names.
+    const anchor = { seq: start.seq - 1, hash: start.prev };
+    const archived = await verifyAuditLog(config.audit.archive_dir, { keys, anchor });
+    if (!archived.ok || archived.lastSeq !== start.seq - 1) {
       console.error(
         `Not signed: the archive ${config.audit.archive_dir} does not end at the line before ` +
           `the recorded start (seq ${start.seq - 1}):\n${formatVerifyReport(archived)}`,
