@@ -83,10 +83,11 @@ export async function main(argv: readonly string[]): Promise<number> {
         });
       }
       case "audit": {
-        const [action] = expectArgs(rest, 1, "audit verify|replay");
-        if (action !== "verify" && action !== "replay") {
+        const [action] = expectArgs(rest, 1, "audit verify|replay|sign-chain-start");
+        if (action !== "verify" && action !== "replay" && action !== "sign-chain-start") {
           throw new UsageError(
-            `Unknown audit action "${action}": use "audit verify" or "audit replay".`,
+            `Unknown audit action "${action}": use "audit verify", "audit replay" or ` +
+              `"audit sign-chain-start".`,
           );
         }
         return await runAuditCommand(config, action);

@@ -15,6 +15,7 @@
  * chunks, never holding the event loop for long.
  */
 import { createHash } from "node:crypto";
+import { dayToWrite, MAX_DAYS_AHEAD, utcDay } from "./audit_clock.ts";
 import { join } from "node:path";
 import {
   type AuditDayFile,
@@ -24,7 +25,7 @@ import {
   openRegularFile,
   syncDirectory,
 } from "./audit_files.ts";
-import { parseRecordLine } from "./audit_record.ts";
+import { MAX_AUDIT_LINE_BYTES, parseRecordLine } from "./audit_record.ts";
 import { messageOf } from "../error_message.ts";
 import { pathExists } from "../owner_only_file.ts";
 
@@ -91,8 +92,18 @@ export async function compressClosedDays(options: CompactionOptions): Promise<Co
     skipped: { day: string; reason: string }[];
   } = { compressed: [], skipped: [] };
 
+  const newestDay = files.at(-1)?.day ?? null;
   for (const file of files) {
     if (file.compressed || !isClosed(file.day, options.now, graceMs)) continue;
+    if (file.day === newestDay && dayToWrite(utcDay(options.now), newestDay).refused !== null) {
+      // The writer does not open a day that far past the newest: it still appends here.
+      const reason = `the writer still appends to it: the clock reads ${
+        utcDay(options.now)
+      }, more than ${MAX_DAYS_AHEAD} days after it (a clock that jumped forward?)`;
+      report.skipped.push({ day: file.day, reason });
+      warn(`audit file ${join(dir, file.name)} left uncompressed: ${reason}`);
+      continue;
+    }
     try {
       const done = await compressDay(dir, file, compressed.has(file.day), options);
       if (typeof done === "string") {
@@ -216,6 +227,7 @@ async function summarize(stream: ReadableStream<Uint8Array>): Promise<Summary> {
   // The last line can span chunks; keep the bytes since the last newline, and the line before.
   let tail: Uint8Array[] = [];
   let previousLine: Uint8Array[] = [];
+  let tailBytes = 0;
   let lastByte = -1;
   for await (const chunk of stream) {
     if (chunk.length === 0) continue;
@@ -227,9 +239,19 @@ async function summarize(stream: ReadableStream<Uint8Array>): Promise<Summary> {
       tail.push(chunk.subarray(start, index));
       previousLine = tail;
       tail = [];
+      tailBytes = 0;
       start = index + 1;
     }
-    if (start < chunk.length) tail.push(chunk.slice(start));
+    if (start < chunk.length) {
+      tail.push(chunk.slice(start));
+      tailBytes += chunk.length - start;
+    }
+    if (tailBytes > MAX_AUDIT_LINE_BYTES) {
+      throw new Error(
+        `line ${lines + 1} is longer than ${MAX_AUDIT_LINE_BYTES} bytes, more than the writer ` +
+          `ever writes (damaged or planted)`,
+      );
+    }
     lastByte = chunk[chunk.length - 1] ?? -1;
   }
   const endsWithNewline = lastByte === 0x0a;

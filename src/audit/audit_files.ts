@@ -124,7 +124,32 @@ export async function openDayBytes(
     file = await openRegularFile(dir, compressedDayFileName(day.day));
     gzip = true;
   }
-  return gzip ? file.readable.pipeThrough(new DecompressionStream("gzip")) : file.readable;
+  return gzip
+    ? file.readable.pipeThrough(inPieces(GZIP_INPUT_PIECE)).pipeThrough(
+      new DecompressionStream("gzip"),
+    )
+    : file.readable;
+}
+
+/**
+ * Compressed bytes are fed to the decompressor this many at a time: each
+ * piece comes out whole, and deflate expands at most ~1,032×, so a read of a
+ * gzip bomb yields chunks of at most ~16 MB (a 64 KiB read gave 66 MB at once)
+ * that the line readers can refuse before holding more.
+ */
+const GZIP_INPUT_PIECE = 16 * 1024;
+
+/** Splits chunks larger than `size` bytes (views, no copy). */
+function inPieces(
+  size: number,
+): TransformStream<Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>> {
+  return new TransformStream({
+    transform(chunk, controller) {
+      for (let offset = 0; offset < chunk.length; offset += size) {
+        controller.enqueue(chunk.subarray(offset, offset + size));
+      }
+    },
+  });
 }
 
 /**

@@ -6,6 +6,7 @@
  * moving a torn last line (from a crash mid-write) out of the way.
  */
 import { join } from "node:path";
+import { dayToWrite, MAX_DAYS_AHEAD, utcDay } from "./audit_clock.ts";
 import { parseDayFileName, plainDayFileName } from "./audit_files.ts";
 import { isAuditFileName, readAuditFileLines } from "./audit_reader.ts";
 import {
@@ -14,6 +15,7 @@ import {
   type AuditRecord,
   chainRecord,
   GENESIS_HASH,
+  MAX_AUDIT_LINE_BYTES,
   parseRecordLine,
   prepareEntry,
   serializeRecord,
@@ -79,6 +81,14 @@ export interface OpenAuditLogOptions {
   readonly onWarning?: (message: string) => void;
   /** The file system; defaults to Deno's ({@link denoAuditFs}). */
   readonly fs?: AuditFs;
+  /**
+   * Days past the newest day file a new one may be opened at start (a clock
+   * further ahead is taken for a wrong clock); defaults to {@link MAX_DAYS_AHEAD}.
+   * The allowance grows with the time the log has been open.
+   */
+  readonly maxDaysAhead?: number;
+  /** A clock that never steps (ms), for that allowance; `performance.now` by default. */
+  readonly monotonicMs?: () => number;
 }
 
 /** An append that could not be made durable, or a log that cannot be opened. */
@@ -115,7 +125,10 @@ export async function openAuditLog(options: OpenAuditLogOptions): Promise<AuditL
     );
   }
   const tip = await recoverChainTip(fs, options.dir, clock, warn);
-  return new GroupCommitAuditLog(fs, options.dir, clock, warn, tip);
+  return new GroupCommitAuditLog(fs, options.dir, clock, warn, tip, {
+    maxDaysAhead: options.maxDaysAhead ?? MAX_DAYS_AHEAD,
+    monotonicMs: options.monotonicMs ?? (() => performance.now()),
+  });
 }
 
 /** Where the chain stands: the last durable line's seq and hash. */
@@ -157,6 +170,10 @@ class GroupCommitAuditLog implements AuditLog {
   #fileName: string | null = null;
   #fileSize = 0;
   #fileIno: number | null = null;
+  readonly #maxDaysAhead: number;
+  readonly #monotonicMs: () => number;
+  readonly #openedAtMs: number;
+  #refusedDay: string | null = null;
 
   constructor(
     fs: AuditFs,
@@ -164,7 +181,11 @@ class GroupCommitAuditLog implements AuditLog {
     clock: () => Date,
     warn: (message: string) => void,
     tip: ChainTip,
+    ahead: { readonly maxDaysAhead: number; readonly monotonicMs: () => number },
   ) {
+    this.#maxDaysAhead = ahead.maxDaysAhead;
+    this.#monotonicMs = ahead.monotonicMs;
+    this.#openedAtMs = ahead.monotonicMs();
     this.#fs = fs;
     this.#dir = dir;
     this.#clock = clock;
@@ -262,7 +283,7 @@ class GroupCommitAuditLog implements AuditLog {
     let name = "(unknown)";
     let file: AuditFileHandle;
     try {
-      name = this.#targetFileName();
+      name = await this.#targetFileName();
       file = await this.#fileFor(name);
     } catch (error) {
       const failure = new AuditLogError(
@@ -331,10 +352,40 @@ class GroupCommitAuditLog implements AuditLog {
     await file.syncData().catch(() => {});
   }
 
-  /** Today's file (UTC), but never one older than the newest on disk (the clock may step back). */
-  #targetFileName(): string {
-    const today = `${this.#clock().toISOString().slice(0, 10)}.jsonl`;
-    return this.#newestFile !== null && this.#newestFile > today ? this.#newestFile : today;
+  /**
+   * Today's file (UTC), but never one older than the newest on disk (the
+   * clock may step back), nor a day far past it (a clock that jumped forward
+   * would put every later line in a far-future file): see `dayToWrite`.
+   */
+  async #targetFileName(): Promise<string> {
+    const newestDay = this.#newestFile === null
+      ? null
+      : parseDayFileName(this.#newestFile)?.day ?? null;
+    const openDays = Math.floor((this.#monotonicMs() - this.#openedAtMs) / 86_400_000);
+    const target = dayToWrite(utcDay(this.#clock()), newestDay, this.#maxDaysAhead + openDays);
+    let day = target.day;
+    if (day === newestDay && this.#fileName !== plainDayFileName(day)) {
+      // The newest day may be compressed already (closed, then the clock stepped back or
+      // jumped): a plain file beside it would hide its lines from the readers. Next day, then.
+      const plain = await this.#fs.lstat?.(join(this.#dir, plainDayFileName(day))).catch(
+        (error) => {
+          if (error instanceof Deno.errors.NotFound) return null;
+          throw error;
+        },
+      );
+      if (plain === null) day = nextDay(day);
+    }
+    if (target.refused !== null && target.refused !== this.#refusedDay) {
+      this.#refusedDay = target.refused;
+      this.#warn(
+        `the clock reads ${target.refused}, more than ${this.#maxDaysAhead} days after the ` +
+          `newest audit day ${target.day}: not opening a day file that far ahead (a clock that ` +
+          `jumped forward?); lines go on in ${plainDayFileName(day)}. If the clock is right ` +
+          `(the service was down that long), create an empty ` +
+          `${join(this.#dir, plainDayFileName(target.refused))} (mode 0600) and restart.`,
+      );
+    }
+    return plainDayFileName(day);
   }
 
   async #fileFor(name: string): Promise<AuditFileHandle> {
@@ -421,6 +472,11 @@ class GroupCommitAuditLog implements AuditLog {
       `the audit log is unusable until the service is restarted: ${this.#unhealthy}`,
     );
   }
+}
+
+/** The UTC day after `day` (`YYYY-MM-DD`). */
+function nextDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }
 
 /** The kind of an I/O error without its message (which may hold a path), for `/readyz`. */
@@ -604,6 +660,14 @@ async function readTail(
   let start = size;
   let newlines = 0;
   while (start > 0 && newlines < 3) {
+    // The last complete line and a torn one after it are each at most one line long.
+    if (size - start > 2 * MAX_AUDIT_LINE_BYTES + TAIL_CHUNK) {
+      throw new Error(
+        `its last lines are longer than ${MAX_AUDIT_LINE_BYTES} bytes, more than the writer ` +
+          `ever writes: the file is damaged or was planted. Run "symbo-crm audit verify" to ` +
+          `locate the damage`,
+      );
+    }
     const length = Math.min(TAIL_CHUNK, start);
     start -= length;
     const chunk = await readAt(file, start, length);

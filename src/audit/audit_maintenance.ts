@@ -8,6 +8,7 @@
 import { compressClosedDays, DEFAULT_CLOSE_GRACE_MS } from "./audit_compaction.ts";
 import { type AppliedThrough, applyRetention } from "./audit_retention.ts";
 import { messageOf } from "../error_message.ts";
+import type { SigningKey } from "../symbo/signature.ts";
 
 /** A failed run is retried this much later rather than at the next midnight. */
 const RETRY_MS = 60 * 60 * 1000;
@@ -23,6 +24,10 @@ export interface AuditMaintenanceOptions {
   readonly archiveDir: string | null;
   /** The applier's position; retention never removes past it. */
   readonly appliedThrough: AppliedThrough;
+  /** Signs `chain-start.json` (the current webhook secret); null: retention removes nothing. */
+  readonly signingKey: SigningKey | null;
+  /** Current and retired secrets a chain start already there may be signed with. */
+  readonly trustKeys?: readonly SigningKey[];
   readonly clock: () => Date;
   /** How long after midnight a day counts as closed; defaults to 5 minutes. */
   readonly graceMs?: number;
@@ -132,6 +137,8 @@ export class AuditMaintenance {
           archiveDir: this.#options.archiveDir,
           now,
           appliedThrough: this.#options.appliedThrough,
+          signingKey: this.#options.signingKey,
+          ...(this.#options.trustKeys === undefined ? {} : { trustKeys: this.#options.trustKeys }),
         });
         this.#stats = {
           ...this.#stats,

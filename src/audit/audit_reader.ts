@@ -5,8 +5,8 @@
  * tail reader in `audit_log.ts`.
  */
 import { join } from "node:path";
-import { listAuditDayFiles, openDayText, parseDayFileName } from "./audit_files.ts";
-import { type AuditRecord, parseRecordLine } from "./audit_record.ts";
+import { listAuditDayFiles, openDayBytes, parseDayFileName } from "./audit_files.ts";
+import { type AuditRecord, MAX_AUDIT_LINE_BYTES, parseRecordLine } from "./audit_record.ts";
 import { messageOf } from "../error_message.ts";
 
 const AUDIT_FILE_NAME = /^\d{4}-\d{2}-\d{2}\.jsonl$/;
@@ -68,34 +68,105 @@ export async function listAuditFiles(dir: string): Promise<string[]> {
   return files.map((file) => file.name);
 }
 
-/** Streams the lines of one audit file, plain or gzip (`file` is a name inside `dir`). */
+/** Options for {@link readAuditFileLines}. */
+export interface ReadAuditFileLinesOptions {
+  /** A longer line stops the read with an error; defaults to {@link MAX_AUDIT_LINE_BYTES}. */
+  readonly maxLineBytes?: number;
+}
+
+/**
+ * Streams the lines of one audit file, plain or gzip (`file` is a name inside
+ * `dir`). Splits the bytes on "\n" (a byte never inside a UTF-8 sequence) and
+ * holds at most one line: a line longer than `maxLineBytes` (more than the
+ * writer ever writes: damage, or a gzip bomb) throws an {@link AuditReadError}
+ * naming the file and line before it is kept. An error reading or
+ * decompressing the file is thrown as one too, naming the file.
+ */
 export async function* readAuditFileLines(
   dir: string,
   file: string,
+  options: ReadAuditFileLinesOptions = {},
 ): AsyncGenerator<AuditLine, void, undefined> {
-  const chunks = await openDayText(dir, file);
-  let partial: string[] = [];
+  const maxLineBytes = options.maxLineBytes ?? MAX_AUDIT_LINE_BYTES;
+  const path = join(dir, file);
+  const reader = (await openDayBytes(dir, file)).getReader();
+  // A BOM is part of the line's bytes: kept, so it shows as damage.
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  let partial: Uint8Array[] = [];
+  let partialBytes = 0;
   let lineNumber = 0;
-  // Leaving the loop early (break/return/throw) cancels the stream, which closes the file.
-  for await (const chunk of chunks) {
-    let start = 0;
+  const tooLong = () =>
+    new AuditReadError(
+      path,
+      lineNumber + 1,
+      `the line is longer than ${maxLineBytes} bytes, more than the writer ever writes (the ` +
+        `largest allowed webhook body as base64): the file is damaged or was planted (a gzip ` +
+        `bomb?); reading stopped there`,
+    );
+  try {
     for (;;) {
-      const newline = chunk.indexOf("\n", start);
-      if (newline === -1) {
-        if (start < chunk.length) partial.push(chunk.slice(start));
-        break;
+      let chunk: Uint8Array;
+      try {
+        const next = await reader.read();
+        if (next.done) break;
+        chunk = next.value;
+      } catch (error) {
+        throw new AuditReadError(path, lineNumber + 1, unreadable(file, error), { cause: error });
       }
-      partial.push(chunk.slice(start, newline));
-      const text = partial.join("");
-      partial = [];
-      lineNumber++;
-      yield { file, lineNumber, text, endsWithNewline: true };
-      start = newline + 1;
+      let start = 0;
+      for (;;) {
+        const newline = chunk.indexOf(0x0a, start);
+        const end = newline === -1 ? chunk.length : newline;
+        if (partialBytes + (end - start) > maxLineBytes) throw tooLong();
+        if (newline === -1) {
+          if (start < chunk.length) {
+            // The chunk is this reader's own (each read returns a new buffer): no copy.
+            partial.push(chunk.subarray(start));
+            partialBytes += chunk.length - start;
+          }
+          break;
+        }
+        const text = decodeLine(decoder, partial, chunk.subarray(start, newline));
+        partial = [];
+        partialBytes = 0;
+        lineNumber++;
+        yield { file, lineNumber, text, endsWithNewline: true };
+        start = newline + 1;
+      }
     }
+  } finally {
+    // Leaving early (break/return/throw) cancels the stream, which closes the file.
+    await reader.cancel().catch(() => {});
   }
   if (partial.length > 0) {
-    yield { file, lineNumber: lineNumber + 1, text: partial.join(""), endsWithNewline: false };
+    const text = decodeLine(decoder, partial, new Uint8Array());
+    yield { file, lineNumber: lineNumber + 1, text, endsWithNewline: false };
   }
+}
+
+/** The text of a line from the bytes kept of it so far and its last piece. */
+function decodeLine(
+  decoder: TextDecoder,
+  partial: readonly Uint8Array[],
+  last: Uint8Array,
+): string {
+  if (partial.length === 0) return decoder.decode(last);
+  const bytes = new Uint8Array(partial.reduce((sum, part) => sum + part.length, last.length));
+  let offset = 0;
+  for (const part of partial) {
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  bytes.set(last, offset);
+  return decoder.decode(bytes);
+}
+
+/** Why a file's bytes could not be read, in words (the runtime's message names no file). */
+function unreadable(file: string, error: unknown): string {
+  return file.endsWith(".gz")
+    ? `the compressed data cannot be decompressed from here on: it is damaged, cut short, or ` +
+      `has bytes after its end (${messageOf(error)})`
+    : `the file cannot be read from here on (${messageOf(error)})`;
 }
 
 /** Streams every line of every audit file in `dir`, oldest file first. */

@@ -51,6 +51,15 @@ export interface AuditRecord {
   readonly hash: string;
 }
 
+/**
+ * The longest line the writer can write, in bytes: the largest webhook body
+ * the config allows (`symbo.max_body_bytes` at most 100 MiB) as base64 (text
+ * is kept only when no larger), plus 1 MiB for the other fields. Readers
+ * refuse a longer line (a damaged file, or a gzip bomb planted in the audit
+ * folder) instead of holding it in memory.
+ */
+export const MAX_AUDIT_LINE_BYTES: number = Math.ceil(100 * 1024 * 1024 / 3) * 4 + 1024 * 1024;
+
 /** Everything in a record that its `hash` covers. */
 export type AuditRecordContent = Omit<AuditRecord, "hash">;
 

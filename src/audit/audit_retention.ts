@@ -1,18 +1,31 @@
 /**
  * Retention of the audit log (`audit.keep_days`): the oldest days are moved
  * to `audit.archive_dir`, or deleted when there is none. Only a prefix of the
- * log goes (the chain must stay one unbroken run), never the newest file (the
- * writer continues the chain from it), and never a line the applier has not
- * applied. Before anything goes, the first kept line's `seq` and `prev` are
- * recorded in `chain-start.json`, so `audit verify` still checks the kept
- * part from its first line and notices a kept day that disappears.
+ * log goes (the chain must stay one unbroken run), never the newest day that
+ * holds lines (the writer continues the chain from it) nor a day after it,
+ * and never a line the applier has not applied. Days age from the day after
+ * the newest audited day when the clock reads later (a clock that jumped forward). Before anything goes, the first kept line's `seq` and `prev` are
+ * recorded in `chain-start.json`, signed with the current webhook secret, so
+ * `audit verify` still checks the kept part from its first line and notices
+ * a kept day that disappears (and a hand-made chain start is refused).
  */
 import { join, resolve } from "node:path";
-import { type AuditDayFile, listAllDayFiles, syncDirectory } from "./audit_files.ts";
+import {
+  type AuditDayFile,
+  listAllDayFiles,
+  openRegularFile,
+  syncDirectory,
+} from "./audit_files.ts";
 import { readAuditFileLines } from "./audit_reader.ts";
-import { parseRecordLine } from "./audit_record.ts";
-import { writeChainStart } from "./chain_start.ts";
+import { GENESIS_HASH, parseRecordLine } from "./audit_record.ts";
+import {
+  CHAIN_START_FILE,
+  readTrustedChainStart,
+  signChainStart,
+  writeChainStart,
+} from "./chain_start.ts";
 import { messageOf } from "../error_message.ts";
+import type { SigningKey } from "../symbo/signature.ts";
 
 /** How far the applier has applied the log: the last applied line's file and seq. */
 export interface AppliedPosition {
@@ -39,6 +52,18 @@ export interface RetentionOptions {
   readonly now: Date;
   /** The applier's position (the inbox applier provides it). */
   readonly appliedThrough: AppliedThrough;
+  /**
+   * Signs `chain-start.json` (the current webhook secret); null holds every
+   * day back, since an unsigned chain start is not trusted.
+   */
+  readonly signingKey: SigningKey | null;
+  /**
+   * The secrets a `chain-start.json` already there may be signed with
+   * (current and retired); defaults to `signingKey` alone.
+   */
+  readonly trustKeys?: readonly SigningKey[];
+  /** Renames a file; `Deno.rename` by default (tests make it fail as across disks, EXDEV). */
+  readonly rename?: (from: string, to: string) => Promise<void>;
 }
 
 /** What one run did. */
@@ -62,9 +87,17 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
     throw new Error(`audit.archive_dir must not be audit.dir itself (${dir})`);
   }
   const days = groupByDay(await listAllDayFiles(dir));
-  const cutoff = dayBefore(options.now, options.keepDays);
-  // Never the newest day: the writer continues the chain from its last line.
-  const expired = days.slice(0, -1).filter((group) => group.day < cutoff);
+  // Never the newest day holding lines, nor any after it: the writer continues
+  // the chain from its last line (and a later, empty file says nothing about time).
+  const newest = await newestWithLines(dir, days);
+  if (newest === -1) return { removed: [], removedBytes: 0, heldBack: null };
+  // Age counts back from the day after the newest audited day when the clock reads
+  // later (that day may have no line yet), so a clock that jumped forward cannot
+  // make today's lines look expired; a quiet spell only keeps days longer.
+  const newestEnd = Date.parse(`${days[newest]?.day}T23:59:59.999Z`) + 86_400_000;
+  const reference = new Date(Math.min(options.now.getTime(), newestEnd));
+  const cutoff = dayBefore(reference, options.keepDays);
+  const expired = days.slice(0, newest).filter((group) => group.day < cutoff);
   if (expired.length === 0) return { removed: [], removedBytes: 0, heldBack: null };
 
   const applied = await options.appliedThrough();
@@ -85,11 +118,28 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
   }
   if (removable.length === 0) return { removed: [], removedBytes: 0, heldBack };
 
+  // Never seal a gap: if the log's first line neither starts the chain nor is
+  // the start a signed chain-start.json records, lines were removed by hand,
+  // and a chain start written now would make that look like retention.
+  const trustKeys = options.trustKeys ??
+    (options.signingKey === null ? [] : [options.signingKey]);
+  const unanchored = await unanchoredStart(dir, days, trustKeys);
+  if (unanchored !== null) return { removed: [], removedBytes: 0, heldBack: unanchored };
+
   const start = await firstKeptLine(dir, days.slice(removable.length));
   if (start === null) {
     return { removed: [], removedBytes: 0, heldBack: "no kept day holds a line to anchor on" };
   }
-  await writeChainStart(dir, { ...start, written_at: options.now.toISOString() });
+  if (options.signingKey === null) {
+    return {
+      removed: [],
+      removedBytes: 0,
+      heldBack: "no webhook secret is configured to sign chain-start.json with " +
+        "(symbo.webhook_secrets)",
+    };
+  }
+  const written_at = options.now.toISOString();
+  await writeChainStart(dir, await signChainStart({ ...start, written_at }, options.signingKey));
 
   let removedBytes = 0;
   const removed: string[] = [];
@@ -97,7 +147,7 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
     for (const file of group.files) {
       removedBytes += (await Deno.lstat(join(dir, file.name))).size;
       if (options.archiveDir === null) await Deno.remove(join(dir, file.name));
-      else await archive(dir, options.archiveDir, file.name);
+      else await archive(dir, options.archiveDir, file.name, options.rename ?? Deno.rename);
     }
     removed.push(group.day);
   }
@@ -124,6 +174,16 @@ function groupByDay(files: readonly AuditDayFile[]): DayGroup[] {
   return groups;
 }
 
+/** The index of the newest day with a non-empty file (-1 when none has one). */
+async function newestWithLines(dir: string, days: readonly DayGroup[]): Promise<number> {
+  for (let index = days.length - 1; index >= 0; index--) {
+    for (const file of days[index]?.files ?? []) {
+      if ((await Deno.lstat(join(dir, file.name))).size > 0) return index;
+    }
+  }
+  return -1;
+}
+
 /** The UTC day `keepDays` days before `now`'s (`YYYY-MM-DD`); days before it expire. */
 export function dayBefore(now: Date, keepDays: number): string {
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
@@ -137,6 +197,24 @@ async function lastSeq(dir: string, file: AuditDayFile): Promise<number | null> 
     if (line.endsWithNewline && line.text !== "") last = line.text;
   }
   return last === null ? null : parseRecordLine(last).seq;
+}
+
+/**
+ * Null when the log's first line starts the chain (seq 1 after the genesis)
+ * or is the start a trusted `chain-start.json` records; else why not.
+ */
+async function unanchoredStart(
+  dir: string,
+  days: readonly DayGroup[],
+  keys: readonly SigningKey[],
+): Promise<string | null> {
+  const first = await firstKeptLine(dir, days);
+  if (first === null || (first.seq === 1 && first.prev === GENESIS_HASH)) return null;
+  const trusted = await readTrustedChainStart(dir, keys);
+  if (trusted.start?.seq === first.seq && trusted.start.prev === first.prev) return null;
+  return `the log starts at seq ${first.seq} (day ${first.day}) but ${
+    trusted.problem ?? `no ${CHAIN_START_FILE} records that start`
+  }: lines were removed outside retention; run "symbo-crm audit verify"`;
 }
 
 /** The day, seq and prev of the first line of the first kept day that has one. */
@@ -163,25 +241,55 @@ async function firstKeptLine(
 }
 
 /** Moves one file to the archive durably: a rename, or a copy across file systems. */
-async function archive(dir: string, archiveDir: string, name: string): Promise<void> {
+async function archive(
+  dir: string,
+  archiveDir: string,
+  name: string,
+  rename: (from: string, to: string) => Promise<void>,
+): Promise<void> {
   await Deno.mkdir(archiveDir, { recursive: true, mode: 0o700 });
   const source = join(dir, name);
   const target = join(archiveDir, name);
   try {
-    await Deno.rename(source, target);
+    // rename replaces a link planted at the target; it never writes through one.
+    await rename(source, target);
   } catch (error) {
     // EXDEV: another file system; copy, make it durable, then remove the source.
     if (!(error instanceof Error && "code" in error && error.code === "EXDEV")) throw error;
-    const temp = `${target}.tmp`;
-    await Deno.copyFile(source, temp);
-    const file = await Deno.open(temp, { read: true, write: true });
-    try {
-      await file.syncData();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(temp, target);
+    await copyIntoArchive(dir, name, `${target}.tmp`);
+    await Deno.rename(`${target}.tmp`, target);
     await Deno.remove(source);
   }
   await syncDirectory(archiveDir);
+}
+
+/**
+ * Copies `name` to `temp` and fsyncs it, never through a link: a leftover
+ * temp (or a symlink planted by that name, which would make the copy
+ * overwrite whatever it points at) is removed first, the temp is created
+ * with `createNew` (O_EXCL, which does not follow a link), and the source is
+ * opened only as the regular file it was listed as.
+ */
+async function copyIntoArchive(dir: string, name: string, temp: string): Promise<void> {
+  await Deno.remove(temp).catch((error) => {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  });
+  const input = await openRegularFile(dir, name);
+  let output: Deno.FsFile;
+  try {
+    output = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
+  } catch (error) {
+    input.close();
+    throw new Error(`cannot create ${temp}: ${messageOf(error)}`, { cause: error });
+  }
+  try {
+    for await (const chunk of input.readable) {
+      for (let offset = 0; offset < chunk.length;) {
+        offset += await output.write(chunk.subarray(offset));
+      }
+    }
+    await output.syncData();
+  } finally {
+    output.close();
+  }
 }

@@ -20,7 +20,12 @@ import {
   serializeRecord,
   sha256Hex,
 } from "./audit_record.ts";
-import { CHAIN_START_FILE, type ChainStart, readChainStart } from "./chain_start.ts";
+import {
+  CHAIN_START_FILE,
+  type ChainStart,
+  readChainStart,
+  readTrustedChainStart,
+} from "./chain_start.ts";
 import { messageOf } from "../error_message.ts";
 import { type SigningKey, verifySignature } from "../symbo/signature.ts";
 
@@ -37,6 +42,8 @@ export interface VerifyOptions {
    * reach it with that hash, else lines were cut off or a file is missing.
    */
   readonly anchor?: { readonly seq: number; readonly hash: string } | null;
+  /** Where the kept log starts, taken as given instead of reading `chain-start.json`. */
+  readonly chainStart?: ChainStart;
 }
 
 /** A line of the log that is wrong (or, as a warning, suspicious). */
@@ -76,8 +83,14 @@ export async function verifyAuditLog(
   options: VerifyOptions = {},
 ): Promise<AuditVerifyReport> {
   const files = await listAuditFiles(dir);
-  // After retention the kept chain starts at a recorded line, not at the genesis.
-  const chainStart = await readChainStart(dir);
+  // After retention the kept chain starts at a recorded line, not at the genesis;
+  // with the secrets at hand, only a chain start retention signed is trusted.
+  const trusted = options.chainStart !== undefined
+    ? { start: options.chainStart, problem: null }
+    : options.keys === undefined
+    ? { start: await readChainStart(dir), problem: null }
+    : await readTrustedChainStart(dir, options.keys);
+  const chainStart = trusted.start;
   let lines = 0;
   let lastSeq = 0;
   let lastHash = GENESIS_HASH;
@@ -91,6 +104,9 @@ export async function verifyAuditLog(
     warnings,
   });
 
+  if (trusted.problem !== null) {
+    return report({ file: CHAIN_START_FILE, line: 1, problem: trusted.problem }, []);
+  }
   for (const file of files) {
     for await (const line of readAuditFileLines(dir, file)) {
       if (torn !== null) return report(problemAt(torn, TORN_IN_THE_MIDDLE), []);

@@ -4,7 +4,7 @@
  * (DESIGN §5.3). Bounded (oldest keys forgotten first): a re-delivery older
  * than the window is audited again and the applier still applies it once.
  */
-import { listAuditFiles, readAuditFileLines } from "./audit_reader.ts";
+import { AuditReadError, listAuditFiles, readAuditFileLines } from "./audit_reader.ts";
 
 /** How many deliveries are remembered by default (~100 bytes each). */
 export const DEFAULT_DELIVERY_WINDOW = 100_000;
@@ -63,12 +63,18 @@ export async function loadRecentDeliveries(
   }
   let loaded = 0;
   for (const file of files.slice(-maxFiles)) {
-    for await (const line of readAuditFileLines(dir, file)) {
-      if (!line.endsWithNewline) continue;
-      const key = keyOfLine(line.text);
-      if (key === null) continue;
-      index.add(key);
-      loaded++;
+    try {
+      for await (const line of readAuditFileLines(dir, file)) {
+        if (!line.endsWithNewline) continue;
+        const key = keyOfLine(line.text);
+        if (key === null) continue;
+        index.add(key);
+        loaded++;
+      }
+    } catch (error) {
+      // A file that cannot be read to its end (damaged, a line over the bound)
+      // keeps what was read before; the applier and `audit verify` name it.
+      if (!(error instanceof AuditReadError)) throw error;
     }
   }
   return loaded;

@@ -13,7 +13,12 @@
  * not verify stops the applier there, loudly, and nothing after it is applied.
  * A busy or unreachable store only makes it wait and retry with capped backoff.
  */
-import { listAuditFiles, readAuditFileLines } from "../audit/audit_reader.ts";
+import {
+  type AuditLine,
+  AuditReadError,
+  listAuditFiles,
+  readAuditFileLines,
+} from "../audit/audit_reader.ts";
 import {
   type AuditRecord,
   GENESIS_HASH,
@@ -21,7 +26,7 @@ import {
   recordBodyBytes,
 } from "../audit/audit_record.ts";
 import { checkAuditLine } from "../audit/audit_verify.ts";
-import { readChainStart } from "../audit/chain_start.ts";
+import { readTrustedChainStart } from "../audit/chain_start.ts";
 import { messageOf } from "../error_message.ts";
 import type { SqlExecutor } from "../store/sql.ts";
 import { isStoreUnavailable, type WriteTransactionRunner } from "../store/write_transaction.ts";
@@ -385,7 +390,14 @@ export class Applier {
    * older days, just before the first kept line that chain-start.json records.
    */
   async #firstKeptPosition(): Promise<ApplierPosition> {
-    const start = await readChainStart(this.#deps.auditDir);
+    const { start, problem } = await readTrustedChainStart(
+      this.#deps.auditDir,
+      this.#deps.verifyKeys,
+    );
+    if (problem !== null) {
+      // From the genesis instead: the first kept line then names the gap, and the applier stops.
+      this.#deps.log.warn("Ignoring the audit folder's chain start: {problem}.", { problem });
+    }
     return start === null
       ? { instance: this.#deps.instance, seq: 0, hash: GENESIS_HASH }
       : { instance: this.#deps.instance, seq: start.seq - 1, hash: start.prev };
@@ -597,12 +609,18 @@ export class Applier {
     } catch (error) {
       throw new AuditChainError(messageOf(error));
     }
-    const startIndex = await fileHolding(dir, files, position.seq);
+    let startIndex: number;
+    try {
+      startIndex = await fileHolding(dir, files, position.seq);
+    } catch (error) {
+      if (error instanceof AuditReadError) throw new AuditChainError(error.message);
+      throw error;
+    }
     let lastSeq = position.seq;
     let lastHash = position.hash;
     let anchored = position.seq === 0;
     for (const file of files.slice(startIndex)) {
-      for await (const line of readAuditFileLines(dir, file)) {
+      for await (const line of chainErrorsOf(readAuditFileLines(dir, file))) {
         const where = `audit file ${file} line ${line.lineNumber}`;
         if (!line.endsWithNewline) return; // being written, or torn: not acknowledged yet
         if (!anchored) {
@@ -693,6 +711,22 @@ function classifyRecord(
     return { event: classifyEvent(bodyText), bodyText };
   } catch (error) {
     if (error instanceof InvalidEventError) return null;
+    throw error;
+  }
+}
+
+/**
+ * The lines of a file, with a file that cannot be read on (damaged, a line
+ * over the reader's bound) turned into an {@link AuditChainError}: the applier
+ * stops there, rather than retrying as if the store had failed.
+ */
+async function* chainErrorsOf(
+  lines: AsyncGenerator<AuditLine, void, undefined>,
+): AsyncGenerator<AuditLine, void, undefined> {
+  try {
+    yield* lines;
+  } catch (error) {
+    if (error instanceof AuditReadError) throw new AuditChainError(error.message);
     throw error;
   }
 }

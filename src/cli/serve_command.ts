@@ -6,6 +6,7 @@
 import type { AuditLog } from "../audit/audit_log.ts";
 import { openAuditLog } from "../audit/audit_log.ts";
 import { AuditMaintenance } from "../audit/audit_maintenance.ts";
+import { steadyClock } from "../audit/audit_clock.ts";
 import type { AppliedThrough } from "../audit/audit_retention.ts";
 import { auditInstanceId } from "../audit/audit_instance.ts";
 import { AuditBodyReader } from "../audit/audit_line_lookup.ts";
@@ -93,9 +94,11 @@ export async function startServer(
   const print = options.print ?? ((line: string) => console.error(line));
   const log = logger("http");
   const store = await openConfiguredStore(config);
+  // Day files, compaction and retention do not follow a forward step of the wall clock.
+  const auditClock = steadyClock(clock, { onStep: (message) => logger("audit").warn(message) });
   const audit = await openAuditLog({
     dir: config.audit.dir,
-    clock,
+    clock: auditClock,
     onWarning: (message) => logger("audit").warn(message),
   });
 
@@ -239,7 +242,10 @@ export async function startServer(
         const position = applier.status().position;
         return Promise.resolve(position === null ? null : { file: "", seq: position.seq });
       }),
-    clock,
+    // chain-start.json is signed with the current webhook secret, or retention removes nothing.
+    signingKey: signingKeys[0] ?? null,
+    trustKeys: verifyKeys,
+    clock: auditClock,
     log: {
       info: (message) => logger("audit").info(message),
       warn: (message) => logger("audit").warn(message),

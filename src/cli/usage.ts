@@ -9,6 +9,7 @@ Usage:
                     [--encoding LABEL] [--id-from COLUMN]
   symbo-crm audit verify [--config FILE]            check the audit log's hash chain
   symbo-crm audit replay [--config FILE]            rebuild calls from the audit log
+  symbo-crm audit sign-chain-start [--config FILE]  vouch for an unsigned chain-start.json
   symbo-crm backup  OUT.db [--config FILE]          consistent online copy of the store
   symbo-crm check-config [--config FILE]
   symbo-crm --help | --version

@@ -26,9 +26,13 @@ export const EXAMPLE_PLACEHOLDERS: readonly string[] = [
   "replace-with-another-openssl-rand-hex-24",
 ];
 
-/** True for a value that is (or plainly is meant to be replaced like) an example placeholder. */
+/**
+ * True for a value that is (or plainly is meant to be replaced like) an example
+ * placeholder, whatever blanks surround it (a leading space must not get one past).
+ */
 export function isPlaceholder(value: string): boolean {
-  return EXAMPLE_PLACEHOLDERS.includes(value) || /^(replace-with-|paste-the-)/i.test(value);
+  const bare = value.trim();
+  return EXAMPLE_PLACEHOLDERS.includes(bare) || /^(replace-with-|paste-the-)/i.test(bare);
 }
 
 const notPlaceholder = (value: string) => !isPlaceholder(value);
@@ -92,8 +96,12 @@ export const ConfigSchema = z.strictObject({
     lookup_tokens: z.array(token("a lookup token")).default([]),
     max_body_bytes: z.number().int().min(1024).max(100 * MIB).default(5 * MIB),
     allowed_ips: z.array(cidr).default([]),
-    retired_webhook_secrets: z.array(z.string().min(1, "a retired secret cannot be empty"))
-      .default([]),
+    retired_webhook_secrets: z.array(
+      z.string().min(1, "a retired secret cannot be empty").refine(
+        notPlaceholder,
+        "a retired webhook secret is still the placeholder of config.example.json: list only secrets Symbo used",
+      ),
+    ).default([]),
     apply_wait_ms: z.number().int().min(0).max(60_000).default(1_000),
     apply_lag_warning_seconds: z.number().positive().max(86_400).default(60),
   }).prefault({}),

@@ -3,6 +3,8 @@ import { verifyAuditLog } from "../../src/audit/audit_verify.ts";
 import { CHAIN_START_FILE } from "../../src/audit/chain_start.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { namesIn, writeAuditDays } from "../helpers/audit_days.ts";
+import { importSigningKeys } from "../../src/symbo/signature.ts";
+const KEY = (await importSigningKeys(["a webhook secret for tests"]))[0] ?? null;
 
 const NOW = new Date("2026-11-24T12:00:00Z");
 
@@ -26,6 +28,7 @@ Deno.test("audit maintenance compresses, then retires what the applier has appli
     keepDays: 2,
     archiveDir: null,
     appliedThrough: () => Promise.resolve({ file: "2026-11-23.jsonl.gz", seq: 12 }),
+    signingKey: KEY,
     clock: () => NOW,
     log,
   });
@@ -54,6 +57,7 @@ Deno.test("audit maintenance keeps every day when nothing is known applied, and 
     keepDays: 1,
     archiveDir: null,
     appliedThrough: () => Promise.resolve(null),
+    signingKey: KEY,
     clock: () => NOW,
     log,
   });
@@ -71,6 +75,7 @@ Deno.test("a failed run is reported in the stats and the log, not thrown", async
     keepDays: null,
     archiveDir: null,
     appliedThrough: () => Promise.resolve(null),
+    signingKey: KEY,
     clock: () => NOW,
     log,
   });

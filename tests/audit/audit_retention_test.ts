@@ -10,6 +10,8 @@ import { formatVerifyReport, verifyAuditLog } from "../../src/audit/audit_verify
 import { CHAIN_START_FILE, readChainStart } from "../../src/audit/chain_start.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { namesIn, writeAuditDays } from "../helpers/audit_days.ts";
+import { importSigningKeys } from "../../src/symbo/signature.ts";
+const KEY = (await importSigningKeys(["a webhook secret for tests"]))[0] ?? null;
 
 const D1 = "2026-11-20";
 const D2 = "2026-11-21";
@@ -42,6 +44,7 @@ Deno.test("retention never removes a day holding lines the applier has not appli
     archiveDir: null,
     now: NOW,
     appliedThrough: applied({ file: `${D2}.jsonl`, seq: 8 }),
+    signingKey: KEY,
   });
   assertEquals(report.removed, [D1]);
   assertMatch(report.heldBack ?? "", /2026-11-21 holds lines after the applied position \(seq 8\)/);
@@ -64,6 +67,7 @@ Deno.test("retention with nothing applied keeps every day", async () => {
     archiveDir: null,
     now: NOW,
     appliedThrough: applied(null),
+    signingKey: KEY,
   });
   assertEquals(report.removed, []);
   assertMatch(report.heldBack ?? "", /not applied any line/);
@@ -78,6 +82,7 @@ Deno.test("retention keeps the newest day even when it has expired", async () =>
     archiveDir: null,
     now: new Date("2026-12-30T12:00:00Z"),
     appliedThrough: applied({ file: `${D4}.jsonl`, seq: 20 }),
+    signingKey: KEY,
   });
   assertEquals(report.removed, [D1, D2, D3]);
   assertEquals(await namesIn(dir), [`${D4}.jsonl`, CHAIN_START_FILE]);
@@ -93,6 +98,7 @@ Deno.test("verify passes after retention and fails when a kept day is removed", 
       archiveDir: null,
       now: NOW,
       appliedThrough: applied({ file: `${D4}.jsonl.gz`, seq: 20 }),
+      signingKey: KEY,
     });
     assertEquals(report.removed, [D1]);
     return dir;
@@ -163,6 +169,7 @@ Deno.test("an archive folder receives the expired days, and the log still verifi
     archiveDir,
     now: NOW,
     appliedThrough: applied({ file: `${D4}.jsonl`, seq: 20 }),
+    signingKey: KEY,
   });
   assertEquals(report.removed, [D1, D2]);
   assert.ok(report.removedBytes > 0);
@@ -188,6 +195,7 @@ Deno.test("retention refuses an archive folder that is the audit folder", async 
         archiveDir: `${dir}/.`,
         now: NOW,
         appliedThrough: applied({ file: `${D4}.jsonl`, seq: 20 }),
+        signingKey: KEY,
       }),
     /archive_dir must not be audit.dir/,
   );
@@ -211,6 +219,7 @@ Deno.test("retention decides on the seq alone when the applied position names no
     archiveDir: null,
     now: NOW,
     appliedThrough: applied({ file: "", seq: 12 }),
+    signingKey: KEY,
   });
   assertEquals(report.removed, [D1, D2]);
   assertMatch(

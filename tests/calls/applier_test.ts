@@ -254,6 +254,7 @@ Deno.test("replay from the start after retention begins at the chain start reten
     archiveDir: null,
     now: new Date("2026-11-24T12:00:00Z"),
     appliedThrough: () => Promise.resolve({ file: "", seq: 20 }),
+    signingKey: (await importSigningKeys([CURRENT]))[0] ?? null,
   });
   assert.deepEqual(report.removed, ["2026-11-20", "2026-11-21", "2026-11-22"]);
   try {
@@ -281,6 +282,7 @@ Deno.test("after retention removed the day holding its position, the applier res
       archiveDir: null,
       now: new Date("2026-11-24T12:00:00Z"),
       appliedThrough: () => Promise.resolve({ file: "", seq: 15 }),
+      signingKey: (await importSigningKeys([CURRENT]))[0] ?? null,
     });
     assert.deepEqual(report.removed, ["2026-11-20", "2026-11-21", "2026-11-22"]);
     await (await applierFor(f, { tip: () => 20 })).runToEnd();

@@ -18,8 +18,10 @@ const SECRET = "webhook secret for event body tests";
 const ADMIN = "admin-token-0123456789abcdef";
 const TOKEN = "lookup-token-0123456789abcdef";
 const CALL = "call-bodies";
-// Days long over whenever the test runs, so the server compresses them at start.
-const OLD_DAYS = ["2024-01-01", "2024-01-02"];
+// Days over whenever the test runs, so the server compresses them at start; recent,
+// since the writer opens no day file more than a week past the newest.
+const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+const OLD_DAYS = [daysAgo(3), daysAgo(2)];
 
 function configFor(dir: string, audit: Record<string, unknown> = {}) {
   return {
