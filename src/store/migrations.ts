@@ -275,6 +275,7 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
       `CREATE INDEX outbound_attempts_by_message ON outbound_attempts (message_id, at)`,
       `CREATE INDEX outbound_attempts_by_endpoint ON outbound_attempts (endpoint_id, at)`,
+      `CREATE INDEX outbound_attempts_by_time ON outbound_attempts (at)`,
     ],
   },
 ];
