@@ -442,6 +442,14 @@ export async function startServer(
       // at one, the chain is broken now; otherwise the console's own "Verify now" tells.
       auditLastVerified: () =>
         applier.status().state === "stopped" ? { at: clock().getTime(), ok: false } : null,
+      outbound: {
+        policy: {
+          allowHttp: config.outbound.allow_http,
+          allowPrivateNetworks: config.outbound.allow_private_networks,
+        },
+        maxEndpoints: config.outbound.max_endpoints,
+        onQueued: () => sender.wake(),
+      },
       flushActivity: async () => {
         await unknownNumbers.flush();
         await hourly.flush();

@@ -13,6 +13,7 @@ export const NAV = [
   ["contacts", "/console/contacts", "Contacts"],
   ["import", "/console/import", "Import"],
   ["unknown", "/console/unknown-numbers", "Unknown numbers"],
+  ["endpoints", "/console/endpoints", "Endpoints"],
   ["audit", "/console/audit", "Audit"],
   ["api", "/console/api", "API"],
 ] as const;
