@@ -246,9 +246,9 @@ export async function startServer(
   let backlogCache: { at: number; value: Awaited<ReturnType<typeof outboundBacklog>> } | null =
     null;
   // One read for the three gauges of a scrape.
-  const backlog = async () => {
+  const backlog = async (maxAgeMs = 1_000) => {
     const at = Date.now();
-    if (backlogCache === null || at - backlogCache.at > 1_000) {
+    if (backlogCache === null || at - backlogCache.at > maxAgeMs) {
       backlogCache = { at, value: await outboundBacklog(store.reader, clock().getTime()) };
     }
     return backlogCache.value;
@@ -473,7 +473,7 @@ export async function startServer(
           name: "outbound",
           decidesReadiness: false,
           check: async () => {
-            const { endpoints_disabled } = await backlog();
+            const { endpoints_disabled } = await backlog(0);
             const { problem } = sender.status();
             if (problem !== null) throw new Error(`deliveries wait for the store: ${problem}`);
             if (endpoints_disabled > 0) {
