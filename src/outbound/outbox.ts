@@ -90,6 +90,47 @@ export async function recordCallChange(db: SqlExecutor, change: CallChange): Pro
   return queued;
 }
 
+/** A number dialed for the first time that no contact has. */
+export interface FirstDial {
+  /** E.164 (or as dialed, when it does not parse). */
+  readonly number: string;
+  /** When it was first looked up (epoch ms). */
+  readonly firstSeenAt: number;
+  /** When it was recorded (epoch ms). */
+  readonly at: number;
+}
+
+/**
+ * Records an `unknown_number.first_dialed` message for every enabled endpoint
+ * that asked for it, inside the transaction that recorded the number. Symbo's
+ * lookup does not say who dialed, so `rep` is null; the call that follows
+ * names its `user_id`.
+ */
+export async function recordFirstDial(db: SqlExecutor, dial: FirstDial): Promise<number> {
+  const endpoints = (await db.all(ENABLED_ENDPOINTS_SQL))
+    .filter((row) => String(row.types).includes('"unknown_number.first_dialed"'));
+  const subject = `number:${dial.number}`;
+  const payload = JSON.stringify({
+    number: dial.number,
+    first_seen_at: new Date(dial.firstSeenAt).toISOString(),
+    rep: null,
+  });
+  for (const endpoint of endpoints) {
+    const endpointId = String(endpoint.id);
+    await enqueue(db, {
+      id: messageId(endpointId, subject, dial.firstSeenAt),
+      endpointId,
+      subject,
+      callId: null,
+      type: "unknown_number.first_dialed",
+      revision: dial.firstSeenAt,
+      payload,
+      at: dial.at,
+    });
+  }
+  return endpoints.length;
+}
+
 /** One message to queue. */
 interface NewMessage {
   readonly id: string;

@@ -389,3 +389,27 @@ Deno.test("replaying the audit log into an empty store makes the same outbox ent
     await Deno.remove(replayDir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("a number dialed for the first time that no contact has is announced to endpoints that ask", async () => {
+  await withServer((dir) => configFor(dir), async (server, receiver) => {
+    await register(server, receiver, { types: ["unknown_number.first_dialed"] });
+    for (let i = 0; i < 2; i++) {
+      const lookup = await fetch(`${server.url}/symbo/lookup?number=%2B15559870123&token=${TOKEN}`);
+      assertEquals(lookup.status, 404);
+      await lookup.body?.cancel();
+    }
+    await sendCall(server, "call-u", "not for this endpoint");
+    await eventually(
+      "the first dial announced",
+      15_000,
+      () => Promise.resolve(receiver.delivered().length === 1),
+    );
+    const [event] = receiver.delivered();
+    assertEquals(event!.body.type, "unknown_number.first_dialed");
+    const data = event!.body.data as unknown as Record<string, unknown>;
+    assertEquals(data.number, "+15559870123");
+    assertEquals(typeof data.first_seen_at, "string");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assertEquals(receiver.received.length, 1, "calls are not sent to it, nor the second lookup");
+  });
+});
