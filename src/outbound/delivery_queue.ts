@@ -40,6 +40,11 @@ export interface ClaimOptions {
   readonly total: number;
   /** Messages that may be taken for an endpoint (its free slots). */
   readonly freeFor: (endpointId: string) => number;
+  /**
+   * Which endpoint is served first (turn number, taken modulo the endpoints):
+   * rotating it keeps endpoints with a backlog from starving the others.
+   */
+  readonly turn?: number;
 }
 
 const ENDPOINTS_SQL = `SELECT id, url, secret, previous_secret, previous_secret_until
@@ -66,7 +71,9 @@ const SUPERSEDE_OLDER_SQL = `UPDATE outbound_messages SET status = 'superseded',
 export async function claimDue(db: SqlExecutor, options: ClaimOptions): Promise<ClaimedMessage[]> {
   const claimed: ClaimedMessage[] = [];
   const { now } = options;
-  for (const endpoint of await db.all(ENDPOINTS_SQL)) {
+  const endpoints = await db.all(ENDPOINTS_SQL);
+  const first = endpoints.length === 0 ? 0 : (options.turn ?? 0) % endpoints.length;
+  for (const endpoint of [...endpoints.slice(first), ...endpoints.slice(0, first)]) {
     const endpointId = String(endpoint.id);
     const free = Math.min(options.freeFor(endpointId), options.total - claimed.length);
     if (free <= 0) continue;

@@ -83,6 +83,7 @@ export class OutboundSender {
   #state: SenderStatus["state"] = "idle";
   #problem: string | null = null;
   #lastSweep = 0;
+  #turns = 0;
 
   constructor(deps: SenderDeps) {
     this.#deps = deps;
@@ -196,6 +197,7 @@ export class OutboundSender {
           leaseMs: this.#deps.leaseMs ?? 60_000,
           total,
           freeFor: (id) => this.#deps.concurrencyPerEndpoint - (this.#perEndpoint.get(id) ?? 0),
+          turn: this.#turns++,
         });
       });
     } catch (error) {

@@ -224,3 +224,30 @@ Deno.test("a claim is a lease: another owner cannot take it until it expires", a
     assertEquals((await claim(write, "b", T0 + 1_000_000 + 60_001)).length, 2, "expired leases");
   });
 });
+
+Deno.test("claims rotate over endpoints, so one with a backlog does not starve another", async () => {
+  await withStore(async (write) => {
+    for (const host of ["a", "b"]) {
+      await createEndpoint(write, { url: `https://${host}.example.com/hook` }, {
+        now: T0,
+        maxEndpoints: 50,
+      });
+    }
+    for (let call = 0; call < 4; call++) await change(write, `c-${call}`, "one");
+    const served = new Set<string>();
+    for (const turn of [0, 1]) {
+      const claimed = await write((db) =>
+        claimDue(db, {
+          owner: "a",
+          now: T0 + 100_000,
+          leaseMs: 60_000,
+          total: 1,
+          freeFor: () => 1,
+          turn,
+        })
+      );
+      served.add(claimed[0]!.url);
+    }
+    assertEquals(served.size, 2);
+  });
+});
