@@ -203,6 +203,7 @@ export async function recordAttempts(
 ): Promise<RecordSummary> {
   const summary: RecordSummary = { disabled: [], failed: [] };
   const failingEndpoints = new Set<string>();
+  const succeeded = new Map<string, number>();
   for (const result of results) {
     const { message } = result;
     await db.run(
@@ -234,11 +235,10 @@ export async function recordAttempts(
           [attempts, options.now, message.id],
         );
       }
-      await db.run(
-        `UPDATE outbound_endpoints SET last_success_at = ?, failing_since = NULL WHERE id = ?`,
-        [result.at, message.endpointId],
+      succeeded.set(
+        message.endpointId,
+        Math.max(succeeded.get(message.endpointId) ?? 0, result.at),
       );
-      failingEndpoints.delete(message.endpointId);
       continue;
     }
     const error = result.error ?? `HTTP ${result.statusCode}`;
@@ -295,6 +295,14 @@ export async function recordAttempts(
         [attempts, options.now + delay, options.now, error, message.id],
       );
     }
+  }
+  // One update per endpoint and batch: a success ends its failure streak.
+  for (const [endpointId, at] of succeeded) {
+    await db.run(
+      "UPDATE outbound_endpoints SET last_success_at = ?, failing_since = NULL WHERE id = ?",
+      [at, endpointId],
+    );
+    failingEndpoints.delete(endpointId);
   }
   for (const endpointId of failingEndpoints) {
     const row = await db.first(

@@ -94,6 +94,7 @@ export interface HttpClient {
 }
 
 const MAX_HEAD_BYTES = 32 * 1024;
+const DNS_CACHE_MS = 30_000;
 const READ_SIZE = 16 * 1024;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -103,6 +104,8 @@ interface Connection {
   readonly conn: Deno.Conn;
   readonly address: string;
   buffer: Uint8Array;
+  /** Where reads land (one per connection, not one per read). */
+  readonly scratch: Uint8Array;
   closed: boolean;
   idleTimer?: ReturnType<typeof setTimeout>;
 }
@@ -138,6 +141,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
   const resolve = options.resolve ?? resolveDns;
   const idle = new Map<string, Connection[]>();
+  const resolved = new Map<string, { addresses: string[]; until: number }>();
   const policy = { allowPrivateNetworks: options.allowPrivateNetworks };
 
   function closeConnection(connection: Connection): void {
@@ -176,22 +180,27 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     return undefined;
   }
 
-  async function addressesOf(url: URL, signal: AbortSignal): Promise<string[]> {
+  async function addressesOf(url: URL, signal: () => AbortSignal): Promise<string[]> {
     const host = url.hostname;
     const literal = parseIpLiteral(host);
     let candidates: string[];
+    const cached = resolved.get(host);
     if (literal !== null) candidates = [literal.toString()];
     else if (isLocalhostName(host)) candidates = ["127.0.0.1", "::1"];
+    else if (cached && cached.until > Date.now()) candidates = cached.addresses;
     else {
       try {
-        candidates = await resolve(host.replace(/\.$/, ""), signal);
+        candidates = await resolve(host.replace(/\.$/, ""), signal());
       } catch (error) {
-        if (signal.aborted) throw abortError(signal, "resolving", host);
+        if (signal().aborted) throw abortError(signal(), "resolving", host);
         throw new OutboundError("dns", `cannot resolve ${host}: ${describe(error)}`);
       }
       if (candidates.length === 0) {
         throw new OutboundError("dns", `${host} has no A or AAAA record`);
       }
+      // Kept briefly (the answers are checked again below, on every use).
+      if (resolved.size >= 256) resolved.clear();
+      resolved.set(host, { addresses: candidates, until: Date.now() + DNS_CACHE_MS });
     }
     // Every address must pass: a name that also points inside is refused whole.
     const checked: string[] = [];
@@ -245,7 +254,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           throw new OutboundError("tls", `TLS with ${url.host} failed: ${describe(error)}`);
         }
       }
-      return { conn, address, buffer: new Uint8Array(0), closed: false };
+      return {
+        conn,
+        address,
+        buffer: new Uint8Array(0),
+        scratch: new Uint8Array(READ_SIZE),
+        closed: false,
+      };
     }
     if (signal.aborted) throw abortError(signal, "connecting to", url.host);
     throw new OutboundError("connect", `cannot connect to ${url.host}: ${describe(lastError)}`);
@@ -254,15 +269,18 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   async function request(req: OutboundRequest): Promise<OutboundResponse> {
     const url = checkOutboundUrl(req.url, options.allowHttp);
     const key = `${url.protocol}//${url.host}`;
-    const connectSignal = anySignal(AbortSignal.timeout(connectTimeoutMs), req.signal);
-    const addresses = await addressesOf(url, connectSignal);
+    // Timers only when resolving or connecting (a kept-alive request needs neither).
+    let connectSignal: AbortSignal | undefined;
+    const signal = () =>
+      connectSignal ??= anySignal(AbortSignal.timeout(connectTimeoutMs), req.signal);
+    const addresses = await addressesOf(url, signal);
     const head = requestHead(req, url, options.userAgent);
     const body = typeof req.body === "string" ? encoder.encode(req.body) : req.body;
     // A kept-alive connection may have been closed by the server meanwhile:
     // one that yields no answer byte at all is retried once on a new one.
     let connection = takeIdle(key, addresses);
     const reused = connection !== undefined;
-    if (!connection) connection = await connect(url, addresses, connectSignal);
+    if (!connection) connection = await connect(url, addresses, signal());
     try {
       return await exchange(connection, key, head, body, req.signal);
     } catch (error) {
@@ -288,22 +306,24 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     body: Uint8Array | undefined,
     callerSignal: AbortSignal | undefined,
   ): Promise<OutboundResponse> {
-    const answerSignal = anySignal(AbortSignal.timeout(answerTimeoutMs), callerSignal);
-    try {
-      await withAbort(
-        writeAll(connection.conn, encoder.encode(head), body).catch((error) => {
-          throw answerSignal.aborted ? error : new StaleConnection(describe(error));
-        }),
-        answerSignal,
+    // One budget from sending the request to the answer's headers.
+    const until = performance.now() + answerTimeoutMs;
+    const bound = <T>(promise: Promise<T>) =>
+      bounded(
+        promise,
+        until - performance.now(),
+        callerSignal,
         () => closeConnection(connection),
+      );
+    try {
+      await bound(
+        writeAll(connection.conn, encoder.encode(head), body).catch((error) => {
+          throw connection.closed ? error : new StaleConnection(describe(error));
+        }),
       );
       let parsed: ParsedHead;
       do {
-        parsed = await withAbort(
-          readHead(connection),
-          answerSignal,
-          () => closeConnection(connection),
-        );
+        parsed = await bound(readHead(connection));
       } while (parsed.status >= 100 && parsed.status < 200);
       const method = head.slice(0, head.indexOf(" "));
       const stream = bodyStream(connection, parsed, method, {
@@ -322,12 +342,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     } catch (error) {
       closeConnection(connection);
       if (error instanceof StaleConnection || error instanceof OutboundError) throw error;
-      if (answerSignal.aborted) {
-        if (callerSignal?.aborted) throw new OutboundError("aborted", "the request was aborted");
-        throw new OutboundError(
-          "answer_timeout",
-          `no answer within ${answerTimeoutMs / 1000} s`,
-        );
+      if (error instanceof Aborted) throw new OutboundError("aborted", "the request was aborted");
+      if (error instanceof Expired) {
+        throw new OutboundError("answer_timeout", `no answer within ${answerTimeoutMs / 1000} s`);
       }
       throw new OutboundError("connect", `the connection failed: ${describe(error)}`);
     }
@@ -387,10 +404,11 @@ async function writeAll(conn: Deno.Conn, head: Uint8Array, body: Uint8Array | un
 
 /** Reads more bytes into the buffer; false at the end of the connection. */
 async function fill(connection: Connection): Promise<boolean> {
-  const chunk = new Uint8Array(READ_SIZE);
-  const n = await connection.conn.read(chunk);
+  const n = await connection.conn.read(connection.scratch);
   if (n === null) return false;
-  connection.buffer = concat(connection.buffer, chunk.subarray(0, n));
+  connection.buffer = connection.buffer.length === 0
+    ? connection.scratch.slice(0, n)
+    : concat(connection.buffer, connection.scratch.subarray(0, n));
   return true;
 }
 
@@ -465,11 +483,7 @@ function bodyStream(
   };
 
   const timed = <T>(promise: Promise<T>): Promise<T> =>
-    withAbort(
-      promise,
-      anySignal(AbortSignal.timeout(options.answerTimeoutMs), options.callerSignal),
-      options.onError,
-    );
+    bounded(promise, options.answerTimeoutMs, options.callerSignal, options.onError);
 
   async function take(max: number): Promise<Uint8Array | null> {
     if (connection.buffer.length === 0 && !await timed(fill(connection))) return null;
@@ -532,12 +546,16 @@ function bodyStream(
         finished = true;
         options.onError();
         controller.error(
-          error instanceof OutboundError ? error : new OutboundError(
-            options.callerSignal?.aborted ? "aborted" : "answer_timeout",
-            options.callerSignal?.aborted
-              ? "the request was aborted"
-              : `the answer's body stalled for ${options.answerTimeoutMs / 1000} s`,
-          ),
+          error instanceof OutboundError
+            ? error
+            : error instanceof Aborted
+            ? new OutboundError("aborted", "the request was aborted")
+            : error instanceof Expired
+            ? new OutboundError(
+              "answer_timeout",
+              `the answer's body stalled for ${options.answerTimeoutMs / 1000} s`,
+            )
+            : new OutboundError("connect", `the connection failed: ${describe(error)}`),
         );
       }
     },
@@ -575,6 +593,48 @@ async function resolveDns(hostname: string, signal: AbortSignal): Promise<string
   ];
   if (addresses.length === 0 && v4.status === "rejected") throw v4.reason;
   return addresses;
+}
+
+class Expired extends Error {}
+class Aborted extends Error {}
+
+/**
+ * Resolves like `promise`, or rejects with `Expired` after `ms` or `Aborted`
+ * when `signal` aborts, calling `onFail` (which closes what the promise waits
+ * on). One plain timer: cheaper than an `AbortSignal.timeout` per read.
+ */
+function bounded<T>(
+  promise: Promise<T>,
+  ms: number,
+  signal: AbortSignal | undefined,
+  onFail: () => void,
+): Promise<T> {
+  if (signal?.aborted || ms <= 0) {
+    onFail();
+    promise.catch(() => {});
+    return Promise.reject(signal?.aborted ? new Aborted() : new Expired());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const fail = (error: Error) => {
+      cleanup();
+      onFail();
+      reject(error);
+    };
+    const timer = setTimeout(() => fail(new Expired()), ms);
+    const abort = () => fail(new Aborted());
+    signal?.addEventListener("abort", abort, { once: true });
+    const cleanup = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", abort);
+    };
+    promise.then((value) => {
+      cleanup();
+      resolve(value);
+    }, (error) => {
+      cleanup();
+      reject(error);
+    });
+  });
 }
 
 /** Rejects when the signal aborts (and calls `onAbort`, which closes what the promise waits on). */

@@ -5,10 +5,10 @@
  * one such signature per active secret, space-separated, during a rotation.
  */
 import { Buffer } from "node:buffer";
+import { createHmac } from "node:crypto";
 
 const PREFIX = "whsec_";
 const SECRET_BYTES = 32;
-const encoder = new TextEncoder();
 
 /** A new endpoint secret: `whsec_` + base64 of 32 random bytes. */
 export function generateSecret(): string {
@@ -25,25 +25,31 @@ export function secretBytes(secret: string): Uint8Array<ArrayBuffer> {
 
 /**
  * The `webhook-signature` header value for one delivery attempt: a `v1,…`
- * signature per secret (current first), separated by spaces.
+ * signature per secret (current first), separated by spaces. Computed with
+ * node:crypto's HMAC, synchronously: WebCrypto's `sign` took ~0.25 ms an
+ * attempt here (a key import and a round trip off the thread), node's ~5 µs.
  */
-export async function signatureHeader(
+export function signatureHeader(
   secrets: readonly string[],
   messageId: string,
   timestampSeconds: number,
   body: string,
-): Promise<string> {
-  const content = encoder.encode(`${messageId}.${timestampSeconds}.${body}`);
-  const signatures = await Promise.all(secrets.map(async (secret) => {
-    const key = await crypto.subtle.importKey(
-      "raw",
-      secretBytes(secret),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign"],
-    );
-    const mac = await crypto.subtle.sign("HMAC", key, content);
-    return `v1,${Buffer.from(mac).toString("base64")}`;
-  }));
-  return signatures.join(" ");
+): string {
+  const content = `${messageId}.${timestampSeconds}.${body}`;
+  return secrets.map((secret) =>
+    `v1,${createHmac("sha256", keyOf(secret)).update(content, "utf8").digest("base64")}`
+  ).join(" ");
+}
+
+const keys = new Map<string, Uint8Array>();
+
+/** The key bytes of a secret, decoded once (endpoints are few). */
+function keyOf(secret: string): Uint8Array {
+  let key = keys.get(secret);
+  if (!key) {
+    if (keys.size >= 256) keys.clear();
+    key = secretBytes(secret);
+    keys.set(secret, key);
+  }
+  return key;
 }
