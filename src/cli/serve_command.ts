@@ -292,7 +292,7 @@ export async function startServer(
     lagWarningSeconds: config.symbo.apply_lag_warning_seconds,
     onLine: (outcome) => {
       appliedLines.inc(outcome);
-      if (outcome === "applied") sender.wake();
+      if (outcome === "applied") sender.inbound();
     },
     onFlag: (flag) => eventFlags.inc(flag),
   });

@@ -55,6 +55,15 @@ export interface SenderDeps {
    * one transaction instead of one each. Default 10 ms.
    */
   readonly minTurnGapMs?: number;
+  /**
+   * While webhooks keep arriving (`inbound()` within the last 250 ms), turns
+   * are at least this far apart (default 100 ms) and take at most
+   * `busyBatch` messages (default 16): deliveries yield the thread to the
+   * acks (≤ 160 a second then, far above what a sales team's calls need), and
+   * catch up at full speed once the burst is over.
+   */
+  readonly busyGapMs?: number;
+  readonly busyBatch?: number;
   /** The most one attempt may take in all (connect, answer, reading it); default 20 s. */
   readonly attemptTimeoutMs?: number;
   /** Bytes of an answer read, at most (the first KiB is kept). */
@@ -72,6 +81,7 @@ export interface SenderStatus {
 }
 
 const RESPONSE_KEPT_BYTES = 1024;
+const BUSY_WINDOW_MS = 250;
 const SWEEP_EVERY_MS = 3_600_000;
 
 /** The outbound sender. */
@@ -93,6 +103,7 @@ export class OutboundSender {
   #problem: string | null = null;
   #lastSweep = 0;
   #turns = 0;
+  #inboundAt = -Infinity;
 
   constructor(deps: SenderDeps) {
     this.#deps = deps;
@@ -110,6 +121,16 @@ export class OutboundSender {
   /** Something may have become due (a change was recorded): look now. */
   wake(): void {
     this.#wakeup.resolve();
+  }
+
+  /** A webhook event was applied (and may have queued messages): yield to them, then look. */
+  inbound(): void {
+    this.#inboundAt = performance.now();
+    this.wake();
+  }
+
+  #busy(): boolean {
+    return performance.now() - this.#inboundAt < BUSY_WINDOW_MS;
   }
 
   /**
@@ -134,8 +155,8 @@ export class OutboundSender {
     let released = false;
     let failures = 0;
     let lastTurn = -Infinity;
-    const gap = this.#deps.minTurnGapMs ?? 10;
     while (!this.#stopping) {
+      const gap = this.#busy() ? this.#deps.busyGapMs ?? 100 : this.#deps.minTurnGapMs ?? 10;
       const wait = lastTurn + gap - performance.now();
       if (wait > 0) await Promise.race([delay(wait), this.#stopped()]);
       if (this.#stopping) break;
@@ -203,7 +224,10 @@ export class OutboundSender {
     const now = this.#clock().getTime();
     const sweepDue = now - this.#lastSweep >= SWEEP_EVERY_MS;
     // Nothing to record and no free slot: no transaction at all.
-    const room = 2 * this.#deps.concurrency - this.#inFlight.size - this.#queuedCount;
+    const room = Math.min(
+      2 * this.#deps.concurrency - this.#inFlight.size - this.#queuedCount,
+      this.#busy() ? this.#deps.busyBatch ?? 16 : Infinity,
+    );
     if (results.length === 0 && !sweepDue && room <= 0) {
       return [];
     }
