@@ -120,7 +120,7 @@ export function EndpointsPage(
         <fieldset>
           <legend>Events</legend>
           {OUTBOUND_EVENT_TYPES.map((type) => (
-            <label>
+            <label class="inline">
               <input
                 type="checkbox"
                 name="types"
@@ -194,14 +194,17 @@ export function EndpointDetailPage(
         <button type="submit">Replay</button>
       </form>
       <h2>Messages</h2>
-      <p class="filters" role="navigation" aria-label="Message status">
-        {["", ...MESSAGE_STATUSES].map((status) => (
-          <a
-            href={status ? `${base}?status=${status}` : base}
-            aria-current={status === props.status ? "page" : undefined}
-          >
-            {status || "all"}
-          </a>
+      <p role="navigation" aria-label="Message status">
+        Show: {["", ...MESSAGE_STATUSES].map((status, index) => (
+          <>
+            {index > 0 ? " · " : ""}
+            <a
+              href={status ? `${base}?status=${status}` : base}
+              aria-current={status === props.status ? "page" : undefined}
+            >
+              {status || "all"}
+            </a>
+          </>
         ))}
       </p>
       {props.page.messages.length === 0
@@ -314,7 +317,7 @@ export function MessageDetailPage(
               <th scope="col">Outcome</th>
               <th scope="col" class="num">Status</th>
               <th scope="col" class="num">Latency</th>
-              <th scope="col">Answer (first KiB) or error</th>
+              <th scope="col">Error — answer (first KiB)</th>
             </tr>
           </thead>
           <tbody>
@@ -325,7 +328,9 @@ export function MessageDetailPage(
                 <td class="num">{attempt.status_code ?? "—"}</td>
                 <td class="num">{attempt.latency_ms} ms</td>
                 <td>
-                  <code>{attempt.error ?? attempt.response ?? ""}</code>
+                  <code>
+                    {[attempt.error, attempt.response].filter((text) => text).join(" — ")}
+                  </code>
                 </td>
               </tr>
             ))}
