@@ -63,9 +63,9 @@ const DUE_SQL = `SELECT m.id, m.subject, m.call_id, m.type, m.revision, m.payloa
 
 const LEASE_SQL = "UPDATE outbound_messages SET lease_owner = ?, lease_until = ? WHERE id = ?";
 const SUPERSEDE_OLDER_SQL = `UPDATE outbound_messages SET status = 'superseded',
-  updated_at = ?, lease_owner = NULL, lease_until = NULL
-  WHERE endpoint_id = ? AND subject = ? AND status = 'pending' AND revision < ? AND id != ?
-    AND (lease_until IS NULL OR lease_until < ?)`;
+  updated_at = ?1, next_attempt_at = ?1, lease_owner = NULL, lease_until = NULL
+  WHERE endpoint_id = ?2 AND subject = ?3 AND status = 'pending' AND revision < ?4 AND id != ?5
+    AND (lease_until IS NULL OR lease_until < ?1)`;
 
 /** Takes due messages (leases them) and builds their bodies. Run it in a write transaction. */
 export async function claimDue(db: SqlExecutor, options: ClaimOptions): Promise<ClaimedMessage[]> {
@@ -90,12 +90,13 @@ export async function claimDue(db: SqlExecutor, options: ClaimOptions): Promise<
       const subject = String(row.subject);
       const revision = Number(row.revision);
       const body = await messageBody(db, row);
-      await db.run(SUPERSEDE_OLDER_SQL, [now, endpointId, subject, revision, id, now]);
+      await db.run(SUPERSEDE_OLDER_SQL, [now, endpointId, subject, revision, id]);
       if (body === null) {
         // The call is gone (never, in practice): nothing left to announce.
         await db.run(
-          "UPDATE outbound_messages SET status = 'superseded', updated_at = ? WHERE id = ?",
-          [now, id],
+          `UPDATE outbound_messages SET status = 'superseded', updated_at = ?,
+            next_attempt_at = ? WHERE id = ?`,
+          [now, now, id],
         );
         continue;
       }
@@ -231,8 +232,9 @@ export async function recordAttempts(
       if (ours) {
         await db.run(
           `UPDATE outbound_messages SET status = 'delivered', attempts = ?, lease_owner = NULL,
-            lease_until = NULL, updated_at = ?, last_error = NULL WHERE id = ?`,
-          [attempts, options.now, message.id],
+            lease_until = NULL, updated_at = ?, next_attempt_at = ?, last_error = NULL
+            WHERE id = ?`,
+          [attempts, options.now, options.now, message.id],
         );
       }
       succeeded.set(
@@ -259,8 +261,8 @@ export async function recordAttempts(
       // created if this one was to), at this one's place in the schedule.
       await db.run(
         `UPDATE outbound_messages SET status = 'superseded', attempts = ?, lease_owner = NULL,
-          lease_until = NULL, updated_at = ?, last_error = ? WHERE id = ?`,
-        [attempts, options.now, error, message.id],
+          lease_until = NULL, updated_at = ?, next_attempt_at = ?, last_error = ? WHERE id = ?`,
+        [attempts, options.now, options.now, error, message.id],
       );
       const delay = nextAttemptDelayMs(
         attempts,
@@ -284,8 +286,8 @@ export async function recordAttempts(
     if (delay === null) {
       await db.run(
         `UPDATE outbound_messages SET status = 'failed', attempts = ?, lease_owner = NULL,
-          lease_until = NULL, updated_at = ?, last_error = ? WHERE id = ?`,
-        [attempts, options.now, error, message.id],
+          lease_until = NULL, updated_at = ?, next_attempt_at = ?, last_error = ? WHERE id = ?`,
+        [attempts, options.now, options.now, error, message.id],
       );
       summary.failed.push(message.id);
     } else {
@@ -327,13 +329,23 @@ export async function recordAttempts(
   return summary;
 }
 
-/** Deletes finished messages and attempts older than `before` (epoch ms); returns how many messages. */
+/**
+ * Deletes finished messages and attempts older than `before` (epoch ms), an
+ * endpoint at a time along its indexes; returns how many messages.
+ */
 export async function sweepOutbound(db: SqlExecutor, before: number): Promise<number> {
-  await db.run("DELETE FROM outbound_attempts WHERE at < ?", [before]);
-  const { changes } = await db.run(
-    `DELETE FROM outbound_messages WHERE status IN ('delivered', 'failed', 'superseded')
-      AND updated_at < ?`,
-    [before],
-  );
-  return changes;
+  let deleted = 0;
+  for (const endpoint of await db.all("SELECT id FROM outbound_endpoints")) {
+    const id = String(endpoint.id);
+    await db.run("DELETE FROM outbound_attempts WHERE endpoint_id = ? AND at < ?", [id, before]);
+    for (const status of ["delivered", "failed", "superseded"]) {
+      const { changes } = await db.run(
+        `DELETE FROM outbound_messages WHERE endpoint_id = ? AND status = ?
+          AND next_attempt_at < ?`,
+        [id, status, before],
+      );
+      deleted += changes;
+    }
+  }
+  return deleted;
 }

@@ -49,7 +49,7 @@ const MESSAGE_COLUMNS = `id, endpoint_id, type, call_id, revision, status, creat
   updated_at, next_attempt_at, attempts, last_error, lease_until`;
 
 /**
- * Messages of an endpoint, newest change first, optionally of one status;
+ * Messages of an endpoint, latest first (by when due, or when finished), optionally of one status;
  * `cursor` continues a previous page.
  */
 export async function listMessages(
@@ -63,14 +63,16 @@ export async function listMessages(
     where.push("status = ?");
     args.push(options.status);
   }
+  // next_attempt_at: when a pending message is due, when a finished one
+  // finished (the one index that also serves claims and retention).
   const after = options.cursor ? decodeCursor(options.cursor) : null;
   if (after) {
-    where.push("(updated_at < ? OR (updated_at = ? AND id < ?))");
+    where.push("(next_attempt_at < ? OR (next_attempt_at = ? AND id < ?))");
     args.push(after.updatedAt, after.updatedAt, after.id);
   }
   const rows = await db.all(
     `SELECT ${MESSAGE_COLUMNS} FROM outbound_messages WHERE ${where.join(" AND ")}
-      ORDER BY updated_at DESC, id DESC LIMIT ?`,
+      ORDER BY next_attempt_at DESC, id DESC LIMIT ?`,
     [...args, options.limit + 1],
   );
   const page = rows.slice(0, options.limit);
@@ -79,7 +81,7 @@ export async function listMessages(
   return {
     messages,
     next_cursor: rows.length > options.limit && last
-      ? btoa(JSON.stringify([Number(last.updated_at), String(last.id)]))
+      ? btoa(JSON.stringify([Number(last.next_attempt_at), String(last.id)]))
       : null,
   };
 }
@@ -173,8 +175,8 @@ export async function outboundBacklog(
   now: number,
 ): Promise<{ pending: number; oldest_pending_seconds: number; endpoints_disabled: number }> {
   const row = await db.first(
-    `SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbound_messages
-      WHERE status = 'pending'`,
+    `SELECT COUNT(*) AS n, MIN(m.created_at) AS oldest FROM outbound_endpoints AS e
+      JOIN outbound_messages AS m ON m.endpoint_id = e.id AND m.status = 'pending'`,
   );
   const disabled = await db.first(
     "SELECT COUNT(*) AS n FROM outbound_endpoints WHERE enabled = 0",

@@ -58,9 +58,9 @@ export interface SenderDeps {
   /**
    * While webhooks keep arriving (`inbound()` within the last 250 ms), turns
    * are at least this far apart (default 100 ms) and take at most
-   * `busyBatch` messages (default 16): deliveries yield the thread to the
-   * acks (≤ 160 a second then, far above what a sales team's calls need), and
-   * catch up at full speed once the burst is over.
+   * `busyBatch` messages (default 8): deliveries yield the thread to the
+   * acks (≤ 80 a second then, far above what a sales team's calls need; a
+   * burst coalesces meanwhile), and catch up at full speed once it is over.
    */
   readonly busyGapMs?: number;
   readonly busyBatch?: number;
@@ -226,7 +226,7 @@ export class OutboundSender {
     // Nothing to record and no free slot: no transaction at all.
     const room = Math.min(
       2 * this.#deps.concurrency - this.#inFlight.size - this.#queuedCount,
-      this.#busy() ? this.#deps.busyBatch ?? 16 : Infinity,
+      this.#busy() ? this.#deps.busyBatch ?? 8 : Infinity,
     );
     if (results.length === 0 && !sweepDue && room <= 0) {
       return [];

@@ -242,6 +242,10 @@ export const MIGRATIONS: readonly Migration[] = [
       // The outbox: written in the applier's transaction, one open message per
       // endpoint and subject (a call, or a dialed number), coalesced by the
       // next change. A message is claimed with a lease before it is sent.
+      // Every insert is on the webhook's path, so two indexes only (and no
+      // rowid): next_attempt_at is when a pending message is due and when a
+      // finished one finished, so one index serves claims, lists by status and
+      // retention.
       `CREATE TABLE outbound_messages (
         id TEXT PRIMARY KEY,
         endpoint_id TEXT NOT NULL,
@@ -258,10 +262,9 @@ export const MIGRATIONS: readonly Migration[] = [
         lease_owner TEXT,
         lease_until INTEGER,
         last_error TEXT
-      )`,
+      ) WITHOUT ROWID`,
       `CREATE INDEX outbound_messages_open ON outbound_messages (endpoint_id, subject, status)`,
       `CREATE INDEX outbound_messages_due ON outbound_messages (endpoint_id, status, next_attempt_at)`,
-      `CREATE INDEX outbound_messages_by_update ON outbound_messages (status, updated_at)`,
       `CREATE TABLE outbound_attempts (
         id INTEGER PRIMARY KEY,
         message_id TEXT NOT NULL,
@@ -275,7 +278,6 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
       `CREATE INDEX outbound_attempts_by_message ON outbound_attempts (message_id, at)`,
       `CREATE INDEX outbound_attempts_by_endpoint ON outbound_attempts (endpoint_id, at)`,
-      `CREATE INDEX outbound_attempts_by_time ON outbound_attempts (at)`,
     ],
   },
 ];
