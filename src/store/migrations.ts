@@ -222,7 +222,7 @@ export const MIGRATIONS: readonly Migration[] = [
     statements: [
       // Outbound deliveries (issue 23, DESIGN §11). Endpoints hold their own
       // secret (and the previous one during a rotation's grace period).
-      `CREATE TABLE outbound_endpoints (
+      `CREATE TABLE IF NOT EXISTS outbound_endpoints (
         id TEXT PRIMARY KEY,
         url TEXT NOT NULL,
         description TEXT NOT NULL DEFAULT '',
@@ -246,7 +246,7 @@ export const MIGRATIONS: readonly Migration[] = [
       // rowid): next_attempt_at is when a pending message is due and when a
       // finished one finished, so one index serves claims, lists by status and
       // retention.
-      `CREATE TABLE outbound_messages (
+      `CREATE TABLE IF NOT EXISTS outbound_messages (
         id TEXT PRIMARY KEY,
         endpoint_id TEXT NOT NULL,
         subject TEXT NOT NULL,
@@ -263,9 +263,9 @@ export const MIGRATIONS: readonly Migration[] = [
         lease_until INTEGER,
         last_error TEXT
       ) WITHOUT ROWID`,
-      `CREATE INDEX outbound_messages_open ON outbound_messages (endpoint_id, subject, status)`,
-      `CREATE INDEX outbound_messages_due ON outbound_messages (endpoint_id, status, next_attempt_at)`,
-      `CREATE TABLE outbound_attempts (
+      `CREATE INDEX IF NOT EXISTS outbound_messages_open ON outbound_messages (endpoint_id, subject, status)`,
+      `CREATE INDEX IF NOT EXISTS outbound_messages_due ON outbound_messages (endpoint_id, status, next_attempt_at)`,
+      `CREATE TABLE IF NOT EXISTS outbound_attempts (
         id INTEGER PRIMARY KEY,
         message_id TEXT NOT NULL,
         endpoint_id TEXT NOT NULL,
@@ -276,8 +276,8 @@ export const MIGRATIONS: readonly Migration[] = [
         response TEXT,
         error TEXT
       )`,
-      `CREATE INDEX outbound_attempts_by_message ON outbound_attempts (message_id, at)`,
-      `CREATE INDEX outbound_attempts_by_endpoint ON outbound_attempts (endpoint_id, at)`,
+      `CREATE INDEX IF NOT EXISTS outbound_attempts_by_message ON outbound_attempts (message_id, at)`,
+      `CREATE INDEX IF NOT EXISTS outbound_attempts_by_endpoint ON outbound_attempts (endpoint_id, at)`,
     ],
   },
 ];
