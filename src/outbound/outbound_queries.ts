@@ -4,7 +4,7 @@
  * endpoint health, and the backlog. Every reader is bounded (STYLE 16).
  */
 import type { SqlExecutor, SqlRow } from "../store/sql.ts";
-import type { MessageStatus } from "./outbox.ts";
+import { MESSAGE_STATUSES, type MessageStatus } from "./outbox.ts";
 
 /** One delivery attempt. */
 export interface AttemptRecord {
@@ -102,7 +102,7 @@ async function messageOf(db: SqlExecutor, row: SqlRow, now: number): Promise<Mes
       WHERE message_id = ? ORDER BY at DESC, id DESC LIMIT ?`,
     [String(row.id), ATTEMPTS_SHOWN],
   );
-  const status = String(row.status) as MessageStatus;
+  const status = MESSAGE_STATUSES.find((item) => item === row.status) ?? "pending";
   return {
     id: String(row.id),
     endpoint_id: String(row.endpoint_id),

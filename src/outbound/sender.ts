@@ -11,6 +11,7 @@
  * a receiver's timestamp tolerance). Messages are read from the store in
  * pages of at most the free slots: memory does not grow with the backlog.
  */
+import type { SqlExecutor } from "../store/sql.ts";
 import type { WriteTransactionRunner } from "../store/write_transaction.ts";
 import { messageOf } from "../error_message.ts";
 import {
@@ -259,10 +260,7 @@ export class OutboundSender {
     }
   }
 
-  async #record(
-    db: Parameters<Parameters<WriteTransactionRunner>[0]>[0],
-    results: AttemptResult[],
-  ) {
+  async #record(db: SqlExecutor, results: AttemptResult[]): Promise<void> {
     const summary = await recordAttempts(db, results, {
       owner: this.#owner,
       now: this.#clock().getTime(),
