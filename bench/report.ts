@@ -7,6 +7,7 @@ import type { DuringImportResult } from "./during_import_bench.ts";
 import type { ImportBenchResult } from "./import_bench.ts";
 import type { LookupBenchResult } from "./lookup_bench.ts";
 import type { WebhookBenchResult } from "./webhook_bench.ts";
+import type { OutboundBenchResult } from "./outbound_bench.ts";
 
 /** The machine the numbers were taken on. */
 export interface Machine {
@@ -46,6 +47,12 @@ export interface Results {
   readonly lookup_unknown_mix_vs_known: number;
   readonly webhook_ratio: number;
   readonly webhook_p99_ms: number;
+  /** Webhook req/s with one outbound endpoint enabled ÷ without (issue 23); null when skipped. */
+  readonly webhook_ratio_with_outbound: number | null;
+  /** Deliveries per second to a local receiver while a replay drains (issue 23). */
+  readonly outbound_deliveries_per_s: number | null;
+  /** symbo-crm's CPU time per delivery during that drain, in µs. */
+  readonly outbound_cpu_us_per_delivery: number | null;
   /** The step "during an import" (null when skipped): the worst round's p99, summed non-2xx. */
   readonly during_import_lookup_p99_ms: number | null;
   readonly during_import_lookup_non2xx: number | null;
@@ -79,6 +86,8 @@ export interface Results {
   };
   readonly lookup: LookupBenchResult;
   readonly webhook: WebhookBenchResult;
+  /** null with `--no-outbound`. */
+  readonly outbound: OutboundBenchResult | null;
   /** null when `--reuse-store` skipped the import. */
   readonly import: ImportBenchResult | null;
   /** null with `--no-during-import`. */
@@ -102,6 +111,7 @@ export function evaluateTargets(figures: {
   lookup_p99_ms: number;
   lookup_vs_read_ceiling: number;
   webhook_ratio: number;
+  webhook_ratio_with_outbound: number | null;
   import_ratio: number | null;
   import_peak_rss_mb: number | null;
   during_import_lookup_p99_ms: number | null;
@@ -131,6 +141,7 @@ export function evaluateTargets(figures: {
     target("lookup_p99_ms", figures.lookup_p99_ms, 1.5, "max"),
     target("lookup_vs_read_ceiling", figures.lookup_vs_read_ceiling, 0.9, "min"),
     target("webhook_ratio", figures.webhook_ratio, 3.0, "min"),
+    target("webhook_ratio_with_outbound", figures.webhook_ratio_with_outbound, 0.9, "min"),
     target("import_ratio", figures.import_ratio, 2.5, "max"),
     target("import_peak_rss_mb", figures.import_peak_rss_mb, 300, "max"),
     target("during_import_lookup_p99_ms", figures.during_import_lookup_p99_ms, 5, "max"),
@@ -289,6 +300,28 @@ export function formatTable(results: Results): string {
       "",
     ],
   ];
+  const out = results.outbound;
+  if (out) {
+    rows.push(
+      [
+        "  webhook req/s with one outbound endpoint",
+        int(out.withEndpoint.requestsPerSecond),
+        int(out.withoutEndpoint.requestsPerSecond),
+        "the same server, no endpoint",
+        x(out.webhookRatioWithOutbound),
+        ...verdict(results, "webhook_ratio_with_outbound").split("\t"),
+      ],
+      [
+        "  outbound deliveries/s (replay drain)",
+        int(out.drain.deliveriesPerSecond),
+        "",
+        `${Math.round(out.drain.cpuUsPerDelivery)} µs CPU per delivery`,
+        "",
+        "",
+        "",
+      ],
+    );
+  }
   if (imp) {
     rows.push(
       [

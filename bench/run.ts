@@ -34,16 +34,19 @@ import {
   type Results,
 } from "./report.ts";
 import { runWebhookBench } from "./webhook_bench.ts";
+import { type OutboundBenchResult, runOutboundBench } from "./outbound_bench.ts";
 import { ensureWrk } from "./wrk.ts";
 
 const USAGE = `Usage: deno task bench [--quick] [--rows N] [--reuse-store] [--no-during-import]
+                        [--no-outbound]
 
   --quick             100,000 contacts (default: 1,000,000)
   --rows N            any other number of contacts
   --reuse-store       skip the import measurement and serve the store the last
                       run built for this N (for iterating on the lookup)
   --no-during-import  skip the step that imports N more contacts while lookups
-                      and webhooks arrive`;
+                      and webhooks arrive
+  --no-outbound       skip the outbound deliveries step`;
 
 const FULL_ROWS = 1_000_000;
 const QUICK_ROWS = 100_000;
@@ -116,6 +119,7 @@ async function main(args: readonly string[]): Promise<number> {
         rows: { type: "string" },
         "reuse-store": { type: "boolean", default: false },
         "no-during-import": { type: "boolean", default: false },
+        "no-outbound": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -238,6 +242,30 @@ async function main(args: readonly string[]): Promise<number> {
         `${webhook.server.auditLines} audit lines`,
     );
 
+    let outbound: OutboundBenchResult | null = null;
+    if (!values["no-outbound"]) {
+      log("outbound deliveries:");
+      outbound = await runOutboundBench({
+        workDir,
+        cacheDir,
+        storePath: storeDb,
+        configFor: (dir, dbPath) => writeConfig(dir, dbPath, credentials),
+        adminToken: credentials.adminToken,
+        flags,
+        pinning,
+        dataset,
+        seconds: 10,
+        warmupSeconds: 2,
+        rounds: 2,
+        drainTimeoutMs: 600_000,
+        log,
+      });
+      log(
+        `  ${outbound.deliveredDuringRounds} deliveries during the rounds; replay: ` +
+          `${outbound.drain.delivered} in ${outbound.drain.seconds.toFixed(1)} s`,
+      );
+    }
+
     let duringImport: DuringImportResult | null = null;
     let duringImportCeiling: DuringImportResult | null = null;
     if (!values["no-during-import"]) {
@@ -270,6 +298,9 @@ async function main(args: readonly string[]): Promise<number> {
       lookup_unknown_mix_vs_known: lookup.unknownMixRatio,
       webhook_ratio: webhook.ratio,
       webhook_p99_ms: webhook.server.latencyMs.p99,
+      webhook_ratio_with_outbound: outbound?.webhookRatioWithOutbound ?? null,
+      outbound_deliveries_per_s: outbound?.drain.deliveriesPerSecond ?? null,
+      outbound_cpu_us_per_delivery: outbound?.drain.cpuUsPerDelivery ?? null,
       during_import_lookup_p99_ms: duringImport?.lookup.p99Ms ?? null,
       during_import_lookup_non2xx: duringImport?.lookup.non2xx ?? null,
       during_import_read_ceiling_p99_ms: duringImportCeiling?.lookup.p99Ms ?? null,
@@ -301,6 +332,7 @@ async function main(args: readonly string[]): Promise<number> {
       },
       lookup,
       webhook,
+      outbound,
       import: importResult,
       during_import: duringImport,
       during_import_read_ceiling: duringImportCeiling,

@@ -13,6 +13,7 @@
  */
 import { Buffer } from "node:buffer";
 import { findContactByPhone } from "../contacts/contact_store.ts";
+import { recordCallChange } from "../outbound/outbox.ts";
 import type { SqlArg, SqlExecutor, SqlRow } from "../store/sql.ts";
 import type { WriteTransactionRunner } from "../store/write_transaction.ts";
 import { type ClassifiedEvent, idString, isJsonObject } from "./call_event.ts";
@@ -102,7 +103,7 @@ const UPSERT_CALL_SQL = `INSERT INTO calls (id, ${CALL_COLUMNS.join(", ")}, chan
   VALUES (?, ${CALL_COLUMNS.map(() => "?").join(", ")}, ${NEXT_CHANGE_SEQ})
   ON CONFLICT (id) DO UPDATE SET ${
   [...CALL_COLUMNS, "change_seq"].map((c) => `${c} = excluded.${c}`).join(", ")
-}`;
+} RETURNING change_seq`;
 
 const GET_PROSPECT_SQL = "SELECT data, updated_at FROM prospects WHERE id = ?";
 const GET_PROSPECT_EXTERNAL_ID_SQL = "SELECT external_id FROM prospects WHERE id = ?";
@@ -113,7 +114,8 @@ const UPSERT_PROSPECT_SQL = `INSERT INTO prospects (id, external_id, data, updat
 const UNLINKED_CALLS_OF_PROSPECT_SQL =
   "SELECT id FROM calls WHERE prospect_id = ? AND contact_external_id IS NULL ORDER BY id";
 const LINK_CALL_SQL =
-  `UPDATE calls SET contact_external_id = ?, change_seq = ${NEXT_CHANGE_SEQ} WHERE id = ?`;
+  `UPDATE calls SET contact_external_id = ?, change_seq = ${NEXT_CHANGE_SEQ} WHERE id = ?
+  RETURNING change_seq`;
 
 /**
  * Applies one event: records it in `events` (deduplicated by the envelope `id`,
@@ -186,8 +188,16 @@ export async function applyEvent(
   }
   const flagged = flags.length > 0 ? { flags } : {};
   if (event.kind === "ignored") return { status: "ignored", ...flagged };
-  if (event.kind === "call" && order !== null) await applyCall(db, event, order);
-  else if (event.kind === "prospect") await applyProspect(db, event, ctx);
+  // Every change of a call is announced to the outbound endpoints in this same
+  // transaction (DESIGN §11): its revision is the call's change_seq.
+  if (event.kind === "call" && order !== null) {
+    const change = await applyCall(db, event, order);
+    await recordCallChange(db, { callId: event.callId, ...change, at: receivedMs });
+  } else if (event.kind === "prospect") {
+    for (const linked of await applyProspect(db, event, ctx)) {
+      await recordCallChange(db, { ...linked, created: false, at: receivedMs });
+    }
+  }
   return { status: "applied", ...ids, ...flagged };
 }
 
@@ -206,7 +216,11 @@ export function applyEventInTransaction(
 type CallEvent = Extract<ClassifiedEvent, { kind: "call" }>;
 type ProspectEvent = Extract<ClassifiedEvent, { kind: "prospect" }>;
 
-async function applyCall(db: SqlExecutor, event: CallEvent, order: SnapshotOrder): Promise<void> {
+async function applyCall(
+  db: SqlExecutor,
+  event: CallEvent,
+  order: SnapshotOrder,
+): Promise<{ created: boolean; revision: number }> {
   const receivedMs = order.receivedMs;
   const incoming: Snapshot = { order, data: event.data };
   const row = await db.first(GET_CALL_SQL, [event.callId]);
@@ -239,7 +253,11 @@ async function applyCall(db: SqlExecutor, event: CallEvent, order: SnapshotOrder
     first_seen_at: Math.min(stored?.firstSeenAt ?? receivedMs, receivedMs),
     last_event_at: Math.max(stored?.lastEventAt ?? receivedMs, receivedMs),
   };
-  await db.run(UPSERT_CALL_SQL, [event.callId, ...CALL_COLUMNS.map((c) => values[c])]);
+  const upserted = await db.first(UPSERT_CALL_SQL, [
+    event.callId,
+    ...CALL_COLUMNS.map((c) => values[c]),
+  ]);
+  return { created: stored === null, revision: Number(upserted?.change_seq ?? 0) };
 }
 
 interface StoredCall {
@@ -310,11 +328,12 @@ export function prospectNumber(data: Record<string, unknown>): string | null {
   return digits.length >= 1 && digits.length <= 15 ? `+${digits}` : null;
 }
 
+/** Applies a prospect event; returns the calls it linked to their contact (each a change). */
 async function applyProspect(
   db: SqlExecutor,
   event: ProspectEvent,
   ctx: ApplyContext,
-): Promise<void> {
+): Promise<{ callId: string; revision: number }[]> {
   const receivedMs = ctx.receivedAt.getTime();
   const row = await db.first(GET_PROSPECT_SQL, [event.prospectId]);
   let data = event.data;
@@ -338,12 +357,16 @@ async function applyProspect(
     JSON.stringify(data),
     updatedAt,
   ]);
-  if (externalId === null) return;
+  if (externalId === null) return [];
   // Calls that arrived before Symbo told us who this prospect is get linked now.
   const unlinked = await db.all(UNLINKED_CALLS_OF_PROSPECT_SQL, [event.prospectId]);
+  const linked: { callId: string; revision: number }[] = [];
   for (const call of unlinked) {
-    await db.run(LINK_CALL_SQL, [externalId, stringOrNull(call.id)]);
+    const callId = stringOrNull(call.id);
+    const row = await db.first(LINK_CALL_SQL, [externalId, callId]);
+    if (callId !== null && row) linked.push({ callId, revision: Number(row.change_seq) });
   }
+  return linked;
 }
 
 function prospectIdOf(data: Record<string, unknown>): string | null {

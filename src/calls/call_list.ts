@@ -205,6 +205,15 @@ async function fillPage(
   }
 }
 
+/**
+ * One call as the change feed shows it (fields too large for a page left out,
+ * `url` to fetch them), or null: what outbound deliveries send.
+ */
+export async function getCallSummary(db: SqlExecutor, callId: string): Promise<CallSummary | null> {
+  const row = await db.first(`SELECT ${SUMMARY_COLUMNS} FROM calls WHERE id = ?`, [callId]);
+  return row ? (await callSummary(db, row)).call : null;
+}
+
 /** Newest first (by first sighting, then id), at most `limit` calls and {@link PAGE_BYTES} a page. */
 export async function listCalls(
   db: SqlExecutor,

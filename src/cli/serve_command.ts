@@ -50,6 +50,10 @@ import { createLookupHandler } from "../symbo/lookup_route.ts";
 import { importSigningKeys } from "../symbo/signature.ts";
 import { createWebhookHandler } from "../symbo/webhook_route.ts";
 import { VERSION } from "../version.ts";
+import { endpointRoutes } from "../admin/endpoint_routes.ts";
+import { createHttpClient } from "../outbound/http_client.ts";
+import { outboundBacklog } from "../outbound/outbound_queries.ts";
+import { OutboundSender } from "../outbound/sender.ts";
 
 /** A running server. */
 export interface RunningServer {
@@ -57,6 +61,7 @@ export interface RunningServer {
   readonly store: Store;
   readonly audit: AuditLog;
   readonly applier: Applier;
+  readonly sender: OutboundSender;
   /** Stops accepting, finishes in-flight requests, closes the audit log and store. */
   shutdown(): Promise<void>;
   /** Resolves when the server has stopped. */
@@ -196,6 +201,87 @@ export async function startServer(
     ["outcome"],
   );
   const instance = await auditInstanceId(config.audit.dir);
+  // Calls sent to the CRM (DESIGN §11): the applier records the outbox in its
+  // transactions; this loop delivers it through the one outbound client.
+  const outboundClient = createHttpClient({
+    allowPrivateNetworks: config.outbound.allow_private_networks,
+    allowHttp: config.outbound.allow_http,
+    maxIdlePerOrigin: config.outbound.concurrency_per_endpoint,
+    connectTimeoutMs: config.outbound.connect_timeout_ms,
+    answerTimeoutMs: config.outbound.answer_timeout_ms,
+    userAgent: `symbo-crm/${VERSION}`,
+  });
+  const outboundAttempts = metrics.counter(
+    "symbo_crm_outbound_deliveries_total",
+    "Outbound delivery attempts by endpoint and outcome.",
+    ["endpoint", "outcome"],
+  );
+  const attemptLatency = metrics.histogram(
+    "symbo_crm_outbound_attempt_duration_seconds",
+    "Outbound delivery attempt latency by outcome.",
+    ["outcome"],
+  );
+  // Endpoint ids are few (outbound.max_endpoints) but deleted ones must not
+  // add series forever: past a bound, further ids count as "other".
+  const endpointLabels = new Set<string>();
+  const endpointLabel = (id: string) => {
+    if (endpointLabels.has(id) || endpointLabels.size < 2 * config.outbound.max_endpoints) {
+      endpointLabels.add(id);
+      return id;
+    }
+    return "other";
+  };
+  const sender = new OutboundSender({
+    write: store.write,
+    client: outboundClient,
+    instance,
+    log: logger("outbound"),
+    clock,
+    concurrency: config.outbound.concurrency,
+    concurrencyPerEndpoint: config.outbound.concurrency_per_endpoint,
+    retry: { scheduleSeconds: config.outbound.retry_schedule_seconds },
+    disableAfterMs: config.outbound.disable_after_days * 86_400_000,
+    keepMs: config.outbound.keep_days * 86_400_000,
+    pollMs: config.outbound.poll_interval_ms,
+    // Longer than an attempt can take, so a claim never expires under a live sender.
+    attemptTimeoutMs: config.outbound.connect_timeout_ms + config.outbound.answer_timeout_ms,
+    leaseMs: 2 * (config.outbound.connect_timeout_ms + config.outbound.answer_timeout_ms) + 10_000,
+    userAgent: `symbo-crm/${VERSION}`,
+    onAttempt: (endpointId, outcome, seconds) => {
+      outboundAttempts.inc(endpointLabel(endpointId), outcome);
+      attemptLatency.observe(seconds, outcome);
+    },
+  });
+  let backlogCache: { at: number; value: Awaited<ReturnType<typeof outboundBacklog>> } | null =
+    null;
+  // One read for the three gauges of a scrape.
+  const backlog = async (maxAgeMs = 1_000) => {
+    const at = Date.now();
+    if (backlogCache === null || at - backlogCache.at > maxAgeMs) {
+      backlogCache = { at, value: await outboundBacklog(store.reader, clock().getTime()) };
+    }
+    return backlogCache.value;
+  };
+  metrics.gauge(
+    "symbo_crm_outbound_pending",
+    "Outbound messages waiting to be delivered (or retried).",
+    async () => (await backlog()).pending,
+  );
+  metrics.gauge(
+    "symbo_crm_outbound_oldest_pending_seconds",
+    "Age in seconds of the oldest outbound message still pending (0 when none).",
+    async () => (await backlog()).oldest_pending_seconds,
+  );
+  metrics.gauge(
+    "symbo_crm_outbound_endpoints_disabled",
+    "Outbound endpoints disabled (by hand, or after failing for outbound.disable_after_days).",
+    async () => (await backlog()).endpoints_disabled,
+  );
+  metrics.gauge(
+    "symbo_crm_outbound_in_flight",
+    "Outbound delivery attempts in flight.",
+    () => sender.status().in_flight,
+  );
   const applier = new Applier({
     write: store.write,
     reader: store.reader,
@@ -213,7 +299,10 @@ export async function startServer(
     maxBatch: store.mode === "file" ? 64 : 32,
     batchTargetMs: store.mode === "file" ? 3 : undefined,
     lagWarningSeconds: config.symbo.apply_lag_warning_seconds,
-    onLine: (outcome) => appliedLines.inc(outcome),
+    onLine: (outcome) => {
+      appliedLines.inc(outcome);
+      if (outcome === "applied") sender.inbound();
+    },
     onFlag: (flag) => eventFlags.inc(flag),
   });
   metrics.gauge(
@@ -372,6 +461,18 @@ export async function startServer(
     ...sourceRoutes(sources, store.reader, config.admin.tokens),
     ...callRoutes(store, config.admin.tokens, eventBodies),
     ...unknownNumberRoutes(store.reader, config.admin.tokens),
+    ...endpointRoutes({
+      store,
+      adminTokens: config.admin.tokens,
+      policy: {
+        allowHttp: config.outbound.allow_http,
+        allowPrivateNetworks: config.outbound.allow_private_networks,
+      },
+      maxEndpoints: config.outbound.max_endpoints,
+      secretGraceMs: config.outbound.secret_grace_hours * 3_600_000,
+      clock,
+      onQueued: () => sender.wake(),
+    }),
     ...consoleRoutes({
       store,
       adminTokens: config.admin.tokens,
@@ -410,6 +511,14 @@ export async function startServer(
       // at one, the chain is broken now; otherwise the console's own "Verify now" tells.
       auditLastVerified: () =>
         applier.status().state === "stopped" ? { at: clock().getTime(), ok: false } : null,
+      outbound: {
+        policy: {
+          allowHttp: config.outbound.allow_http,
+          allowPrivateNetworks: config.outbound.allow_private_networks,
+        },
+        maxEndpoints: config.outbound.max_endpoints,
+        onQueued: () => sender.wake(),
+      },
       flushActivity: async () => {
         await unknownNumbers.flush();
         await hourly.flush();
@@ -429,6 +538,18 @@ export async function startServer(
         // still acknowledged (DESIGN §5.2); lookups answer 503 on their own.
         { name: "store", check: () => store.ping(), decidesReadiness: false },
         { name: "audit", check: () => checkAuditReadiness(audit, config.audit.dir) },
+        {
+          name: "outbound",
+          decidesReadiness: false,
+          check: async () => {
+            const { endpoints_disabled } = await backlog(0);
+            const { problem } = sender.status();
+            if (problem !== null) throw new Error(`deliveries wait for the store: ${problem}`);
+            if (endpoints_disabled > 0) {
+              throw new Error(`${endpoints_disabled} endpoint(s) disabled`);
+            }
+          },
+        },
       ],
       details: () => {
         const status = applier.status();
@@ -444,6 +565,8 @@ export async function startServer(
           },
           // Reported, not deciding: a CRM export that fails is not a reason to refuse webhooks.
           sources: { failing: sources.warnings() },
+          // Reported, never deciding: a CRM that is down is its own problem.
+          outbound: { ...sender.status(), ...backlogCache?.value },
         };
       },
     }),
@@ -495,6 +618,7 @@ export async function startServer(
   );
   const addr = await listening.promise;
   applier.start();
+  sender.start();
   await sources.start();
   // The banner says where the applier stands; a long catch-up goes on behind it.
   await Promise.race([applier.settled, new Promise((resolve) => setTimeout(resolve, 2_000))]);
@@ -523,6 +647,8 @@ export async function startServer(
       clearTimeout(timer);
       await auditMaintenance.stop();
       await applier.stop();
+      await sender.stop();
+      outboundClient.close();
       // A source's import in progress finishes like any import job (bounded below), or is rolled back with the process.
       await withDeadline(sources.stop(), config.server.shutdown_timeout_ms, () => {});
       await unknownNumbers.stop().catch(() => {});
@@ -604,7 +730,7 @@ export async function startServer(
   auditMaintenance.start();
 
   const finished = server.finished.then(() => shutdown());
-  return { url, store, audit, applier, shutdown, finished };
+  return { url, store, audit, applier, sender, shutdown, finished };
 }
 
 function describeApplier(applier: Applier): string {

@@ -8,6 +8,7 @@ import { toRegion } from "../contacts/phone.ts";
 import { parseCidr } from "../http/ip_allowlist.ts";
 import { messageOf } from "../error_message.ts";
 import { SourcesSchema, substituteHeaderEnv } from "../contacts/sources/source_config.ts";
+import { DEFAULT_RETRY_SCHEDULE_SECONDS } from "../outbound/retry_schedule.ts";
 
 /** Lookup, admin and metrics tokens shorter than this are refused at start. */
 export const MIN_TOKEN_LENGTH = 24;
@@ -130,6 +131,22 @@ export const ConfigSchema = z.strictObject({
   }).prefault({}),
   log: z.strictObject({
     level: z.enum(["debug", "info", "warning", "error"]).default("info"),
+  }).prefault({}),
+  // Calls sent to the CRM (DESIGN §11): endpoints are registered through the admin API.
+  outbound: z.strictObject({
+    allow_private_networks: z.boolean().default(false),
+    allow_http: z.boolean().default(false),
+    keep_days: z.number().min(1).max(3650).default(14),
+    retry_schedule_seconds: z.array(z.number().min(0).max(7 * 86_400)).min(1).max(30)
+      .default([...DEFAULT_RETRY_SCHEDULE_SECONDS]),
+    disable_after_days: z.number().positive().max(365).default(5),
+    concurrency: z.number().int().min(1).max(256).default(16),
+    concurrency_per_endpoint: z.number().int().min(1).max(64).default(4),
+    max_endpoints: z.number().int().min(1).max(1000).default(50),
+    secret_grace_hours: z.number().min(0).max(30 * 24).default(24),
+    poll_interval_ms: z.number().int().min(10).max(60_000).default(1_000),
+    connect_timeout_ms: z.number().int().min(100).max(60_000).default(5_000),
+    answer_timeout_ms: z.number().int().min(100).max(120_000).default(15_000),
   }).prefault({}),
 }).refine(
   (config) => config.server.max_body_bytes_in_flight >= config.symbo.max_body_bytes,

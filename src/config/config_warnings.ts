@@ -25,6 +25,16 @@ export async function configWarnings(
       );
     }
   });
+  if (config.outbound.allow_http) {
+    warnings.push(
+      "outbound.allow_http is on: calls may be sent to plain http:// endpoints, unencrypted (contact data and call notes cross the network readable).",
+    );
+  }
+  if (config.outbound.allow_private_networks) {
+    warnings.push(
+      "outbound.allow_private_networks is on: endpoints may point at loopback, private and link-local addresses (including cloud metadata services); only for trusted admins on a private network.",
+    );
+  }
   const secretFiles = [
     ...(source.file !== null ? [source.file] : []),
     join(config.data_dir, LOOKUP_TOKEN_FILE),

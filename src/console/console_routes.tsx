@@ -43,6 +43,7 @@ import { ImportJobPage, ImportPage } from "./pages/import.tsx";
 import { LoginPage } from "./pages/login.tsx";
 import { type OverviewCheck, OverviewPage } from "./pages/overview.tsx";
 import { UnknownNumbersPage } from "./pages/unknown_numbers.tsx";
+import { type OutboundConsoleDeps, outboundConsoleRoutes } from "./outbound_console_routes.tsx";
 import {
   cookieHeader,
   LOGIN_COOKIE,
@@ -89,6 +90,8 @@ export interface ConsoleDeps {
   readonly auditLastVerified?: (() => { at: number; ok: boolean } | null) | undefined;
   /** Writes the buffered unknown numbers and counters, so a page shows what just happened. */
   readonly flushActivity?: (() => Promise<void>) | undefined;
+  /** The outbound pages (endpoints, messages); absent, they are not served. */
+  readonly outbound?: Omit<OutboundConsoleDeps, "store" | "clock"> | undefined;
   readonly clock?: () => Date;
   readonly log?: Logger;
 }
@@ -483,6 +486,12 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       ),
     },
     ...importRoutes(),
+    ...(deps.outbound
+      ? outboundConsoleRoutes(
+        { signedIn, html, redirect, readForm, csrfRefused, notFound: notFoundPage },
+        { ...deps.outbound, store: deps.store, clock },
+      )
+      : []),
   ];
   return routes;
 

@@ -14,6 +14,7 @@ export const NAV = [
   ["import", "/console/import", "Import"],
   ["sources", "/console/sources", "Sources"],
   ["unknown", "/console/unknown-numbers", "Unknown numbers"],
+  ["endpoints", "/console/endpoints", "Endpoints"],
   ["audit", "/console/audit", "Audit"],
   ["api", "/console/api", "API"],
 ] as const;

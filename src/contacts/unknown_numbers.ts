@@ -6,6 +6,7 @@
  * cap (the least recently seen go first) and drops rows older than the
  * retention. A store that is busy or down only delays a flush.
  */
+import { recordFirstDial } from "../outbound/outbox.ts";
 import type { CountryCode } from "libphonenumber-js";
 import type { Logger } from "../log/logging.ts";
 import type { SqlExecutor } from "../store/sql.ts";
@@ -90,15 +91,20 @@ export function createUnknownNumbersRecorder(deps: UnknownNumbersDeps): UnknownN
     }
     await deps.write(async (db) => {
       for (const [number, p] of merged) {
-        await db.run(
+        const row = await db.first(
           `INSERT INTO unknown_numbers (number, count, first_seen_at, last_seen_at)
            VALUES (?, ?, ?, ?)
            ON CONFLICT (number) DO UPDATE SET
              count = count + excluded.count,
              first_seen_at = min(first_seen_at, excluded.first_seen_at),
-             last_seen_at = max(last_seen_at, excluded.last_seen_at)`,
+             last_seen_at = max(last_seen_at, excluded.last_seen_at)
+           RETURNING count`,
           [number, p.count, p.first, p.last],
         );
+        // A new row (its count is this batch's): a CRM endpoint may want to create a lead.
+        if (Number(row?.count) === p.count) {
+          await recordFirstDial(db, { number, firstSeenAt: p.first, at: now });
+        }
       }
       await pruneUnknownNumbers(db, deps.maxRows, now - deps.retentionDays * DAY_MS);
     });

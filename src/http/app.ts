@@ -24,7 +24,7 @@ export const DEFAULT_BODY_STALL_MS = 10_000;
 
 /** One route of the application. */
 export interface Route {
-  readonly method: "GET" | "POST" | "PUT" | "DELETE";
+  readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   readonly path: string;
   readonly handler: (
     request: Request,

@@ -257,6 +257,69 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS source_runs_by_source ON source_runs (source, id)`,
     ],
   },
+  {
+    version: 12,
+    statements: [
+      // Outbound deliveries (issue 23, DESIGN §11). Endpoints hold their own
+      // secret (and the previous one during a rotation's grace period).
+      `CREATE TABLE IF NOT EXISTS outbound_endpoints (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        types TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        secret TEXT NOT NULL,
+        previous_secret TEXT,
+        previous_secret_until INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        disabled_reason TEXT,
+        failing_since INTEGER,
+        last_success_at INTEGER,
+        last_error TEXT,
+        last_error_at INTEGER
+      )`,
+      // The outbox: written in the applier's transaction, one open message per
+      // endpoint and subject (a call, or a dialed number), coalesced by the
+      // next change. A message is claimed with a lease before it is sent.
+      // Every insert is on the webhook's path, so two indexes only (and no
+      // rowid): next_attempt_at is when a pending message is due and when a
+      // finished one finished, so one index serves claims, lists by status and
+      // retention.
+      `CREATE TABLE IF NOT EXISTS outbound_messages (
+        id TEXT PRIMARY KEY,
+        endpoint_id TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        call_id TEXT,
+        type TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        payload TEXT,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        lease_until INTEGER,
+        last_error TEXT
+      ) WITHOUT ROWID`,
+      `CREATE INDEX IF NOT EXISTS outbound_messages_open ON outbound_messages (endpoint_id, subject, status)`,
+      `CREATE INDEX IF NOT EXISTS outbound_messages_due ON outbound_messages (endpoint_id, status, next_attempt_at)`,
+      `CREATE TABLE IF NOT EXISTS outbound_attempts (
+        id INTEGER PRIMARY KEY,
+        message_id TEXT NOT NULL,
+        endpoint_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        status_code INTEGER,
+        latency_ms INTEGER NOT NULL,
+        response TEXT,
+        error TEXT
+      )`,
+      `CREATE INDEX IF NOT EXISTS outbound_attempts_by_message ON outbound_attempts (message_id, at)`,
+      `CREATE INDEX IF NOT EXISTS outbound_attempts_by_endpoint ON outbound_attempts (endpoint_id, at)`,
+    ],
+  },
 ];
 
 /**

@@ -30,9 +30,10 @@ Deno.test("health, readiness and metrics", async (t) => {
       const body = await ready.json();
       assertEquals({ status: body.status, checks: body.checks }, {
         status: "ready",
-        checks: { store: "ok", audit: "ok" },
+        checks: { store: "ok", audit: "ok", outbound: "ok" },
       });
       assertEquals(body.applier.state, "caught_up");
+      assertEquals(body.outbound.pending, 0);
       assertEquals(body.applier.lag_events, 0);
     });
 
