@@ -16,6 +16,7 @@ import { callRoutes } from "../admin/call_routes.ts";
 import { contactRoutes } from "../admin/contact_routes.ts";
 import { DEFAULT_IMPORT_WAIT_MS, importRoutes } from "../admin/import_route.ts";
 import { createImportJobs } from "../contacts/import_jobs.ts";
+import { resetImportSpoolDir } from "../contacts/import_spool_dir.ts";
 import { withDeadline } from "../deadline.ts";
 import { openApiDocument } from "../admin/openapi.ts";
 import { unknownNumberRoutes } from "../admin/unknown_number_routes.ts";
@@ -281,8 +282,9 @@ export async function startServer(
     },
   });
 
-  // Uploads are spooled here (owner-only: it holds contact data) and imported as jobs.
-  const importTempDir = await Deno.makeTempDir({ prefix: "symbo-crm-imports-" });
+  // Uploads are spooled here (owner-only: it holds contact data) and imported as
+  // jobs; what a crashed process left there is removed now.
+  const importTempDir = await resetImportSpoolDir(config.data_dir);
   const importJobs = createImportJobs({
     store,
     defaultRegion,
@@ -291,6 +293,7 @@ export async function startServer(
     clock,
     log: logger("import"),
     idleMs: config.server.request_timeout_ms,
+    uploadTimeoutMs: config.admin.import_upload_timeout_ms,
   });
 
   // Event bodies live only in the audit log; one reader (its per-day index) serves the API and the console.

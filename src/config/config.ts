@@ -99,6 +99,8 @@ export const ConfigSchema = z.strictObject({
   admin: z.strictObject({
     tokens: z.array(token("an admin token")).default([]),
     max_import_bytes: z.number().int().min(1024).max(10 * 1024 * MIB).default(512 * MIB),
+    // A whole CSV upload (API or console) must arrive within this: it holds the only import slot.
+    import_upload_timeout_ms: z.number().int().min(1000).max(86_400_000).default(30 * 60_000),
   }).prefault({}),
   contacts: z.strictObject({
     default_region: z.string().refine((code) => toRegion(code) !== undefined, {
