@@ -35,6 +35,7 @@ import { countedRows } from "../store/row_counts.ts";
 import { toRegion } from "../contacts/phone.ts";
 import { boundedText, createApp, type Route } from "../http/app.ts";
 import { errorResponse } from "../http/http_error.ts";
+import { superviseServer } from "../http/serve_supervisor.ts";
 import { logger, maskPhone } from "../log/logging.ts";
 import { Metrics } from "../ops/metrics.ts";
 import { opsRoutes } from "../ops/ops_routes.ts";
@@ -396,36 +397,52 @@ export async function startServer(
 
   unknownNumbers.start();
   hourly.start();
-  const listening = Promise.withResolvers<Deno.NetAddr>();
   const tls = config.server.tls
     ? {
       cert: await Deno.readTextFile(config.server.tls.cert_file),
       key: await Deno.readTextFile(config.server.tls.key_file),
     }
     : undefined;
-  const server = Deno.serve(
-    {
-      hostname: config.server.hostname,
-      port: config.server.port,
-      ...tls,
-      onListen: (addr) => listening.resolve(addr),
-      onError: (error) => {
-        log.error("Unhandled server error: {error}", { error: boundedText(String(error)) });
-        return errorResponse(500, "internal_error", "The server could not handle this request.");
-      },
-    },
-    config.symbo.allowed_ips.length > 0
-      // Reading the peer address costs every request several microseconds: only when it is used.
-      ? (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr })
-      // (a getter: read only by the console's login rate limit)
-      : (request, info) =>
-        app.fetch(request, {
-          get remoteAddr() {
-            return info.remoteAddr;
-          },
-        }),
+  const handler: Deno.ServeHandler<Deno.NetAddr> = config.symbo.allowed_ips.length > 0
+    // Reading the peer address costs every request several microseconds: only when it is used.
+    ? (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr })
+    // (a getter: read only by the console's login rate limit)
+    : (request, info) =>
+      app.fetch(request, {
+        get remoteAddr() {
+          return info.remoteAddr;
+        },
+      });
+  const acceptErrors = metrics.counter(
+    "symbo_crm_accept_errors_total",
+    "Connections the server failed to accept (e.g. too many open files); it listens again.",
   );
-  const addr = await listening.promise;
+  // An accept error (EMFILE) ends Deno.serve's listener: the supervisor listens
+  // again instead of letting it end the process (http/serve_supervisor.ts).
+  const server = superviseServer({
+    port: config.server.port,
+    listen: (port) =>
+      Deno.serve(
+        {
+          hostname: config.server.hostname,
+          port,
+          ...tls,
+          onListen: () => {},
+          onError: (error) => {
+            log.error("Unhandled server error: {error}", { error: boundedText(String(error)) });
+            return errorResponse(
+              500,
+              "internal_error",
+              "The server could not handle this request.",
+            );
+          },
+        },
+        handler,
+      ),
+    onAcceptError: () => acceptErrors.inc(),
+    warn: (message, properties) => logger("server").warn(message, properties),
+  });
+  const addr = server.addr;
   applier.start();
   // The banner says where the applier stands; a long catch-up goes on behind it.
   await Promise.race([applier.settled, new Promise((resolve) => setTimeout(resolve, 2_000))]);
