@@ -33,7 +33,7 @@ import { ensureLookupToken } from "../config/lookup_token.ts";
 import { countContacts, lookupBodyReader } from "../contacts/contact_store.ts";
 import { countedRows } from "../store/row_counts.ts";
 import { toRegion } from "../contacts/phone.ts";
-import { boundedText, createApp, type Route } from "../http/app.ts";
+import { boundedText, type ConnectionInfo, createApp, type Route } from "../http/app.ts";
 import { errorResponse } from "../http/http_error.ts";
 import { superviseServer } from "../http/serve_supervisor.ts";
 import { logger, maskPhone } from "../log/logging.ts";
@@ -297,6 +297,12 @@ export async function startServer(
     uploadTimeoutMs: config.admin.import_upload_timeout_ms,
   });
 
+  /** Who a request comes from (behind a trusted proxy: the address it forwarded). */
+  const clientOf = (request: Request, connection: ConnectionInfo) => {
+    const addr = connection.remoteAddr;
+    const peer = addr && "hostname" in addr ? addr.hostname : null;
+    return clientAddress(request, peer, config.server.trust_proxy) ?? "unknown";
+  };
   // Event bodies live only in the audit log; one reader (its per-day index) serves the API and the console.
   const eventBodies = new AuditBodyReader(config.audit.dir, instance);
   const routes: Route[] = [
@@ -320,11 +326,7 @@ export async function startServer(
       sessionTtlMs,
       limiter: createLoginLimiter(),
       secure: config.server.tls !== undefined,
-      clientOf: (request, connection) => {
-        const addr = connection.remoteAddr;
-        const peer = addr && "hostname" in addr ? addr.hostname : null;
-        return clientAddress(request, peer, config.server.trust_proxy) ?? "unknown";
-      },
+      clientOf,
       auditDir: config.audit.dir,
       dataDir: config.data_dir,
       defaultRegion,
@@ -387,8 +389,16 @@ export async function startServer(
     metrics,
     log,
     requestTimeoutMs: config.server.request_timeout_ms,
-    bodyBudget: new BodyBudget(config.server.max_body_bytes_in_flight),
+    bodyBudget: new BodyBudget(config.server.max_body_bytes_in_flight, {
+      // A quarter of the budget per client address, never less than one largest webhook.
+      perClientBytes: Math.max(
+        Math.floor(config.server.max_body_bytes_in_flight / 4),
+        config.symbo.max_body_bytes,
+      ),
+    }),
     bodyStallMs: config.server.body_stall_timeout_ms,
+    bodyMinBytesPerSecond: config.server.body_min_bytes_per_second,
+    clientOf,
     symboAccess: config.symbo.allowed_ips.length === 0
       ? undefined
       : (request, peer) =>

@@ -106,7 +106,7 @@ Deno.test("a stalled body is aborted with 408 and Connection: close, and its bud
   }
 });
 
-Deno.test("bodies beyond the in-flight byte budget get 503 with Retry-After before being read", async () => {
+Deno.test("bodies beyond the in-flight byte budget get 503 with Retry-After as their bytes arrive", async () => {
   const dir = await Deno.makeTempDir({ prefix: "symbo-crm-budget-" });
   const server = await startServerProcess({
     dir,
@@ -114,7 +114,8 @@ Deno.test("bodies beyond the in-flight byte budget get 503 with Retry-After befo
   });
   const holding = await connect(server.url);
   try {
-    await startPost(holding, "/symbo/webhook", 800 * 1024, 1_000);
+    // Bytes are charged as they arrive (not as declared): this one holds 800 KiB it sent.
+    await startPost(holding, "/symbo/webhook", 900 * 1024, 800 * 1024);
     await eventually("the second body is refused", 5_000, async () => {
       const response = await fetch(`${server.url}/symbo/webhook`, {
         method: "POST",
