@@ -334,6 +334,7 @@ export async function startServer(
       maxImportBytes: config.admin.max_import_bytes,
       openApi: openApiDocument(),
       importJobs,
+      uploadIdleMs: config.server.request_timeout_ms,
       eventBodies,
       applierStatus: () => {
         const status = applier.status();
