@@ -55,19 +55,21 @@ function bigCsv(rows: number, bytes: number): Blob {
   return new Blob(lines, { type: "text/csv" });
 }
 
+function configFor(dir: string, server: Record<string, unknown> = {}) {
+  return {
+    database: { url: `file:${dir}/crm.db` },
+    audit: { dir: `${dir}/audit` },
+    data_dir: dir,
+    server,
+    symbo: { webhook_secrets: ["webhook secret for tests"], lookup_tokens: [TOKEN] },
+    admin: { tokens: [ADMIN] },
+    log: { level: "warning" },
+  };
+}
+
 Deno.test("the console imports a file larger than the shared body budget, streamed to the spool", async () => {
   const dir = await Deno.makeTempDir({ prefix: "symbo-crm-console-import-" });
-  const server = await startServerProcess({
-    dir,
-    config: {
-      database: { url: `file:${dir}/crm.db` },
-      audit: { dir: `${dir}/audit` },
-      data_dir: dir,
-      symbo: { webhook_secrets: ["webhook secret for tests"], lookup_tokens: [TOKEN] },
-      admin: { tokens: [ADMIN] },
-      log: { level: "warning" },
-    },
-  });
+  const server = await startServerProcess({ dir, config: configFor(dir) });
   try {
     const { cookie, csrf } = await signIn(server.url);
     const file = bigCsv(4_000, 40 * MIB);
@@ -115,6 +117,53 @@ Deno.test("the console imports a file larger than the shared body budget, stream
     await refused.body?.cancel();
     assertEquals([...Deno.readDirSync(`${dir}/import-spool`)], []);
   } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("a console form that stalls after its file is given up and frees the import slot", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-console-stall-" });
+  // The form's idle limit is server.request_timeout_ms.
+  const server = await startServerProcess({
+    dir,
+    config: configFor(dir, { request_timeout_ms: 1_000 }),
+  });
+  const { hostname, port } = new URL(server.url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  try {
+    const { cookie, csrf } = await signIn(server.url);
+    const csv = "external_id,first_name,work_phone\r\nst-1,Stall,+1 415 555 0101\r\n";
+    const sent = `--XyZ\r\ncontent-disposition: form-data; name="csrf"\r\n\r\n${csrf}\r\n` +
+      `--XyZ\r\ncontent-disposition: form-data; name="file"; filename="s.csv"\r\n` +
+      `content-type: text/csv\r\n\r\n${csv}\r\n--XyZ\r\ncontent-disposition: form-data; name="reg`;
+    await conn.write(new TextEncoder().encode(
+      `POST /console/import HTTP/1.1\r\nhost: 127.0.0.1\r\ncookie: ${cookie}\r\n` +
+        `content-type: multipart/form-data; boundary=XyZ\r\ncontent-length: ${
+          sent.length + 100
+        }\r\n\r\n` +
+        sent,
+    ));
+    // The file is spooled, then the rest of the form never comes.
+    let answer = "";
+    const buffer = new Uint8Array(8192);
+    while (!answer.includes("\r\n\r\n")) {
+      const read = await conn.read(buffer);
+      if (read === null) break;
+      answer += new TextDecoder().decode(buffer.subarray(0, read));
+    }
+    assertMatch(answer, /^HTTP\/1\.1 408 /);
+    assertEquals([...Deno.readDirSync(`${dir}/import-spool`)], []);
+    // The slot is free: an API import runs.
+    const response = await fetch(`${server.url}/api/contacts/import`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "text/csv" },
+      body: csv,
+    });
+    // (200 with the summary, or 202 with the job if it takes longer than the short wait.)
+    assert([200, 202].includes(response.status), `status ${response.status}, not 409 busy`);
+    await response.body?.cancel();
+  } finally {
+    conn.close();
     await server.stop();
   }
 });
