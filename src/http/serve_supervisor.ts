@@ -63,7 +63,7 @@ export function superviseServer(options: ServeSupervisorOptions): SupervisedServ
     if (at - lastLoggedAt < logIntervalMs) return;
     options.warn(
       "Accepting a connection failed {count} time(s) since the last report: {error}; " +
-        "listening again in {retryMs} ms (open connections are still served). " +
+        "listening again in {retryMs} ms (requests in flight finish; idle connections are closed). " +
         "Too many open files means clients hold too many connections: see LimitNOFILE and the proxy.",
       { count: unlogged, error: String(error).slice(0, 200), retryMs },
     );
