@@ -36,6 +36,7 @@ import {
 import { submitError } from "../admin/import_route.ts";
 import { withDeadline } from "../deadline.ts";
 import { multipartBoundary, partText, readMultipart } from "../http/multipart_stream.ts";
+import { clientClosed } from "../http/body_guard.ts";
 import { formatAge, formatTime } from "./layout.tsx";
 import type { LoginLimiter } from "./login_limiter.ts";
 import { ApiReferencePage } from "./pages/api_reference.tsx";
@@ -578,7 +579,11 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
     let fileName = "";
     let trailingDeadline = Infinity;
     /** One step of reading the form, bounded in time (the file itself is bounded by the spool). */
-    const step = <T,>(work: Promise<T>): Promise<T> => {
+    const step = <T,>(reading: Promise<T>): Promise<T> => {
+      // A read that fails is the client going away (a 499, not an error of ours).
+      const work = reading.catch((error) => {
+        throw error instanceof HttpError ? error : clientClosed();
+      });
       work.catch(() => {});
       const ms = Math.max(0, Math.min(idleMs, trailingDeadline - Date.now()));
       return withDeadline(work, ms, () => {

@@ -167,3 +167,50 @@ Deno.test("a console form that stalls after its file is given up and frees the i
     await server.stop();
   }
 });
+
+Deno.test("a console upload the client abandons is a 499, never an ERROR and a 500", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "symbo-crm-console-abandon-" });
+  const server = await startServerProcess({
+    dir,
+    config: { ...configFor(dir), log: { level: "info" } },
+  });
+  try {
+    const { cookie, csrf } = await signIn(server.url);
+    const { hostname, port } = new URL(server.url);
+    const counted = /route="\/console\/import",method="POST",status="(\d+)"\} (\d+)/g;
+    const answered = async () => {
+      const metrics = await fetch(`${server.url}/metrics`, {
+        headers: { authorization: `Bearer ${ADMIN}` },
+      });
+      return [...(await metrics.text()).matchAll(counted)].map((m) => [m[1], m[2]]);
+    };
+    const parts = [
+      // Gone in the middle of a field, then in the middle of the file.
+      `--XyZ\r\ncontent-disposition: form-data; name="csrf"\r\n\r\n${csrf.slice(0, 5)}`,
+      `--XyZ\r\ncontent-disposition: form-data; name="csrf"\r\n\r\n${csrf}\r\n` +
+      `--XyZ\r\ncontent-disposition: form-data; name="file"; filename="g.csv"\r\n\r\n` +
+      "external_id,first_name\r\ng-1,Gone\r\n",
+    ];
+    for (const [i, sent] of parts.entries()) {
+      const conn = await Deno.connect({ hostname, port: Number(port) });
+      await conn.write(new TextEncoder().encode(
+        `POST /console/import HTTP/1.1\r\nhost: 127.0.0.1\r\ncookie: ${cookie}\r\n` +
+          `content-type: multipart/form-data; boundary=XyZ\r\ncontent-length: 100000\r\n\r\n` +
+          sent,
+      ));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      conn.close();
+      await eventually(
+        `abandoned upload ${i + 1} is answered`,
+        10_000,
+        async () => (await answered()).reduce((sum, [, n]) => sum + Number(n), 0) === i + 1,
+      );
+    }
+    assertEquals(await answered(), [["499", "2"]]);
+    const errors = server.output.filter((line) => /"level":"(ERROR|FATAL)"/.test(line));
+    assertEquals(errors, []);
+    assertEquals([...Deno.readDirSync(`${dir}/import-spool`)], []);
+  } finally {
+    await server.stop();
+  }
+});
