@@ -133,6 +133,10 @@ export function openApiDocument(): JsonObject {
           responses: {
             "200": json("The import summary: counts, warnings, rejects, column mapping."),
             "202": json("Still running: the job and its status_url."),
+            "408": errorResponse(
+              "The upload sent nothing for server.request_timeout_ms, or took longer than admin.import_upload_timeout_ms.",
+            ),
+            "409": errorResponse("Another import is being uploaded or running."),
             "413": errorResponse("Larger than admin.max_import_bytes."),
             "422": errorResponse("The file could not be imported; the message says why."),
             ...common,
