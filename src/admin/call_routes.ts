@@ -1,8 +1,9 @@
 /**
  * Admin routes for calls: list with filters and cursor pages, the change feed
- * (`?since=`), the CSV export, one call with its event history, and one
- * event's exact body. Pages and histories are bounded in bytes (large fields
- * are fetched per call); the export streams one row at a time.
+ * (`?since=`), the CSV export, one call with a page of its event history
+ * (`?events_limit=`, `?events_cursor=`), and one event's exact body. Pages
+ * and histories are bounded in rows and bytes (large fields are fetched per
+ * call); the export streams one row at a time.
  */
 import { z } from "zod";
 import { exportCalls } from "../calls/call_export.ts";
@@ -11,11 +12,14 @@ import {
   EventBodyUnavailableError,
   getCallEventBody,
   getCallWithHistory,
+  HISTORY_DEFAULT_EVENTS,
+  HistoryCursorError,
 } from "../calls/call_queries.ts";
 import type { AuditBodySource } from "../audit/audit_line_lookup.ts";
 import { requireAdmin } from "../http/admin_auth.ts";
 import type { Route } from "../http/app.ts";
-import { errorResponse, HttpError, jsonResponse } from "../http/http_error.ts";
+import { errorResponse, HttpError } from "../http/http_error.ts";
+import { answer, CallFeedBody, CallPageBody, CallWithHistoryBody } from "../http/api_responses.ts";
 import type { Store } from "../store/open_store.ts";
 import { csvLine } from "../csv/csv_cell.ts";
 import { limitParam, parseQuery, timeParam } from "./query_params.ts";
@@ -30,6 +34,12 @@ export const ListQuery = z.strictObject({
   limit: limitParam(1000, 100),
   cursor: z.string().min(1).optional(),
   since: z.string().optional(),
+});
+
+/** The query string of one call: which page of its history (newest events first). */
+export const CallQuery = z.strictObject({
+  events_limit: limitParam(1000, HISTORY_DEFAULT_EVENTS),
+  events_cursor: z.string().min(1).optional(),
 });
 
 /** The call export's query string. */
@@ -79,9 +89,10 @@ export function callRoutes(
               query.since === "" ? null : query.since,
               query.limit,
             );
-            return jsonResponse(200, feed);
+            return answer(CallFeedBody, 200, feed);
           }
-          return jsonResponse(
+          return answer(
+            CallPageBody,
             200,
             await listCalls(store.reader, filterOf(query), query.limit, query.cursor ?? null),
           );
@@ -145,9 +156,21 @@ export function callRoutes(
       path: "/api/calls/:id",
       handler: async (request, params) => {
         requireAdmin(request, adminTokens);
-        const found = await getCallWithHistory(store.client, params.id ?? "", bodies);
+        const query = parseQuery(new URL(request.url), CallQuery);
+        let found;
+        try {
+          found = await getCallWithHistory(store.client, params.id ?? "", bodies, {
+            limit: query.events_limit,
+            cursor: query.events_cursor ?? null,
+          });
+        } catch (error) {
+          if (error instanceof HistoryCursorError) {
+            throw new HttpError(400, "invalid_cursor", error.message);
+          }
+          throw error;
+        }
         return found
-          ? jsonResponse(200, found)
+          ? answer(CallWithHistoryBody, 200, found)
           : errorResponse(404, "not_found", "No call has this id.");
       },
     },

@@ -13,11 +13,26 @@ import {
   toLookupBody,
 } from "../contacts/contact.ts";
 import { toContact } from "../contacts/contact_row.ts";
-import { deleteContact, getContact, saveContact } from "../contacts/contact_store.ts";
+import {
+  deleteContact,
+  getContact,
+  saveSerializedContact,
+  serializeContact,
+} from "../contacts/contact_store.ts";
+import { extraNumbersFromStored } from "../contacts/contact.ts";
+import { normalizePhone, toRegion } from "../contacts/phone.ts";
+import type { SaveOutcome } from "../contacts/contact_store.ts";
+import type { SqlExecutor } from "../store/sql.ts";
 import { searchContacts } from "../contacts/contact_search.ts";
 import { requireAdmin } from "../http/admin_auth.ts";
 import type { Route } from "../http/app.ts";
-import { errorResponse, HttpError, jsonResponse } from "../http/http_error.ts";
+import { errorResponse, HttpError } from "../http/http_error.ts";
+import {
+  answer,
+  ContactSavedBody,
+  ContactSearchBody,
+  StoredContactBody,
+} from "../http/api_responses.ts";
 import { readBodyLimited } from "../http/read_body.ts";
 import type { Store } from "../store/open_store.ts";
 import { limitParam, parseJsonBody, parseQuery } from "./query_params.ts";
@@ -31,12 +46,24 @@ const contactShape = Object.fromEntries(CONTACT_FIELDS.map((name) => [name, fiel
 /** A contact as the admin API takes it: the lookup body's shape. */
 export const ContactBody = z.strictObject({
   ...contactShape,
+  external_id: field.optional().describe(
+    "Optional: when given, it must equal the external_id in the URL (400 otherwise).",
+  ),
+  first_name: field.refine((name) => name.trim() !== "", "first_name is required").meta({
+    description: "Required: a contact needs a first name (more than spaces).",
+    pattern: "\\S",
+  }),
   account: z.strictObject({
     external_id: field.trim().min(1, "an account needs its external_id"),
     name: field.trim().min(1, "an account needs its name"),
     website_url: field.optional(),
     industry: field.optional(),
   }).optional(),
+  /**
+   * Numbers indexed for lookup beyond the four phone fields (an import finds
+   * them in cells that hold several). Absent: the stored ones are kept; `[]` clears them.
+   */
+  extra_numbers: z.array(z.string().max(100)).max(50).optional(),
 });
 
 /** The contact search's query string. */
@@ -61,7 +88,7 @@ export function contactRoutes(
       handler: async (request) => {
         requireAdmin(request, adminTokens);
         const { q, limit } = parseQuery(new URL(request.url), SearchQuery);
-        return jsonResponse(200, {
+        return answer(ContactSearchBody, 200, {
           contacts: await searchContacts(store.reader, q, limit, defaultRegion),
         });
       },
@@ -73,8 +100,9 @@ export function contactRoutes(
         requireAdmin(request, adminTokens);
         const found = await getContact(store.reader, params.external_id ?? "");
         if (!found) return errorResponse(404, "not_found", "No contact has this external_id.");
-        return jsonResponse(200, {
+        return answer(StoredContactBody, 200, {
           ...toLookupBody(found.contact),
+          extra_numbers: found.extraNumbers,
           updated_at: new Date(found.updatedAt).toISOString(),
         });
       },
@@ -89,12 +117,14 @@ export function contactRoutes(
         if (body.external_id !== undefined && body.external_id !== externalId) {
           throw new HttpError(400, "invalid_body", "external_id: differs from the one in the URL.");
         }
-        const { contact, warnings } = normalizeBody(
+        const { contact, warnings, extraNumbers } = normalizeBody(
           { ...body, external_id: externalId },
           defaultRegion,
         );
-        const outcome = await store.write((db) => saveContact(db, contact, Date.now()));
-        return jsonResponse(outcome === "inserted" ? 201 : 200, {
+        const outcome = await store.write((db) =>
+          upsertContact(db, contact, extraNumbers, body.extra_numbers === undefined, Date.now())
+        );
+        return answer(ContactSavedBody, outcome === "inserted" ? 201 : 200, {
           status: outcome,
           contact: toLookupBody(contact),
           warnings,
@@ -115,12 +145,38 @@ export function contactRoutes(
   ];
 }
 
-/** Turns an API body into a stored contact with the import's own rules, or a 400. */
-function normalizeBody(
+/**
+ * Saves a contact from the API: its extra numbers are those of its cells and
+ * body, plus (when `keepStored`, the body did not name any) the ones already
+ * stored, so a PUT never drops numbers an import found.
+ */
+export async function upsertContact(
+  db: SqlExecutor,
+  contact: Contact,
+  extraNumbers: readonly string[],
+  keepStored: boolean,
+  now: number,
+): Promise<SaveOutcome> {
+  let extra = [...extraNumbers];
+  if (keepStored) {
+    const stored = await db.first("SELECT fields FROM contacts WHERE external_id = ?", [
+      contact.external_id,
+    ]);
+    if (stored) extra = [...new Set([...extra, ...extraNumbersFromStored(String(stored.fields))])];
+  }
+  return await saveSerializedContact(db, serializeContact(contact, extra), now);
+}
+
+/** Turns an API body into a stored contact with the import's own rules, or a 400 (`HttpError`). */
+export function normalizeBody(
   body: z.infer<typeof ContactBody> & { external_id: string },
   defaultRegion: CountryCode | undefined,
-): { contact: Contact; warnings: readonly string[] } {
-  const flat: Record<string, string | undefined> = { ...body, account: undefined };
+): { contact: Contact; warnings: readonly string[]; extraNumbers: readonly string[] } {
+  const flat: Record<string, string | undefined> = {
+    ...body,
+    account: undefined,
+    extra_numbers: undefined,
+  };
   if (body.account) {
     flat.account_external_id = body.account.external_id;
     flat.account_name = body.account.name;
@@ -130,5 +186,18 @@ function normalizeBody(
   const record = ALL_CONTACT_FIELDS.map((name) => flat[name] ?? "");
   const result = toContact(record, ALL_CONTACT_FIELDS, defaultRegion);
   if (!result.ok) throw new HttpError(400, "invalid_contact", result.reason);
-  return { contact: result.contact, warnings: result.warnings };
+  const extraNumbers = [...result.extraNumbers];
+  for (const raw of body.extra_numbers ?? []) {
+    const region = toRegion(result.contact.address_country) ?? defaultRegion;
+    const phone = normalizePhone(raw, region);
+    if (!phone) {
+      throw new HttpError(
+        400,
+        "invalid_contact",
+        `extra_numbers: ${JSON.stringify(raw.slice(0, 40))} is not a phone number`,
+      );
+    }
+    if (!extraNumbers.includes(phone.e164)) extraNumbers.push(phone.e164);
+  }
+  return { contact: result.contact, warnings: result.warnings, extraNumbers };
 }

@@ -14,7 +14,15 @@ import { toRegion } from "../contacts/phone.ts";
 import { requireAdmin } from "../http/admin_auth.ts";
 import { clientClosed } from "../http/body_guard.ts";
 import type { Route } from "../http/app.ts";
-import { HttpError, jsonResponse, SECURITY_HEADERS } from "../http/http_error.ts";
+import { HttpError, SECURITY_HEADERS } from "../http/http_error.ts";
+import {
+  answer,
+  ImportAcceptedBody,
+  ImportFailedBody,
+  ImportJobBody,
+  ImportJobListBody,
+  ImportSummaryBody,
+} from "../http/api_responses.ts";
 import { parseQuery } from "./query_params.ts";
 
 const flag = z.enum(["", "1", "true", "0", "false"]).transform((v) =>
@@ -26,15 +34,22 @@ export const ImportQuery = z.strictObject({
   dry_run: flag.optional(),
   strict: flag.optional(),
   prune: flag.optional(),
+  force_prune: flag.optional(),
   region: z.string().refine(
     (code) => toRegion(code) !== undefined,
     "expected a two-letter country code",
-  )
+  ).meta({
+    description: "The region of national numbers: an ISO 3166-1 alpha-2 code (US, DE, GB).",
+    pattern: "^\\s*[A-Za-z]{2}\\s*$",
+  })
     .optional(),
   encoding: z.string().max(64).refine(
     isEncodingLabel,
     "expected an encoding label such as utf-8, windows-1252 or utf-16le",
-  ).optional(),
+  ).meta({
+    description:
+      "The file's encoding: a WHATWG encoding label (utf-8, windows-1252, iso-8859-2, utf-16le). Default: detected.",
+  }).optional(),
   id_from: z.string().min(1).max(200).optional(),
   file_name: z.string().min(1).max(200).optional(),
 });
@@ -80,6 +95,7 @@ export function importRoutes(
             dryRun: query.dry_run ?? false,
             strict: query.strict ?? false,
             prune: query.prune ?? false,
+            forcePrune: query.force_prune ?? false,
             region: query.region,
             encoding: query.encoding,
             idFrom: query.id_from,
@@ -89,7 +105,7 @@ export function importRoutes(
           throw error;
         }
         const latest = await jobs.waitFor(job.id, waitMs) ?? job;
-        return answer(latest);
+        return jobAnswer(latest);
       },
     },
     {
@@ -97,7 +113,7 @@ export function importRoutes(
       path: "/api/imports",
       handler: (request) => {
         requireAdmin(request, adminTokens);
-        return jsonResponse(200, { jobs: jobs.list() });
+        return answer(ImportJobListBody, 200, { jobs: jobs.list() });
       },
     },
     {
@@ -105,7 +121,7 @@ export function importRoutes(
       path: "/api/imports/:id",
       handler: (request, params) => {
         requireAdmin(request, adminTokens);
-        return jsonResponse(200, findJob(jobs, params.id));
+        return answer(ImportJobBody, 200, findJob(jobs, params.id));
       },
     },
     {
@@ -144,14 +160,14 @@ function findJob(jobs: ImportJobs, id: string | undefined): ImportJob {
 }
 
 /** The POST's answer for the job's state once the wait is over. */
-function answer(job: ImportJob): Response {
+function jobAnswer(job: ImportJob): Response {
   if (job.state === "running") {
-    return jsonResponse(202, { job, status_url: `/api/imports/${job.id}` });
+    return answer(ImportAcceptedBody, 202, { job, status_url: `/api/imports/${job.id}` });
   }
-  if (job.state === "succeeded") return jsonResponse(200, job.summary);
+  if (job.state === "succeeded" && job.summary) return answer(ImportSummaryBody, 200, job.summary);
   const error = job.error ?? { code: "import_failed", message: "The import failed." };
-  const status = error.code === "import_failed" ? 422 : 500;
-  return jsonResponse(status, {
+  const status = error.code === "internal_error" ? 500 : error.code === "store_busy" ? 409 : 422;
+  return answer(ImportFailedBody, status, {
     error: error.code,
     message: error.message,
     job_id: job.id,

@@ -18,6 +18,14 @@ export function parseQuery<T extends z.ZodType>(url: URL, schema: T): z.infer<T>
   return result.data;
 }
 
+/**
+ * The OpenAPI schemas of query parameters whose zod input (a string) says less
+ * than the rule they enforce: a page size is an integer in a range, a time is
+ * ISO 8601 or epoch milliseconds. The OpenAPI document uses these in place of
+ * what `z.toJSONSchema` derives.
+ */
+export const paramDocs = z.registry<{ readonly openapi: Readonly<Record<string, unknown>> }>();
+
 /** An ISO 8601 timestamp or epoch milliseconds, as epoch ms. */
 export const timeParam = z.string().transform((value, ctx) => {
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
@@ -27,12 +35,39 @@ export const timeParam = z.string().transform((value, ctx) => {
   }
   return ms;
 });
+paramDocs.add(timeParam, {
+  openapi: {
+    description:
+      "An ISO 8601 time or date (2026-11-27T09:00:00Z, 2026-11-27) or epoch milliseconds.",
+    anyOf: [
+      { type: "string", format: "date-time" },
+      { type: "string", format: "date" },
+      { type: "string", pattern: "^[0-9]+$" },
+    ],
+  },
+});
+
+/** A whole number between `min` and `max` (a query parameter). */
+function wholeNumber(min: number, max: number) {
+  return z.string().regex(/^\d+$/, "expected a whole number").transform(Number).pipe(
+    z.number().int().min(min).max(max),
+  );
+}
 
 /** A page size between 1 and `max`. */
 export function limitParam(max: number, fallback: number): z.ZodType<number, string | undefined> {
-  return z.string().regex(/^\d+$/, "expected a whole number").transform(Number).pipe(
-    z.number().int().min(1).max(max),
-  ).default(fallback);
+  const schema = wholeNumber(1, max).default(fallback);
+  paramDocs.add(schema, {
+    openapi: { type: "integer", minimum: 1, maximum: max, default: fallback },
+  });
+  return schema;
+}
+
+/** A row offset between 0 and `max`. */
+export function offsetParam(max: number): z.ZodType<number | undefined, string | undefined> {
+  const schema = wholeNumber(0, max).optional();
+  paramDocs.add(schema, { openapi: { type: "integer", minimum: 0, maximum: max, default: 0 } });
+  return schema;
 }
 
 /** Reads a JSON request body under a limit and validates it with `schema`. */

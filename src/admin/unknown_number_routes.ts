@@ -7,16 +7,15 @@ import { allUnknownNumbers, listUnknownNumbers } from "../contacts/unknown_numbe
 import { csvLine } from "../csv/csv_cell.ts";
 import { requireAdmin } from "../http/admin_auth.ts";
 import type { Route } from "../http/app.ts";
-import { jsonResponse, SECURITY_HEADERS } from "../http/http_error.ts";
+import { SECURITY_HEADERS } from "../http/http_error.ts";
+import { answer, UnknownNumberPageBody } from "../http/api_responses.ts";
 import type { SqlExecutor } from "../store/sql.ts";
-import { limitParam, parseQuery } from "./query_params.ts";
+import { limitParam, offsetParam, parseQuery } from "./query_params.ts";
 
 /** The unknown-number list's query string. */
 export const UnknownNumbersQuery = z.strictObject({
   limit: limitParam(1000, 100),
-  offset: z.string().regex(/^\d+$/, "expected a whole number").transform(Number).pipe(
-    z.number().int().min(0).max(1_000_000),
-  ).optional(),
+  offset: offsetParam(1_000_000),
 });
 
 /** The unknown-number routes of the admin API. */
@@ -29,7 +28,7 @@ export function unknownNumberRoutes(db: SqlExecutor, adminTokens: readonly strin
         requireAdmin(request, adminTokens);
         const query = parseQuery(new URL(request.url), UnknownNumbersQuery);
         const page = await listUnknownNumbers(db, query.limit, query.offset ?? 0);
-        return jsonResponse(200, {
+        return answer(UnknownNumberPageBody, 200, {
           numbers: page.numbers.map(toJson),
           total: page.total,
           next_offset: page.next_offset,

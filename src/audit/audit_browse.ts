@@ -4,7 +4,8 @@
  * numbers (a call's events), reading only the daily files they can be in.
  */
 import { join } from "node:path";
-import { listAuditFiles, readAuditFileLines } from "./audit_reader.ts";
+import { readAuditLinePrefixes } from "./audit_line_prefixes.ts";
+import { listAuditFiles } from "./audit_reader.ts";
 
 /** One daily audit file. */
 export interface AuditFileInfo {
@@ -16,7 +17,10 @@ export interface AuditFileInfo {
 export interface AuditLineAt {
   readonly file: string;
   readonly lineNumber: number;
+  /** The line's first characters (the whole line when it is short). */
   readonly text: string;
+  /** The whole line's length in characters; more than `text`'s when it was cut. */
+  readonly length: number;
 }
 
 /** The daily files, newest first; an absent directory reads as none. */
@@ -35,7 +39,10 @@ export async function auditFiles(dir: string): Promise<AuditFileInfo[]> {
   return files;
 }
 
-/** Lines `from` (1-based) up to `count` of one file, each cut to `maxChars`. */
+/**
+ * Lines `from` (1-based) up to `count` of one file, each cut to `maxChars`
+ * while it is read (a whole line is never held).
+ */
 export async function auditFileLines(
   dir: string,
   file: string,
@@ -44,10 +51,10 @@ export async function auditFileLines(
   maxChars = 4000,
 ): Promise<{ lines: AuditLineAt[]; more: boolean }> {
   const lines: AuditLineAt[] = [];
-  for await (const line of readAuditFileLines(dir, file)) {
+  for await (const line of readAuditLinePrefixes(dir, file, maxChars)) {
     if (line.lineNumber < from) continue;
     if (lines.length === count) return { lines, more: true };
-    lines.push({ file, lineNumber: line.lineNumber, text: line.text.slice(0, maxChars) });
+    lines.push({ file, lineNumber: line.lineNumber, text: line.prefix, length: line.length });
   }
   return { lines, more: false };
 }
@@ -73,10 +80,10 @@ export async function auditLinesBySeq(
   for (const day of [...days].sort()) {
     const file = `${day}.jsonl`;
     if (!present.has(file)) continue;
-    for await (const line of readAuditFileLines(dir, file)) {
-      const seq = /^\{"seq":(\d+),/.exec(line.text)?.[1];
+    for await (const line of readAuditLinePrefixes(dir, file, maxChars)) {
+      const seq = /^\{"seq":(\d+),/.exec(line.prefix)?.[1];
       if (seq !== undefined && seqs.has(Number(seq))) {
-        found.push({ file, lineNumber: line.lineNumber, text: line.text.slice(0, maxChars) });
+        found.push({ file, lineNumber: line.lineNumber, text: line.prefix, length: line.length });
         seqs.delete(Number(seq));
         if (seqs.size === 0) return found;
       }

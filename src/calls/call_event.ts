@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { isRawJson, parseJsonExact } from "./exact_json.ts";
+import { nestingBeyond } from "./json_depth.ts";
 
 /** A webhook body, sorted into what the store does with it. */
 export type ClassifiedEvent =
@@ -162,7 +163,23 @@ function eventTypeOf(envelope: Record<string, unknown>): { type: string | null; 
   return { type: first, cls: "unknown" };
 }
 
+/**
+ * The deepest nesting of arrays and objects a body may have. SQLite's JSON
+ * functions stop at 1,000 levels, and a call stored deeper than that broke
+ * every reader of calls; Symbo's events nest 3 levels, so 100 leaves room for
+ * any custom field.
+ */
+export const MAX_EVENT_NESTING = 100;
+
 function parseBody(bodyText: string): Record<string, unknown> {
+  // Before parsing: the store could not read it back, and a parser's reviver recurses.
+  const depth = nestingBeyond(bodyText, MAX_EVENT_NESTING);
+  if (depth !== null) {
+    throw new InvalidEventError(
+      "body",
+      `nests arrays and objects ${depth} levels deep; at most ${MAX_EVENT_NESTING} are stored`,
+    );
+  }
   let body: unknown;
   try {
     body = parseJsonExact(bodyText);
@@ -205,8 +222,8 @@ function userIdOf(envelope: Record<string, unknown>, data: Record<string, unknow
  *
  * Numbers are read exactly: an integer id beyond 2^53 keeps its digits.
  *
- * @throws {InvalidEventError} when the body is not a JSON object, an id holds a
- *   control character, or a call or prospect event lacks an object `data` with a
+ * @throws {InvalidEventError} when the body is not a JSON object, nests deeper
+ *   than {@link MAX_EVENT_NESTING}, an id holds a control character, or a call or prospect event lacks an object `data` with a
  *   non-empty `data.id`.
  */
 export function classifyEvent(bodyText: string): ClassifiedEvent {

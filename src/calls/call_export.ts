@@ -37,9 +37,13 @@ export async function* exportCalls(
   dataFields: readonly string[],
 ): AsyncGenerator<CallExportRow> {
   const paths = dataFields.map(keyPath);
+  // json_valid first: a row SQLite cannot read (nested too deep) exports empty cells
+  // instead of ending the export ("malformed JSON").
   const fieldColumns = paths.map((_, i) =>
-    `CASE WHEN octet_length(data -> ?) <= ${EXPORT_CELL_INLINE_BYTES} THEN data -> ? END AS f${i},
-     octet_length(data -> ?) AS f${i}_bytes`
+    `CASE WHEN json_valid(data) THEN
+       CASE WHEN octet_length(data -> ?) <= ${EXPORT_CELL_INLINE_BYTES} THEN data -> ? END
+     END AS f${i},
+     CASE WHEN json_valid(data) THEN octet_length(data -> ?) END AS f${i}_bytes`
   );
   const fieldArgs: SqlArg[] = paths.flatMap((path) => [path, path, path]);
   const select = [CALL_SCALAR_COLUMNS, ...fieldColumns].join(", ");

@@ -39,6 +39,10 @@ export interface CallFilter {
   readonly from?: number | undefined;
   /** Epoch ms, exclusive. */
   readonly to?: number | undefined;
+  /** `inbound` or `outbound` (the console's search). */
+  readonly direction?: string | undefined;
+  /** Words that must all appear in the note, case-insensitively (the console's search). */
+  readonly noteWords?: readonly string[] | undefined;
 }
 
 /**
@@ -48,6 +52,13 @@ export interface CallFilter {
 export interface CallSummary extends CallRecord {
   readonly omitted_fields: string[];
   readonly url: string;
+  /**
+   * Present (true) only when the stored data is too large for a page and
+   * cannot be cut down by the store (nested deeper than SQLite's JSON
+   * functions read, stored before such events were refused): `data` is then
+   * empty, and `url` serves the whole call.
+   */
+  readonly data_unreadable?: true;
 }
 
 /** One page of calls and the cursor of the next page (null at the end). */
@@ -83,6 +94,17 @@ function whereClause(filter: CallFilter): { sql: string[]; args: SqlArg[] } {
   if (filter.to !== undefined) {
     sql.push("first_seen_at < ?");
     args.push(filter.to);
+  }
+  if (filter.direction !== undefined) {
+    sql.push("direction = ?");
+    args.push(filter.direction);
+  }
+  for (const word of filter.noteWords ?? []) {
+    // json_valid first: a row SQLite cannot read (too deep) matches no word, and fails no page.
+    sql.push(
+      `lower(CASE WHEN json_valid(data) THEN data ->> '$.note' END) LIKE ? ESCAPE '\\'`,
+    );
+    args.push(`%${word.toLowerCase().replace(/[\\%_]/g, (c) => "\\" + c)}%`);
   }
   return { sql, args };
 }
@@ -123,6 +145,15 @@ async function callSummary(db: SqlExecutor, row: SqlRow): Promise<{
     return {
       call: { ...record, omitted_fields: [], url },
       bytes: row.data.length + ROW_OVERHEAD_BYTES,
+    };
+  }
+  const valid = await db.first("SELECT json_valid(data) AS ok FROM calls WHERE id = ?", [
+    record.id,
+  ]);
+  if (Number(valid?.ok) !== 1) {
+    return {
+      call: { ...record, data: {}, omitted_fields: [], url, data_unreadable: true },
+      bytes: ROW_OVERHEAD_BYTES,
     };
   }
   const data: Record<string, unknown> = {};

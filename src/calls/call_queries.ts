@@ -1,9 +1,13 @@
 /**
  * Read side of calls: one call with its event history, as the admin API and
  * the operator see it. Stored JSON is parsed back into objects (exactly: big
- * integers keep their digits). The call's data comes whole; the history is
- * bounded in bytes: an event body larger than {@link EVENT_BODY_INLINE_BYTES},
- * or past {@link HISTORY_BODY_BYTES} in all, is left out (`body: null`,
+ * integers keep their digits). The call's data comes whole; the history comes
+ * a page at a time, newest page first (a call can gather tens of thousands of
+ * events; reading them all took 30 s), each page bounded in rows, in bytes of
+ * event metadata ({@link HISTORY_META_BYTES}) and in bytes of bodies: an event
+ * body larger than {@link EVENT_BODY_INLINE_BYTES}, or past
+ * {@link HISTORY_BODY_BYTES} in all, or beyond the page's newest
+ * {@link HISTORY_BODY_COUNT} events, is left out (`body: null`,
  * `body_omitted: true`) and read alone with {@link getCallEventBody}.
  *
  * Bodies of events applied from the audit log are not in the store (one copy
@@ -60,7 +64,7 @@ export interface CallEventRecord {
   outcome: string;
   /** The size of the body as received, in bytes. */
   body_bytes: number;
-  /** True when the body is too large for the history and left out (`body` is then null). */
+  /** True when the body is left out of this page of history, too large or past its budget (`body` is then null). */
   body_omitted: boolean;
   /** What was noteworthy about the event (`id_conflict`, `future_timestamp`); empty when nothing. */
   flags: string[];
@@ -83,16 +87,48 @@ export class EventBodyUnavailableError extends Error {
   }
 }
 
-/** A call and every event that touched it. */
+/**
+ * A call and one page of the events that touched it: the newest events (or
+ * those before the page's cursor), in arrival order within the page.
+ */
 export interface CallWithHistory {
   call: CallRecord;
   events: CallEventRecord[];
+  /** How many events the call has in all. */
+  events_total: number;
+  /** Pass as `events_cursor` for the page of older events; null when this page holds the oldest. */
+  events_next_cursor: string | null;
+}
+
+/** Which page of a call's history to read. */
+export interface HistoryPage {
+  /** The most events the page holds. */
+  readonly limit: number;
+  /** A cursor from a previous page (`events_next_cursor`); null for the newest events. */
+  readonly cursor: string | null;
+}
+
+/** A history cursor that could not be read. */
+export class HistoryCursorError extends Error {
+  override name = "HistoryCursorError";
 }
 
 /** An event body larger than this is left out of a call's history. */
 export const EVENT_BODY_INLINE_BYTES = 64 * 1024;
-/** The most bytes of event bodies one call's history holds. */
+/** The most bytes of event bodies one page of a call's history holds. */
 export const HISTORY_BODY_BYTES = 4 * 1024 * 1024;
+/**
+ * The most bodies one page of history reads (each one from the audit log
+ * costs a few small reads); older events of a larger page come without.
+ */
+export const HISTORY_BODY_COUNT = 200;
+/** The events of one page, when none is asked for. */
+export const HISTORY_DEFAULT_EVENTS = 100;
+/**
+ * A page stops once the metadata of its events (ids, types, flags: client
+ * controlled, unbounded in length) reaches this many bytes; it holds at least one event.
+ */
+export const HISTORY_META_BYTES = 1024 * 1024;
 
 /** The columns of a call row except `data` (readers of large calls choose how to read it). */
 export const CALL_SCALAR_COLUMNS = `id, contact_external_id, prospect_id, user_id, direction,
@@ -104,11 +140,27 @@ export const CALL_COLUMNS = `${CALL_SCALAR_COLUMNS}, data`;
 
 const GET_CALL_SQL = `SELECT ${CALL_COLUMNS} FROM calls WHERE id = ?`;
 
-// The history without its bodies; those are read below, within a byte budget.
-const CALL_EVENTS_SQL = `SELECT rowid AS event_rowid, event_key, event_id, event_type,
+// A page's positions and sizes, newest first; the events themselves are read
+// once the page is chosen, and their bodies within a byte budget.
+const HISTORY_KEYS_SQL = (after: boolean) =>
+  `SELECT rowid AS event_rowid, received_at, COALESCE(audit_seq, -1) AS seq_key,
+  octet_length(event_key) + COALESCE(octet_length(event_id), 0) +
+    COALESCE(octet_length(event_type), 0) + COALESCE(octet_length(flags), 0) AS meta_bytes
+  FROM events WHERE call_id = ?${
+    after
+      ? ` AND received_at <= ? AND (received_at < ? OR COALESCE(audit_seq, -1) < ?
+          OR (COALESCE(audit_seq, -1) = ? AND rowid < ?))`
+      : ""
+  }
+  ORDER BY received_at DESC, seq_key DESC, event_rowid DESC LIMIT ?`;
+
+const HISTORY_EVENTS_SQL = (count: number) =>
+  `SELECT rowid AS event_rowid, event_key, event_id, event_type,
   received_at, audit_seq, outcome, flags, body_sha256, audit_instance,
   COALESCE(body_bytes, octet_length(body)) AS body_bytes
-  FROM events WHERE call_id = ? ORDER BY received_at, audit_seq, event_key`;
+  FROM events WHERE rowid IN (${Array(count).fill("?").join(", ")})`;
+
+const HISTORY_TOTAL_SQL = `SELECT count(*) AS n FROM events WHERE call_id = ?`;
 
 const BODIES_CHUNK = 64;
 
@@ -116,25 +168,68 @@ const EVENT_BODY_SQL = `SELECT body, audit_seq, audit_instance, body_sha256
   FROM events WHERE call_id = ? AND event_key = ?`;
 
 /**
- * The call with this id and its event history in arrival order (receipt time,
- * then audit sequence), or null when no such call is stored. Bodies kept in
- * the audit log are read through `bodies` (without it they come as
+ * The call with this id and one page of its event history, or null when no
+ * such call is stored. The page holds the newest `page.limit` events (before
+ * `page.cursor`), within {@link HISTORY_META_BYTES}, listed in arrival order
+ * (receipt time, then audit sequence); bodies go to the newest events first,
+ * within {@link HISTORY_BODY_BYTES} and {@link HISTORY_BODY_COUNT}. Bodies
+ * kept in the audit log are read through `bodies` (without it they come as
  * unavailable).
+ *
+ * @throws {HistoryCursorError} when `page.cursor` is not one this server handed out.
  */
 export async function getCallWithHistory(
   client: Client | Transaction,
   callId: string,
   bodies?: AuditBodySource,
+  page: HistoryPage = { limit: HISTORY_DEFAULT_EVENTS, cursor: null },
 ): Promise<CallWithHistory | null> {
+  const start = page.cursor === null ? null : decodeHistoryCursor(page.cursor);
   const db = clientExecutor(client);
   const row = await db.first(GET_CALL_SQL, [callId]);
   if (!row) return null;
-  const rows = await db.all(CALL_EVENTS_SQL, [callId]);
-  // Which bodies fit: each small enough, and all together within the budget.
+  const keys = await db.all(
+    HISTORY_KEYS_SQL(start !== null),
+    start === null
+      ? [callId, page.limit + 1]
+      : [callId, start[0], start[0], start[1], start[1], start[2], page.limit + 1],
+  );
+  // The page: up to the limit, and up to the metadata budget (at least one event).
+  let metaBytes = 0;
+  let taken = 0;
+  for (const key of keys) {
+    if (taken === page.limit || (taken > 0 && metaBytes >= HISTORY_META_BYTES)) break;
+    metaBytes += num(key.meta_bytes) ?? 0;
+    taken++;
+  }
+  const chosen = keys.slice(0, taken);
+  const byRowid = new Map<number, SqlRow>();
+  for (let i = 0; i < chosen.length; i += BODIES_CHUNK) {
+    const chunk = chosen.slice(i, i + BODIES_CHUNK).map((key) => num(key.event_rowid) ?? -1);
+    for (const event of await db.all(HISTORY_EVENTS_SQL(chunk.length), chunk)) {
+      byRowid.set(num(event.event_rowid) ?? -1, event);
+    }
+  }
+  // Newest first, as chosen (an event deleted meanwhile is skipped).
+  const rows: SqlRow[] = [];
+  for (const key of chosen) {
+    const event = byRowid.get(num(key.event_rowid) ?? -1);
+    if (event) rows.push(event);
+  }
+  const oldest = chosen.at(-1);
+  const nextCursor = keys.length > taken && oldest
+    ? encodeHistoryCursor([
+      num(oldest.received_at) ?? 0,
+      num(oldest.seq_key) ?? -1,
+      num(oldest.event_rowid) ?? 0,
+    ])
+    : null;
+  const total = num((await db.first(HISTORY_TOTAL_SQL, [callId]))?.n) ?? rows.length;
+  // Which bodies fit, newest first: each small enough, and all together within the budget.
   let budget = HISTORY_BODY_BYTES;
   const inStore: number[] = [];
   const inAudit: SqlRow[] = [];
-  for (const event of rows) {
+  for (const event of rows.slice(0, HISTORY_BODY_COUNT)) {
     const bytes = num(event.body_bytes) ?? 0;
     if (bytes <= EVENT_BODY_INLINE_BYTES && bytes <= budget) {
       if (str(event.audit_instance) === null) inStore.push(num(event.event_rowid) ?? -1);
@@ -158,8 +253,29 @@ export async function getCallWithHistory(
   for (const [rowid, lookup] of await auditBodies(inAudit, bodies)) found.set(rowid, lookup);
   return {
     call: callRecord(row),
-    events: rows.map((event) => eventRecord(event, found)),
+    events: rows.reverse().map((event) => eventRecord(event, found)),
+    events_total: total,
+    events_next_cursor: nextCursor,
   };
+}
+
+function encodeHistoryCursor(parts: readonly number[]): string {
+  return btoa(JSON.stringify(parts)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+function decodeHistoryCursor(cursor: string): [number, number, number] {
+  try {
+    const parts: unknown = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/")));
+    if (
+      Array.isArray(parts) && parts.length === 3 &&
+      parts.every((part) => typeof part === "number" && Number.isSafeInteger(part))
+    ) {
+      return [parts[0], parts[1], parts[2]];
+    }
+  } catch {
+    // fall through
+  }
+  throw new HistoryCursorError("The events cursor is not one this server handed out.");
 }
 
 /** Reads the bodies of `rows` (events kept in the audit log), keyed by rowid. */

@@ -45,17 +45,24 @@ export async function lastEventReceivedAt(db: SqlExecutor): Promise<number | nul
   return row?.at === null || row?.at === undefined ? null : Number(row.at);
 }
 
+// A value longer than this is no choice for a filter (and is the sender's to bound, not ours).
+const FACET_MAX_BYTES = 200;
+
 /**
  * Distinct dispositions, users and directions of the most recent calls, for
  * the filter choices: bounded work (the newest `sample` calls, by index)
- * whatever the table's size, and at most 200 values each.
+ * whatever the table's size, at most 200 values each, each value at most
+ * {@link FACET_MAX_BYTES} (longer ones never leave SQLite: 5,000 rows of
+ * megabyte-long labels would not fit the heap).
  */
 export async function callFacets(
   db: SqlExecutor,
   sample = 5000,
 ): Promise<{ dispositions: string[]; users: string[]; directions: string[] }> {
+  const short = (column: string) =>
+    `CASE WHEN octet_length(${column}) <= ${FACET_MAX_BYTES} THEN ${column} END AS ${column}`;
   const rows = await db.all(
-    `SELECT disposition, user_id, direction FROM calls
+    `SELECT ${short("disposition")}, ${short("user_id")}, ${short("direction")} FROM calls
      ORDER BY first_seen_at DESC, id DESC LIMIT ?`,
     [sample],
   );

@@ -25,6 +25,13 @@ export function describeConfig(config: Config, source: ConfigSource): string[] {
       config.admin.tokens.length === 0 ? " (admin API off)" : ""
     }`,
     `  default region:  ${config.contacts.default_region}`,
+    `  sources:         ${
+      config.contacts.sources.length === 0
+        ? "none"
+        : config.contacts.sources.map((source) => source.name).join(", ")
+    } (prune guard: more than ${
+      Math.round(config.contacts.max_prune_fraction * 100)
+    }% of the contacts is refused unless forced)`,
     `  request bodies:  at most ${config.server.max_body_bytes_in_flight} bytes in flight; aborted after ${config.server.body_stall_timeout_ms} ms without a byte`,
     `  /metrics:        ${
       config.metrics.public ? "public (no token needed)" : "admin token or metrics.token required"

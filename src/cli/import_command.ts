@@ -22,6 +22,8 @@ export interface ImportCommandOptions {
   readonly dryRun: boolean;
   readonly strict: boolean;
   readonly prune: boolean;
+  /** `--force-prune`: prune past contacts.max_prune_fraction (the file was checked). */
+  readonly forcePrune?: boolean;
   readonly rejectsFile?: string | undefined;
   /** `--encoding`: a WHATWG label such as windows-1252 (default: detected). */
   readonly encoding?: string | undefined;
@@ -70,7 +72,9 @@ export async function runImportCommand(
       userMap,
       dryRun: options.dryRun,
       strict: options.strict,
-      prune: options.prune,
+      prune: options.prune || options.forcePrune === true,
+      forcePrune: options.forcePrune ?? false,
+      maxPruneFraction: config.contacts.max_prune_fraction,
       fileLabel: options.file,
       encoding: options.encoding,
       idFrom: options.idFrom,

@@ -17,15 +17,21 @@ import { contactRoutes } from "../admin/contact_routes.ts";
 import { DEFAULT_IMPORT_WAIT_MS, importRoutes } from "../admin/import_route.ts";
 import { createImportJobs } from "../contacts/import_jobs.ts";
 import { resetImportSpoolDir } from "../contacts/import_spool_dir.ts";
+import { SourceRunner } from "../contacts/sources/source_runner.ts";
+import { createFetchSourceHttp } from "../contacts/sources/source_http.ts";
+import { sourceRoutes } from "../admin/source_routes.ts";
+import { contactBatchRoute } from "../admin/contact_batch_route.ts";
 import { withDeadline } from "../deadline.ts";
 import { openApiDocument } from "../admin/openapi.ts";
 import { unknownNumberRoutes } from "../admin/unknown_number_routes.ts";
 import { consoleRoutes } from "../console/console_routes.tsx";
 import { createLoginLimiter } from "../console/login_limiter.ts";
 import { createSessionSigner, ensureSessionKey } from "../console/session.ts";
+import { fileRevocations } from "../console/session_revocations.ts";
 import { createUnknownNumbersRecorder } from "../contacts/unknown_numbers.ts";
 import { createHourlyCounters } from "../ops/hourly_counters.ts";
 import { clientAddress, createAllowlist } from "../http/ip_allowlist.ts";
+import { cameOverHttps } from "../http/request_scheme.ts";
 import type { Config, ConfigSource } from "../config/config.ts";
 import { configWarnings } from "../config/config_warnings.ts";
 import { BodyBudget } from "../http/body_guard.ts";
@@ -151,8 +157,8 @@ export async function startServer(
     "Unknown numbers recorded in memory, not yet written to the store.",
     () => unknownNumbers.stats().buffered,
   );
-  metrics.gauge(
-    "symbo_crm_unknown_numbers_dropped",
+  metrics.counterOf(
+    "symbo_crm_unknown_numbers_dropped_total",
     "Unknown-number lookups not recorded because the buffer was full (since start).",
     () => unknownNumbers.stats().dropped,
   );
@@ -241,19 +247,19 @@ export async function startServer(
       warn: (message) => logger("audit").warn(message),
     },
   });
-  metrics.gauge(
-    "symbo_crm_audit_compressed_saved_bytes",
-    "Bytes saved by compressing closed audit days since start.",
+  metrics.counterOf(
+    "symbo_crm_audit_compression_saved_bytes_total",
+    "Bytes saved by compressing closed audit days.",
     () => auditMaintenance.stats.savedBytes,
   );
-  metrics.gauge(
-    "symbo_crm_audit_compressed_days",
-    "Closed audit days compressed since start.",
+  metrics.counterOf(
+    "symbo_crm_audit_files_compressed_total",
+    "Closed audit days (one file each) compressed.",
     () => auditMaintenance.stats.compressedDays,
   );
-  metrics.gauge(
-    "symbo_crm_audit_retention_removed_days",
-    "Audit days archived or deleted by retention since start.",
+  metrics.counterOf(
+    "symbo_crm_audit_files_removed_total",
+    "Audit days (one file each) archived or deleted by retention.",
     () => auditMaintenance.stats.removedDays,
   );
   metrics.gauge(
@@ -295,7 +301,56 @@ export async function startServer(
     log: logger("import"),
     idleMs: config.server.request_timeout_ms,
     uploadTimeoutMs: config.admin.import_upload_timeout_ms,
+    maxPruneFraction: config.contacts.max_prune_fraction,
   });
+
+  // Scheduled contact sources (issue 19): downloads spool under the data folder, owner-only.
+  const sourceRuns = metrics.counter(
+    "symbo_crm_source_runs_total",
+    "Contact source runs by source and outcome.",
+    ["source", "outcome"],
+  );
+  const sourceRows = metrics.counter(
+    "symbo_crm_source_rows_total",
+    "Contacts changed by source runs, by source and kind (inserted, updated, pruned).",
+    ["source", "kind"],
+  );
+  const sources = new SourceRunner({
+    store,
+    jobs: importJobs,
+    sources: config.contacts.sources,
+    spoolDir: `${config.data_dir}/sources-spool`,
+    maxBytes: config.admin.max_import_bytes,
+    instance,
+    // The outbound HTTP client (address guard at connect time) replaces this stand-in at merge.
+    http: createFetchSourceHttp(),
+    clock,
+    log: logger("sources"),
+    onRun: (name, outcome, counts) => {
+      sourceRuns.inc(name, outcome);
+      if (counts) {
+        for (const kind of ["inserted", "updated", "pruned"] as const) {
+          for (let i = 0; i < counts[kind]; i++) sourceRows.inc(name, kind);
+        }
+      }
+    },
+  });
+  metrics.labelledGauge(
+    "symbo_crm_source_last_success_timestamp_seconds",
+    "When each contact source last succeeded (imported or unchanged); absent until it has.",
+    ["source"],
+    async () =>
+      (await sources.statuses()).flatMap((s) =>
+        s.last_success_at === null
+          ? []
+          : [[[s.name], Date.parse(s.last_success_at) / 1000] as [string[], number]]
+      ),
+  );
+  metrics.gauge(
+    "symbo_crm_sources_failing",
+    "Contact sources that have not succeeded for 3 of their periods.",
+    () => sources.warnings().length,
+  );
 
   /** Who a request comes from (behind a trusted proxy: the address it forwarded). */
   const clientOf = (request: Request, connection: ConnectionInfo) => {
@@ -303,6 +358,7 @@ export async function startServer(
     const peer = addr && "hostname" in addr ? addr.hostname : null;
     return clientAddress(request, peer, config.server.trust_proxy) ?? "unknown";
   };
+
   // Event bodies live only in the audit log; one reader (its per-day index) serves the API and the console.
   const eventBodies = new AuditBodyReader(config.audit.dir, instance);
   const routes: Route[] = [
@@ -316,16 +372,23 @@ export async function startServer(
       // Answer within the request timeout: a longer import answers 202 with its job.
       Math.min(DEFAULT_IMPORT_WAIT_MS, Math.floor(config.server.request_timeout_ms / 2)),
     ),
+    contactBatchRoute(store, config.admin.tokens, defaultRegion, config.contacts.batch_max_bytes),
     ...contactRoutes(store, config.admin.tokens, defaultRegion),
+    ...sourceRoutes(sources, store.reader, config.admin.tokens),
     ...callRoutes(store, config.admin.tokens, eventBodies),
     ...unknownNumberRoutes(store.reader, config.admin.tokens),
     ...consoleRoutes({
       store,
       adminTokens: config.admin.tokens,
-      sessions: await createSessionSigner(sessionKey, sessionTtlMs),
+      sessions: await createSessionSigner(
+        sessionKey,
+        sessionTtlMs,
+        fileRevocations(config.data_dir),
+      ),
       sessionTtlMs,
       limiter: createLoginLimiter(),
-      secure: config.server.tls !== undefined,
+      secure: (request) =>
+        config.server.tls !== undefined || cameOverHttps(request, config.server.trust_proxy),
       clientOf,
       auditDir: config.audit.dir,
       dataDir: config.data_dir,
@@ -335,6 +398,7 @@ export async function startServer(
       openApi: openApiDocument(),
       importJobs,
       uploadIdleMs: config.server.request_timeout_ms,
+      sources,
       eventBodies,
       applierStatus: () => {
         const status = applier.status();
@@ -380,6 +444,8 @@ export async function startServer(
               : { seq: status.position.seq, hash: status.position.hash },
             ...(status.problem === null ? {} : { problem: redactPaths(status.problem) }),
           },
+          // Reported, not deciding: a CRM export that fails is not a reason to refuse webhooks.
+          sources: { failing: sources.warnings() },
         };
       },
     }),
@@ -455,6 +521,7 @@ export async function startServer(
   });
   const addr = server.addr;
   applier.start();
+  await sources.start();
   // The banner says where the applier stands; a long catch-up goes on behind it.
   await Promise.race([applier.settled, new Promise((resolve) => setTimeout(resolve, 2_000))]);
   const scheme = tls ? "https" : "http";
@@ -482,6 +549,8 @@ export async function startServer(
       clearTimeout(timer);
       await auditMaintenance.stop();
       await applier.stop();
+      // A source's import in progress finishes like any import job (bounded below), or is rolled back with the process.
+      await withDeadline(sources.stop(), config.server.shutdown_timeout_ms, () => {});
       await unknownNumbers.stop().catch(() => {});
       await hourly.stop().catch(() => {});
       // A running import finishes (or is cut off and rolled back with the process).
@@ -533,6 +602,15 @@ export async function startServer(
     }`,
     `  console:  ${
       config.admin.tokens.length > 0 ? `${url}/console/ (sign in with an admin token)` : "off"
+    }`,
+    `  sources:  ${
+      config.contacts.sources.length === 0
+        ? "none (contacts.sources)"
+        : config.contacts.sources.map((source) =>
+          `${source.name} (${source.url !== undefined ? "url" : "folder"}, ${
+            source.every !== undefined ? `every ${source.every}` : `cron ${source.cron}`
+          }${source.prune ? ", prune" : ""})`
+        ).join(", ")
     }`,
     `  tls:      ${tls ? "on" : "off"}; ip allowlist: ${
       config.symbo.allowed_ips.length > 0 ? "on" : "off"

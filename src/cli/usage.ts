@@ -5,7 +5,7 @@ export const USAGE = `symbo-crm — the bridge between your CRM and the Symbo di
 Usage:
   symbo-crm serve   [--config FILE]                 (default when no command is given)
   symbo-crm import  FILE.csv [--config FILE] [--region CC] [--map MAP.json]
-                    [--dry-run] [--strict] [--prune] [--rejects OUT.csv]
+                    [--dry-run] [--strict] [--prune] [--force-prune] [--rejects OUT.csv]
                     [--encoding LABEL] [--id-from COLUMN]
   symbo-crm audit verify [--config FILE]            check the audit log's hash chain
   symbo-crm audit replay [--config FILE]            rebuild calls from the audit log

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { toRegion } from "../contacts/phone.ts";
 import { parseCidr } from "../http/ip_allowlist.ts";
 import { messageOf } from "../error_message.ts";
+import { SourcesSchema, substituteHeaderEnv } from "../contacts/sources/source_config.ts";
 
 /** Lookup, admin and metrics tokens shorter than this are refused at start. */
 export const MIN_TOKEN_LENGTH = 24;
@@ -110,6 +111,11 @@ export const ConfigSchema = z.strictObject({
     }).default("US"),
     unknown_numbers_max_rows: z.number().int().min(100).max(10_000_000).default(100_000),
     unknown_numbers_retention_days: z.number().int().min(1).max(3650).default(90),
+    // The prune guard (issue 19): a prune of more of the stored contacts than this is refused unless forced.
+    max_prune_fraction: z.number().min(0).max(1).default(0.2),
+    sources: SourcesSchema,
+    // A POST /api/contacts/batch body larger than this is refused (413); it is held (and parsed) in memory.
+    batch_max_bytes: z.number().int().min(1024).max(64 * MIB).default(8 * MIB),
   }).prefault({}),
   console: z.strictObject({
     session_ttl_minutes: z.number().int().min(5).max(7 * 24 * 60).default(480),
@@ -127,6 +133,13 @@ export const ConfigSchema = z.strictObject({
     path: ["server", "max_body_bytes_in_flight"],
     message:
       "must be at least symbo.max_body_bytes, or a webhook of the largest allowed size is always refused",
+  },
+).refine(
+  (config) => config.server.max_body_bytes_in_flight >= config.contacts.batch_max_bytes,
+  {
+    path: ["contacts", "batch_max_bytes"],
+    message:
+      "must be at most server.max_body_bytes_in_flight, or a batch of the largest allowed size is always refused",
   },
 );
 
@@ -204,7 +217,16 @@ export async function loadConfig(
     });
     throw new ConfigError(file ?? "the built-in defaults", problems);
   }
-  return { config: result.data, source: { file, envOverrides: applied } };
+  // `${NAME}` in a source's request headers comes from the environment (a token stays out of the file).
+  const substituted = substituteHeaderEnv(result.data.contacts.sources, options.env);
+  if (substituted.problems.length > 0) {
+    throw new ConfigError(file ?? "the built-in defaults", substituted.problems);
+  }
+  const config = {
+    ...result.data,
+    contacts: { ...result.data.contacts, sources: substituted.sources },
+  };
+  return { config, source: { file, envOverrides: applied } };
 }
 
 /** Reads the process environment (the one place that does). */

@@ -12,7 +12,7 @@ import { auditFileLines, auditFiles, auditLinesBySeq } from "../audit/audit_brow
 import { isAuditFileName } from "../audit/audit_reader.ts";
 import { verifyAuditLog } from "../audit/audit_verify.ts";
 import type { AuditBodySource } from "../audit/audit_line_lookup.ts";
-import { getCallWithHistory } from "../calls/call_queries.ts";
+import { getCallWithHistory, HistoryCursorError } from "../calls/call_queries.ts";
 import { searchCalls } from "../calls/call_search.ts";
 import { callFacets, callsPerDay, lastEventReceivedAt } from "../calls/call_stats.ts";
 import { toLookupBody } from "../contacts/contact.ts";
@@ -37,8 +37,12 @@ import { submitError } from "../admin/import_route.ts";
 import { withDeadline } from "../deadline.ts";
 import { multipartBoundary, partText, readMultipart } from "../http/multipart_stream.ts";
 import { clientClosed } from "../http/body_guard.ts";
+import type { SourceRunner } from "../contacts/sources/source_runner.ts";
+import { listRuns } from "../contacts/sources/source_runs.ts";
+import { SourcesPage } from "./pages/sources.tsx";
 import { formatAge, formatTime } from "./layout.tsx";
 import type { LoginLimiter } from "./login_limiter.ts";
+import { safeNext } from "./login_next.ts";
 import { ApiReferencePage } from "./pages/api_reference.tsx";
 import { AuditFilePage, AuditPage, type VerifyResult } from "./pages/audit.tsx";
 import { CallDetailPage } from "./pages/call_detail.tsx";
@@ -71,8 +75,11 @@ export interface ConsoleDeps {
   readonly sessions: SessionSigner;
   readonly sessionTtlMs: number;
   readonly limiter: LoginLimiter;
-  /** Mark cookies `Secure` (the server runs TLS). */
-  readonly secure: boolean;
+  /**
+   * Whether a request came over HTTPS (TLS here, or a trusted proxy's
+   * `X-Forwarded-Proto`): its cookies are then marked `Secure`.
+   */
+  readonly secure: (request: Request) => boolean;
   /** Who a request comes from, for the login rate limit. */
   readonly clientOf: (request: Request, connection: ConnectionInfo) => string;
   readonly auditDir: string;
@@ -84,6 +91,8 @@ export interface ConsoleDeps {
   readonly importJobs?: ImportJobs | undefined;
   /** How long the import form may send nothing (its file: the import jobs' own limits). */
   readonly uploadIdleMs?: number | undefined;
+  /** The scheduled contact sources (issue 19). */
+  readonly sources?: SourceRunner | undefined;
   /** Where event bodies are read from (the audit log; the store keeps none). */
   readonly eventBodies?: AuditBodySource | undefined;
   readonly applierStatus?: (() => ApplierStatus) | undefined;
@@ -114,6 +123,8 @@ const HTML_HEADERS = {
 };
 
 const PAGE_SIZE = 50;
+// Snapshots on one page of a call (each body cut too, so the page stays bounded in bytes).
+const HISTORY_PAGE_SIZE = 100;
 const MAX_FORM_BYTES = 64 * 1024;
 /** The import form's fields besides the file: how many, and how long each. */
 const MAX_UPLOAD_FIELDS = 32;
@@ -167,6 +178,7 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
     });
 
   const loginPage = async (
+    request: Request,
     status: number,
     error?: string,
     next?: string,
@@ -177,7 +189,7 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       ...headers,
       "set-cookie": cookieHeader(LOGIN_COOKIE, challenge.cookie, {
         maxAgeSeconds: 3600,
-        secure: deps.secure,
+        secure: deps.secure(request),
       }),
     });
   };
@@ -206,7 +218,7 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       method: "GET",
       path: "/console/login",
       handler: (request) =>
-        loginPage(200, undefined, safeNext(new URL(request.url).searchParams.get("next"))),
+        loginPage(request, 200, undefined, safeNext(new URL(request.url).searchParams.get("next"))),
     },
     {
       method: "POST",
@@ -217,8 +229,9 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
         if (wait > 0) {
           const seconds = String(Math.ceil(wait / 1000));
           return loginPage(
+            request,
             429,
-            `Too many wrong tokens from your address; try again in ${seconds} s.`,
+            `Too many wrong tokens were tried; try again in ${seconds} s.`,
             undefined,
             { "retry-after": seconds },
           );
@@ -233,6 +246,7 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
         const next = safeNext(stringField(form, "next"));
         if (deps.adminTokens.length === 0) {
           return loginPage(
+            request,
             503,
             "The console is off: set admin.tokens (or ADMIN_TOKENS) to enable it.",
             next,
@@ -242,26 +256,26 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
         if (!matchesAny(token, deps.adminTokens)) {
           deps.limiter.fail(client, now());
           deps.log?.warn("Console login refused: wrong admin token");
-          return loginPage(401, "That is not a valid admin token.", next);
+          return loginPage(request, 401, "That is not a valid admin token.", next);
         }
         deps.limiter.succeed(client);
         const { cookie } = await deps.sessions.create(now());
         return redirect(next, [
           cookieHeader(SESSION_COOKIE, cookie, {
             maxAgeSeconds: deps.sessionTtlMs / 1000,
-            secure: deps.secure,
+            secure: deps.secure(request),
           }),
-          cookieHeader(LOGIN_COOKIE, "", { maxAgeSeconds: 0, secure: deps.secure }),
+          cookieHeader(LOGIN_COOKIE, "", { maxAgeSeconds: 0, secure: deps.secure(request) }),
         ]);
       },
     },
     {
       method: "POST",
       path: "/console/logout",
-      handler: signedIn((_request, _params, session) => {
-        deps.sessions.revoke(session);
+      handler: signedIn(async (request, _params, session) => {
+        await deps.sessions.revoke(session, now());
         return redirect("/console/login", [
-          cookieHeader(SESSION_COOKIE, "", { maxAgeSeconds: 0, secure: deps.secure }),
+          cookieHeader(SESSION_COOKIE, "", { maxAgeSeconds: 0, secure: deps.secure(request) }),
         ]);
       }),
     },
@@ -280,6 +294,40 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
             }}
           />,
         );
+      }),
+    },
+    {
+      method: "GET",
+      path: "/console/sources",
+      handler: signedIn(async (request, _params, session) => {
+        const url = new URL(request.url);
+        const statuses = (await deps.sources?.statuses()) ?? [];
+        const wanted = url.searchParams.get("name");
+        const selected = statuses.find((s) => s.name === wanted)?.name ??
+          statuses[0]?.name ?? null;
+        const runs = selected === null ? [] : await listRuns(deps.store.reader, selected, 50);
+        const notice = url.searchParams.get("started");
+        return html(
+          <SourcesPage
+            csrf={session.csrf}
+            sources={statuses}
+            selected={selected}
+            runs={runs}
+            notice={notice && /^\d+$/.test(notice) ? `Run ${notice} started.` : undefined}
+          />,
+        );
+      }),
+    },
+    {
+      method: "POST",
+      path: "/console/sources/:name/run",
+      handler: signedIn(async (_request, params, _session) => {
+        const name = params.name ?? "";
+        const started = await deps.sources?.runNow(name) ?? "unknown";
+        if (started === "unknown") return notFoundPage("No source has this name.");
+        const query = new URLSearchParams({ name });
+        if (started !== "running") query.set("started", String(started.runId));
+        return redirect(`/console/sources?${query}`);
       }),
     },
     {
@@ -325,14 +373,23 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
     {
       method: "GET",
       path: "/console/calls/:id",
-      handler: signedIn(async (_request, params, session) => {
-        const found = await getCallWithHistory(
-          deps.store.client,
-          params.id ?? "",
-          deps.eventBodies,
-        );
+      handler: signedIn(async (request, params, session) => {
+        const raw = new URL(request.url).searchParams.get("events_cursor");
+        const read = (cursor: string | null) =>
+          getCallWithHistory(deps.store.client, params.id ?? "", deps.eventBodies, {
+            limit: HISTORY_PAGE_SIZE,
+            cursor,
+          });
+        let found;
+        try {
+          found = await read(raw);
+        } catch (error) {
+          // A cursor this server did not hand out shows the newest events.
+          if (!(error instanceof HistoryCursorError)) throw error;
+          found = await read(null);
+        }
         if (!found) return notFoundPage("No call has this id.");
-        const wanted = found.events.slice(0, 200).flatMap((e) =>
+        const wanted = found.events.flatMap((e) =>
           e.audit_seq === null ? [] : [{ seq: e.audit_seq, receivedAt: Date.parse(e.received_at) }]
         );
         const auditLines = await auditLinesBySeq(deps.auditDir, wanted).catch(() => []);
@@ -637,7 +694,8 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
         const job = await started.start({
           fileName: fileName.slice(0, 200) || "upload.csv",
           dryRun: fields.has("dry_run"),
-          prune: fields.has("prune"),
+          prune: fields.has("prune") || fields.has("force_prune"),
+          forcePrune: fields.has("force_prune"),
           strict: fields.has("strict"),
           ...optional("region", text("region")),
           ...optional("encoding", text("encoding")),
@@ -730,6 +788,14 @@ async function overviewChecks(
       }
       : { label: "Applier lag", value: "unknown", state: "unknown", detail: "Not reported." },
   );
+  for (const warning of deps.sources?.warnings() ?? []) {
+    checks.push({
+      label: `Source ${warning.name}`,
+      value: "failing",
+      state: "warn",
+      detail: warning.message,
+    });
+  }
   const verified = deps.auditLastVerified?.() ??
     (lastVerify?.report ? { at: lastVerify.at, ok: lastVerify.report.ok } : null);
   checks.push(
@@ -796,13 +862,6 @@ function formatBytes(bytes: number): string {
     unit++;
   }
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
-
-/** Only console paths are followed after login (never another site). */
-function safeNext(next: string | null | undefined): string {
-  return typeof next === "string" && /^\/console\/[^\\]*$/.test(next) && !next.startsWith("//")
-    ? next
-    : "/console/";
 }
 
 function redirect(location: string, setCookies: readonly string[] = []): Response {

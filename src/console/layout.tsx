@@ -12,6 +12,7 @@ export const NAV = [
   ["calls", "/console/calls", "Calls"],
   ["contacts", "/console/contacts", "Contacts"],
   ["import", "/console/import", "Import"],
+  ["sources", "/console/sources", "Sources"],
   ["unknown", "/console/unknown-numbers", "Unknown numbers"],
   ["audit", "/console/audit", "Audit"],
   ["api", "/console/api", "API"],

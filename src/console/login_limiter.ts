@@ -1,8 +1,14 @@
 /**
- * Failed console logins, rate-limited per client: after `maxFailures` wrong
- * tokens within `windowMs`, the client's next try is refused (429) until the
- * oldest failure leaves the window. Bounded in memory: at most `maxClients`
- * clients are tracked; the one tracked longest is forgotten first.
+ * Failed console logins, rate-limited per client and in all: after
+ * `maxFailures` wrong tokens from one client within `windowMs`, that client's
+ * next try is refused (429) until the oldest failure leaves the window; after
+ * `maxGlobalFailures` wrong tokens from all clients together, every try is
+ * refused the same way. The per-client limit alone let 50 addresses try 200
+ * tokens a minute; the global cap bounds guessing whatever the number of
+ * addresses, at the price that a flood of wrong tokens also keeps the
+ * operator out of the console for a minute (the admin API and the CLI are not
+ * affected). Bounded in memory: at most `maxClients` clients are tracked; the
+ * one tracked longest is forgotten first.
  */
 
 /** The limiter. */
@@ -17,12 +23,22 @@ export interface LoginLimiter {
 
 /** Builds a limiter. */
 export function createLoginLimiter(
-  options: { maxFailures?: number; windowMs?: number; maxClients?: number } = {},
+  options: {
+    maxFailures?: number;
+    maxGlobalFailures?: number;
+    windowMs?: number;
+    maxClients?: number;
+  } = {},
 ): LoginLimiter {
   const maxFailures = options.maxFailures ?? 4;
+  const maxGlobalFailures = options.maxGlobalFailures ?? 20;
   const windowMs = options.windowMs ?? 60_000;
   const maxClients = options.maxClients ?? 10_000;
   const failures = new Map<string, number[]>();
+  // The latest wrong tokens from anyone, at most maxGlobalFailures of them.
+  let everyone: number[] = [];
+  const wait = (times: readonly number[], max: number, now: number) =>
+    times.length < max ? 0 : Math.max(1, (times[times.length - max] ?? now) + windowMs - now);
   const recent = (client: string, now: number) => {
     const times = (failures.get(client) ?? []).filter((t) => t > now - windowMs);
     if (times.length === 0) failures.delete(client);
@@ -31,11 +47,14 @@ export function createLoginLimiter(
   };
   return {
     retryAfterMs(client, now) {
-      const times = recent(client, now);
-      if (times.length < maxFailures) return 0;
-      return Math.max(1, (times[times.length - maxFailures] ?? now) + windowMs - now);
+      everyone = everyone.filter((t) => t > now - windowMs);
+      return Math.max(
+        wait(recent(client, now), maxFailures, now),
+        wait(everyone, maxGlobalFailures, now),
+      );
     },
     fail(client, now) {
+      everyone = [...everyone.filter((t) => t > now - windowMs), now].slice(-maxGlobalFailures);
       const times = recent(client, now);
       if (!failures.has(client) && failures.size >= maxClients) {
         const oldest = failures.keys().next().value;

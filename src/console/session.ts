@@ -4,10 +4,13 @@
  * folder (so sessions survive a restart and every instance sharing the folder
  * agrees). CSRF tokens are derived from the same key and the session's nonce;
  * the login form, which has no session yet, gets its own signed nonce cookie.
- * Logout revokes the nonce in memory until the cookie would have expired.
+ * Logout revokes the nonce until the cookie would have expired, in
+ * {@link SessionRevocations} (a file beside the key, so a logout survives a
+ * restart as the key does).
  */
 import { join } from "node:path";
 import { constantTimeEqual } from "../http/constant_time.ts";
+import { memoryRevocations, type SessionRevocations } from "./session_revocations.ts";
 
 /** The session key's file name inside the data folder. */
 export const SESSION_KEY_FILE = "console_session.key";
@@ -31,8 +34,8 @@ export interface SessionSigner {
   create(now: number): Promise<{ cookie: string; session: Session }>;
   /** The session a cookie value stands for, or null when forged, expired or revoked. */
   verify(cookie: string | undefined, now: number): Promise<Session | null>;
-  /** Ends the session (until its expiry, after which the cookie is refused anyway). */
-  revoke(session: Session): void;
+  /** Ends the session (until its expiry, after which the cookie is refused anyway), durably. */
+  revoke(session: Session, now: number): Promise<void>;
   /** A login nonce cookie value and the CSRF token its form carries. */
   loginChallenge(): Promise<{ cookie: string; csrf: string }>;
   /** Whether the login form's token matches its nonce cookie. */
@@ -62,10 +65,14 @@ export async function ensureSessionKey(dataDir: string): Promise<Uint8Array> {
   return key;
 }
 
-/** Builds the signer over `key`; sessions last `ttlMs`. */
+/**
+ * Builds the signer over `key`; sessions last `ttlMs`; logouts are kept in
+ * `revocations` (in memory when none is given).
+ */
 export async function createSessionSigner(
   key: Uint8Array,
   ttlMs: number,
+  revocations: SessionRevocations = memoryRevocations(),
 ): Promise<SessionSigner> {
   const hmacKey = await crypto.subtle.importKey(
     "raw",
@@ -80,9 +87,10 @@ export async function createSessionSigner(
         await crypto.subtle.sign("HMAC", hmacKey, new TextEncoder().encode(text)),
       ),
     );
-  // nonce -> expiry; pruned whenever one is added, so it holds live sessions only.
-  const revoked = new Map<string, number>();
+  // At most this many revocations are kept (the oldest go first); pruned of
+  // expired cookies whenever one is added, so they hold live sessions only.
   const MAX_REVOKED = 10_000;
+  let revoking: Promise<void> = Promise.resolve();
 
   return {
     async create(now) {
@@ -101,17 +109,26 @@ export async function createSessionSigner(
       const [, expiry, nonce, signature] = match as unknown as [string, string, string, string];
       if (!constantTimeEqual(signature, await mac(`v1.${expiry}.${nonce}`))) return null;
       const expiresAt = Number(expiry);
-      if (expiresAt <= now || revoked.has(nonce)) return null;
+      if (expiresAt <= now || (await revocations.load()).has(nonce)) return null;
       return { nonce, expiresAt, csrf: await mac(`csrf.${nonce}`) };
     },
-    revoke(session) {
-      const now = Date.now();
-      for (const [nonce, expiry] of revoked) if (expiry <= now) revoked.delete(nonce);
-      if (revoked.size >= MAX_REVOKED) {
-        const oldest = revoked.keys().next().value;
-        if (oldest !== undefined) revoked.delete(oldest);
-      }
-      revoked.set(session.nonce, session.expiresAt);
+    revoke(session, now) {
+      // One at a time, each reading what the last one saved (two logouts at once both hold).
+      const done = revoking.then(async () => {
+        // Read again first: another instance sharing the folder may have added some.
+        const revoked = new Map(
+          [...await revocations.load()].filter(([, expiry]) => expiry > now),
+        );
+        while (revoked.size >= MAX_REVOKED) {
+          const oldest = revoked.keys().next().value;
+          if (oldest === undefined) break;
+          revoked.delete(oldest);
+        }
+        revoked.set(session.nonce, session.expiresAt);
+        await revocations.save(revoked);
+      });
+      revoking = done.catch(() => {});
+      return done;
     },
     async loginChallenge() {
       const nonce = randomToken();

@@ -102,9 +102,15 @@ export function lookupBodyReader(driver: PreparedDriver): (e164: string) => stri
 export async function getContact(
   db: SqlExecutor,
   externalId: string,
-): Promise<{ contact: Contact; updatedAt: number } | undefined> {
+): Promise<{ contact: Contact; updatedAt: number; extraNumbers: string[] } | undefined> {
   const row = await db.first(GET_SQL, [externalId]);
-  return row ? { contact: contactFromRow(row), updatedAt: Number(row.updated_at) } : undefined;
+  return row
+    ? {
+      contact: contactFromRow(row),
+      updatedAt: Number(row.updated_at),
+      extraNumbers: extraNumbersFromStored(text(row, "fields")),
+    }
+    : undefined;
 }
 
 /**

@@ -24,7 +24,7 @@ import {
   text,
 } from "../store/sql.ts";
 import type { AnyContactField } from "./contact.ts";
-import { deleteContact, saveSerializedContact } from "./contact_store.ts";
+import { countContacts, deleteContact, saveSerializedContact } from "./contact_store.ts";
 import {
   describeMissingColumns,
   HeaderMapError,
@@ -64,6 +64,21 @@ export interface ImportOptions {
   readonly strict?: boolean;
   /** Delete stored contacts whose external_id is not in the file (rejected rows count as present). */
   readonly prune?: boolean;
+  /**
+   * The prune guard: a prune that would delete more than this fraction of the
+   * stored contacts is refused (nothing written) unless `forcePrune`. Default
+   * {@link DEFAULT_MAX_PRUNE_FRACTION}. A dry run reports the count instead.
+   */
+  readonly maxPruneFraction?: number;
+  /** A person checked the file: prune past `maxPruneFraction` (`--force-prune`). Never set for scheduled runs. */
+  readonly forcePrune?: boolean;
+  /**
+   * Runs inside the import's transaction just before it commits (not for a dry
+   * run or a refused import), with the counts: a source run records its
+   * outcome in the same commit, so a crash never leaves a file imported but
+   * not marked (or marked but not imported).
+   */
+  readonly beforeCommit?: (db: SqlExecutor, counts: ImportCounts) => Promise<void>;
   /** Clock for `updated_at` (epoch ms); one reading is used for the whole import. */
   readonly now?: () => number;
   /** Called a few times a second while rows are read, and once at the end. */
@@ -76,6 +91,19 @@ export interface ImportOptions {
   readonly sharedNumbersLimit?: number;
   /** How long to wait for another writer to finish before giving up (local files). Default 5000. */
   readonly busyTimeoutMs?: number;
+}
+
+/** `contacts.max_prune_fraction`'s default. */
+export const DEFAULT_MAX_PRUNE_FRACTION = 0.2;
+
+/** The counts an import is about to commit. */
+export interface ImportCounts {
+  readonly rows: number;
+  readonly inserted: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  readonly rejected: number;
+  readonly pruned: number;
 }
 
 /** Progress of a running import. */
@@ -186,12 +214,17 @@ export class ImportError extends Error {
   readonly fileLabel: string;
   readonly line: number | null;
   readonly summary: ImportSummary | undefined;
+  /**
+   * `prune_guard` when the prune guard refused the import (a person may force
+   * it); `store_busy` when another writer (a CLI import) held the store.
+   */
+  readonly reason: "prune_guard" | "store_busy" | undefined;
 
   constructor(
     fileLabel: string,
     line: number | null,
     problem: string,
-    options: ErrorOptions & { summary?: ImportSummary } = {},
+    options: ErrorOptions & { summary?: ImportSummary; reason?: "prune_guard" | "store_busy" } = {},
   ) {
     super(line === null ? `${fileLabel}: ${problem}` : `${fileLabel}, line ${line}: ${problem}`, {
       cause: options.cause,
@@ -199,6 +232,7 @@ export class ImportError extends Error {
     this.fileLabel = fileLabel;
     this.line = line;
     this.summary = options.summary;
+    this.reason = options.reason;
   }
 }
 
@@ -215,6 +249,7 @@ const PRUNE_BATCH = 500;
 function seenTableSql(store: Store) {
   const table = store.mode === "file" ? "temp.import_seen" : "main.import_seen";
   return {
+    table,
     drop: `DROP TABLE IF EXISTS ${table}`,
     create: `CREATE TABLE ${table} (external_id TEXT PRIMARY KEY) WITHOUT ROWID`,
     see: `INSERT OR IGNORE INTO ${table} (external_id) VALUES (?)`,
@@ -399,6 +434,9 @@ export async function importContacts(
           `--prune with no valid rows would delete every contact; ${NOTHING_IMPORTED}`,
         );
       }
+      if (!dryRun && options.forcePrune !== true) {
+        await guardPrune(db, seen.table, inserted, options.maxPruneFraction, label);
+      }
       pruned = await prune(db, seen.pruneCandidates);
     }
     const shared = strictFailed
@@ -407,6 +445,9 @@ export async function importContacts(
     await db.run(seen.drop);
 
     const commit = !dryRun && !strictFailed;
+    if (commit && options.beforeCommit) {
+      await options.beforeCommit(db, { rows, inserted, updated, unchanged, rejected, pruned });
+    }
     if (commit) await session.commit();
     else await session.rollback();
 
@@ -493,7 +534,7 @@ async function beginSession(
         null,
         `cannot start the import transaction (${messageOf(error)}); another import or ` +
           `writer may hold the store, try again; ${NOTHING_IMPORTED}`,
-        { cause: error },
+        { cause: error, reason: "store_busy" },
       );
     }
     let open = true;
@@ -539,6 +580,40 @@ async function beginSession(
       tx.close();
     },
   };
+}
+
+/**
+ * The prune guard (issue 19): refuses, before any delete and before the
+ * commit, a prune that would remove more than `maxFraction` of the contacts
+ * stored before this import (a cut-off export would otherwise empty the store).
+ */
+async function guardPrune(
+  db: SqlExecutor,
+  seenTable: string,
+  inserted: number,
+  maxFraction: number | undefined,
+  label: string,
+): Promise<void> {
+  const fraction = maxFraction ?? DEFAULT_MAX_PRUNE_FRACTION;
+  const before = (await countContacts(db)) - inserted;
+  const doomed = integer(
+    (await db.first(
+      `SELECT COUNT(*) AS n FROM contacts WHERE external_id NOT IN (SELECT external_id FROM ${seenTable})`,
+    )) ?? {},
+    "n",
+  );
+  if (before <= 0 || doomed <= fraction * before) return;
+  const percent = (n: number) => `${Math.round(n * 1000) / 10}%`;
+  throw new ImportError(
+    label,
+    null,
+    `--prune would delete ${doomed} of the ${before} stored contacts (${
+      percent(doomed / before)
+    }), more than contacts.max_prune_fraction (${percent(fraction)}); the file may be cut off. ` +
+      `${NOTHING_IMPORTED}. If the file is complete, run it again with --force-prune ` +
+      "(API and console: force_prune=true).",
+    { reason: "prune_guard" },
+  );
 }
 
 /** Deletes, through `deleteContact`, every contact the file did not name. */

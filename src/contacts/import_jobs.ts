@@ -11,12 +11,24 @@ import type { CountryCode } from "libphonenumber-js";
 import type { Store } from "../store/open_store.ts";
 import type { Logger } from "../log/logging.ts";
 import { messageOf } from "../error_message.ts";
-import { importContacts, ImportError, type ImportSummary } from "./import_contacts.ts";
+import {
+  importContacts,
+  ImportError,
+  type ImportOptions,
+  type ImportSummary,
+} from "./import_contacts.ts";
 import { toRegion } from "./phone.ts";
 import { createRejectsFile } from "./rejects_csv.ts";
 
 /** Where a job is. */
 export type ImportJobState = "running" | "succeeded" | "failed";
+
+/** Why a job failed: the file or options (`import_failed`), the prune guard, another writer, or us. */
+export type ImportJobErrorCode =
+  | "import_failed"
+  | "prune_refused"
+  | "store_busy"
+  | "internal_error";
 
 /** What a job imports, and how. */
 export interface ImportJobOptions {
@@ -30,7 +42,13 @@ export interface ImportJobOptions {
   /** Column to derive external_id from. */
   readonly idFrom?: string;
   readonly prune?: boolean;
+  /** Prune past `contacts.max_prune_fraction` (a person asked: `force_prune=true`). */
+  readonly forcePrune?: boolean;
   readonly strict?: boolean;
+  /** `--map`: their header → our field (or null); validated by the import. */
+  readonly userMap?: Readonly<Record<string, string | null>>;
+  /** Runs inside the import's transaction just before its commit (a source run's record). */
+  readonly beforeCommit?: ImportOptions["beforeCommit"];
 }
 
 /** A job as clients see it (JSON-ready). */
@@ -49,8 +67,8 @@ export interface ImportJob {
   readonly startedAt: string;
   readonly finishedAt: string | null;
   /** The same JSON the API answers (counts, warnings, rejects, the column-mapping table). */
-  readonly summary: Record<string, unknown> | null;
-  readonly error: { readonly code: string; readonly message: string } | null;
+  readonly summary: ImportSummary | null;
+  readonly error: { readonly code: ImportJobErrorCode; readonly message: string } | null;
   readonly hasRejects: boolean;
 }
 
@@ -72,6 +90,14 @@ export interface SpooledUpload {
 export interface ImportJobs {
   /** Spools the body to an owner-only temp file (bounded by max bytes), then starts the import in the background; resolves with the job once spooled. */
   submit(body: ReadableStream<Uint8Array>, options: ImportJobOptions): Promise<ImportJob>;
+  /**
+   * Starts the import of a file already on disk (a source's spooled download or
+   * a drop-folder file). The file is left where it is (the caller owns it).
+   * Throws `busy` while another import runs.
+   */
+  submitFile(path: string, options: ImportJobOptions): Promise<ImportJob>;
+  /** True while an import is being uploaded or runs. */
+  busy(): boolean;
   /**
    * Spools the body (bounded like `submit`) and holds the import slot until
    * the returned upload is started or discarded.
@@ -131,6 +157,8 @@ export interface ImportJobsDeps {
   readonly uploadTimeoutMs?: number;
   /** How many finished jobs are kept. Default 20. */
   readonly keep?: number;
+  /** `contacts.max_prune_fraction` (the prune guard). */
+  readonly maxPruneFraction?: number;
 }
 
 interface JobRecord {
@@ -168,7 +196,12 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
     }
   }
 
-  async function run(record: JobRecord, spoolPath: string, options: ImportJobOptions) {
+  async function run(
+    record: JobRecord,
+    spoolPath: string,
+    options: ImportJobOptions,
+    removeFile: boolean,
+  ) {
     const rejects = createRejectsFile({ dir: deps.tempDir });
     let file: Deno.FsFile | undefined;
     try {
@@ -179,6 +212,10 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
         dryRun: options.dryRun,
         strict: options.strict ?? false,
         prune: options.prune ?? false,
+        forcePrune: options.forcePrune ?? false,
+        maxPruneFraction: deps.maxPruneFraction,
+        userMap: options.userMap,
+        beforeCommit: options.beforeCommit,
         encoding: options.encoding,
         idFrom: options.idFrom,
         onProgress: ({ rows, bytes }) =>
@@ -212,12 +249,19 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
         rowsRead: summary?.rows ?? record.job.rowsRead,
         hasRejects: record.rejectsPath !== null,
         error: error instanceof ImportError
-          ? { code: "import_failed", message: error.message }
+          ? {
+            code: error.reason === "prune_guard"
+              ? "prune_refused"
+              : error.reason === "store_busy"
+              ? "store_busy"
+              : "import_failed",
+            message: error.message,
+          }
           : { code: "internal_error", message: "The import failed unexpectedly; see the log." },
         finishedAt: clock().toISOString(),
       });
     } finally {
-      await Deno.remove(spoolPath).catch(() => {});
+      if (removeFile) await Deno.remove(spoolPath).catch(() => {});
       running = null;
       evict();
     }
@@ -235,25 +279,6 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
     const path = `${deps.tempDir}/import-${id}-rejects.csv`;
     await rejects.finish(path, summary.headerRow);
     return path;
-  }
-
-  /** The options' problem, or null when they are usable. */
-  function badOption(options: ImportJobOptions): ImportSubmitError | null {
-    if (options.region !== undefined && toRegion(options.region) === undefined) {
-      return new ImportSubmitError(
-        "bad_option",
-        `region ${JSON.stringify(options.region)} is not a two-letter country code we know.`,
-      );
-    }
-    if (options.encoding !== undefined && !isEncodingLabel(options.encoding)) {
-      return new ImportSubmitError(
-        "bad_option",
-        `encoding ${
-          JSON.stringify(options.encoding)
-        } is not an encoding label we know (e.g. utf-8, windows-1252, utf-16le, iso-8859-2).`,
-      );
-    }
-    return null;
   }
 
   async function spoolUpload(body: ReadableStream<Uint8Array>): Promise<SpooledUpload> {
@@ -279,31 +304,37 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
     }
     const path = spoolPath;
     let settled = false;
+    const settle = () => {
+      settled = true;
+      spooling = false;
+    };
     return {
       size,
       discard: async () => {
         if (settled) return;
-        settled = true;
-        spooling = false;
+        settle();
         await Deno.remove(path).catch(() => {});
       },
       start: async (options) => {
         if (settled) throw new Error("This spooled upload was already started or discarded.");
-        const problem = badOption(options);
-        if (problem) {
-          settled = true;
-          spooling = false;
+        settle();
+        try {
+          checkOptions(options);
+        } catch (error) {
           await Deno.remove(path).catch(() => {});
-          throw problem;
+          throw error;
         }
-        settled = true;
-        spooling = false;
-        return startJob(path, size, options);
+        return start(path, size, options, true);
       },
     };
   }
 
-  function startJob(spoolPath: string, size: number, options: ImportJobOptions): ImportJob {
+  function start(
+    path: string,
+    size: number,
+    options: ImportJobOptions,
+    removeFile: boolean,
+  ): ImportJob {
     const id = newJobId();
     const record: JobRecord = {
       job: {
@@ -325,21 +356,35 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
     };
     jobs.set(id, record);
     running = record;
-    record.done = run(record, spoolPath, options);
+    record.done = run(record, path, options, removeFile);
     return record.job;
   }
 
   return {
     async submit(body, options) {
-      const problem = badOption(options);
-      if (problem) {
+      try {
+        checkOptions(options);
+      } catch (error) {
         await body.cancel().catch(() => {});
-        throw problem;
+        throw error;
       }
       const upload = await spoolUpload(body);
       return await upload.start(options);
     },
     spool: spoolUpload,
+    async submitFile(path, options) {
+      checkOptions(options);
+      if (running || spooling) {
+        if (running) throw busyError(running.job);
+        throw new ImportSubmitError("busy", "Another import is being uploaded.");
+      }
+      const size = (await Deno.stat(path)).size;
+      if (running || spooling) throw new ImportSubmitError("busy", "Another import started.");
+      return start(path, size, options, false);
+    },
+    busy() {
+      return running !== null || spooling;
+    },
     get(id) {
       return jobs.get(id)?.job;
     },
@@ -389,6 +434,23 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
   };
 }
 
+function checkOptions(options: ImportJobOptions): void {
+  if (options.region !== undefined && toRegion(options.region) === undefined) {
+    throw new ImportSubmitError(
+      "bad_option",
+      `region ${JSON.stringify(options.region)} is not a two-letter country code we know.`,
+    );
+  }
+  if (options.encoding !== undefined && !isEncodingLabel(options.encoding)) {
+    throw new ImportSubmitError(
+      "bad_option",
+      `encoding ${
+        JSON.stringify(options.encoding)
+      } is not an encoding label we know (e.g. utf-8, windows-1252, utf-16le, iso-8859-2).`,
+    );
+  }
+}
+
 /** Default of `ImportJobsDeps.uploadTimeoutMs` (512 MiB in it is ~2.4 Mbit/s). */
 export const DEFAULT_UPLOAD_TIMEOUT_MS = 30 * 60_000;
 
@@ -407,8 +469,9 @@ function newJobId(): string {
   return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
 }
 
-function toJson(summary: ImportSummary): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(summary));
+/** A plain copy of the summary, as the job keeps and the API answers it. */
+function toJson(summary: ImportSummary): ImportSummary {
+  return { ...summary };
 }
 
 /**

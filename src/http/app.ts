@@ -163,6 +163,21 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
   const byPath = new Map<string, string[]>();
   for (const route of deps.routes) {
     byPath.set(route.path, [...(byPath.get(route.path) ?? []), route.method]);
+  }
+  // A fixed path answers 405 for a method it does not take before any route
+  // with a parameter can claim it: PUT /api/contacts/import is not a contact.
+  for (const [path, methods] of byPath) {
+    if (path.includes(":")) continue;
+    const taken = new Set(methods.flatMap((m) => (m === "GET" ? ["GET", "HEAD"] : [m])));
+    const others = [...KNOWN_METHODS].filter((method) => !taken.has(method));
+    const allow = [...taken].join(", ");
+    app.on(
+      others,
+      path,
+      () => errorResponse(405, "method_not_allowed", `This route accepts ${allow}.`, { allow }),
+    );
+  }
+  for (const route of deps.routes) {
     const guardOptions = {
       budget: bodyBudget,
       stallMs: bodyStallMs,

@@ -176,6 +176,56 @@ export class Metrics {
     });
   }
 
+  /**
+   * Declares a counter whose total is kept elsewhere (a count since start in
+   * some component's stats) and read at scrape time. The total only grows; a
+   * reader that fails leaves the counter where it was.
+   */
+  counterOf(name: string, help: string, read: GaugeReader): void {
+    let counted = 0;
+    new PromCounter({
+      name,
+      help,
+      registers: [this.#registry],
+      async collect() {
+        let total: number;
+        try {
+          total = await read();
+        } catch {
+          return;
+        }
+        if (total > counted) {
+          this.inc(total - counted);
+          counted = total;
+        }
+      },
+    });
+  }
+
+  /**
+   * Declares a labelled gauge read at scrape time: `read` lists each series'
+   * label values (from a fixed set, e.g. configured source names) and value.
+   */
+  labelledGauge(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    read: () => Promise<[string[], number][]> | [string[], number][],
+  ): void {
+    new PromGauge({
+      name,
+      help,
+      labelNames: [...labelNames],
+      registers: [this.#registry],
+      async collect() {
+        this.reset();
+        for (const [values, value] of await Promise.resolve().then(read).catch(() => [])) {
+          this.set(labelsOf(name, labelNames, values), value);
+        }
+      },
+    });
+  }
+
   /** Renders every metric in the Prometheus text format. */
   render(): Promise<string> {
     return this.#registry.metrics();

@@ -5,7 +5,9 @@
 import { withDeadline } from "../deadline.ts";
 import type { Route } from "../http/app.ts";
 import { bearerToken, matchesAny } from "../http/constant_time.ts";
-import { errorResponse, jsonResponse } from "../http/http_error.ts";
+import type { z } from "zod";
+import { errorResponse } from "../http/http_error.ts";
+import { answer, HealthBody, ReadyBody } from "../http/api_responses.ts";
 import type { Metrics } from "./metrics.ts";
 import { messageOf } from "../error_message.ts";
 
@@ -36,14 +38,14 @@ export interface OpsDeps {
    * Extra fields of the `/readyz` body that do not decide readiness (the
    * applier's state and lag: a store behind the audit log is lag, not failure).
    */
-  readonly details?: () => Record<string, unknown>;
+  readonly details?: () => Pick<z.input<typeof ReadyBody>, "applier"> & Record<string, unknown>;
 }
 
 /** The `/healthz`, `/readyz` and `/metrics` routes. */
 export function opsRoutes(deps: OpsDeps): Route[] {
   const timeoutMs = deps.checkTimeoutMs ?? 2000;
   return [
-    { method: "GET", path: "/healthz", handler: () => jsonResponse(200, { status: "ok" }) },
+    { method: "GET", path: "/healthz", handler: () => answer(HealthBody, 200, { status: "ok" }) },
     {
       method: "GET",
       path: "/readyz",
@@ -62,7 +64,7 @@ export function opsRoutes(deps: OpsDeps): Route[] {
         const ready = results.every(([, result], index) =>
           result === "ok" || deps.checks[index]?.decidesReadiness === false
         );
-        return jsonResponse(ready ? 200 : 503, {
+        return answer(ReadyBody, ready ? 200 : 503, {
           status: ready ? "ready" : "not_ready",
           checks,
           ...deps.details?.(),

@@ -217,6 +217,46 @@ export const MIGRATIONS: readonly Migration[] = [
       ]),
     ],
   },
+  {
+    version: 11,
+    statements: [
+      // Scheduled contact sources (issue 19). source_state: one row per source,
+      // its schedule slot and lease (several instances on one store run each
+      // period once), and what the last good fetch saw (ETag, Last-Modified,
+      // content hash). source_runs: one row per run (a drop folder: per file).
+      `CREATE TABLE IF NOT EXISTS source_state (
+        source TEXT PRIMARY KEY,
+        next_due_ms INTEGER NOT NULL DEFAULT 0,
+        lease_holder TEXT,
+        lease_until_ms INTEGER NOT NULL DEFAULT 0,
+        etag TEXT,
+        last_modified TEXT,
+        content_sha256 TEXT,
+        last_success_ms INTEGER,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID`,
+      `CREATE TABLE IF NOT EXISTS source_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        source TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        instance TEXT NOT NULL,
+        started_ms INTEGER NOT NULL,
+        finished_ms INTEGER,
+        outcome TEXT NOT NULL,
+        file TEXT,
+        content_sha256 TEXT,
+        bytes INTEGER,
+        rows INTEGER,
+        inserted INTEGER,
+        updated INTEGER,
+        unchanged INTEGER,
+        rejected INTEGER,
+        pruned INTEGER,
+        message TEXT
+      )`,
+      `CREATE INDEX IF NOT EXISTS source_runs_by_source ON source_runs (source, id)`,
+    ],
+  },
 ];
 
 /**

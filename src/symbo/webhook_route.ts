@@ -14,7 +14,8 @@ import { sha256Hex } from "../audit/audit_record.ts";
 import { DeliveryIndex } from "../audit/delivery_index.ts";
 import type { WaitOutcome } from "../calls/applier.ts";
 import { type ClassifiedEvent, readEvent } from "../calls/call_event.ts";
-import { errorResponse, HttpError, jsonResponse } from "../http/http_error.ts";
+import { errorResponse, HttpError } from "../http/http_error.ts";
+import { answer, WebhookAnswerBody } from "../http/api_responses.ts";
 import { readBodyLimited } from "../http/read_body.ts";
 import type { Logger } from "../log/logging.ts";
 import { type SigningKey, verifySignature } from "./signature.ts";
@@ -120,7 +121,7 @@ export function createWebhookHandler(deps: WebhookDeps): (request: Request) => P
           invalid?.message ?? "The body is not a valid event.",
         );
       }
-      return jsonResponse(200, { status: "duplicate" });
+      return answer(WebhookAnswerBody, 200, { status: "duplicate" });
     }
     let record: AuditRecord;
     try {
@@ -169,7 +170,7 @@ export function createWebhookHandler(deps: WebhookDeps): (request: Request) => P
       );
     }
     outcome(result.status);
-    return jsonResponse(200, { status: result.status });
+    return answer(WebhookAnswerBody, 200, { status: result.status });
   };
 }
 

@@ -1,7 +1,7 @@
 /** The console's call search and the overview's call aggregates. */
 import { assertEquals } from "../helpers/assert.ts";
 import { searchCalls } from "../../src/calls/call_search.ts";
-import { callsPerDay, lastEventReceivedAt } from "../../src/calls/call_stats.ts";
+import { callFacets, callsPerDay, lastEventReceivedAt } from "../../src/calls/call_stats.ts";
 import { openStore, type Store } from "../../src/store/open_store.ts";
 
 const DAY = 86_400_000;
@@ -77,5 +77,20 @@ Deno.test("calls per day count by disposition with empty days present", async ()
       { day: "2026-11-23", byDisposition: {} },
     ]);
     assertEquals(await lastEventReceivedAt(store.reader), T0 + 5);
+  });
+});
+
+Deno.test("filter choices leave out labels too long to be one", async () => {
+  await withSeededStore(async (store) => {
+    await store.write((db) =>
+      db.run(
+        `INSERT INTO calls (id, user_id, disposition, data, order_received_ms, order_seq,
+           first_seen_at, last_event_at, change_seq) VALUES ('long', ?, 'answered', '{}', 1, 9, ?, ?, 9)`,
+        ["u".repeat(1_000_000), T0 + 3 * DAY, T0 + 3 * DAY],
+      )
+    );
+    const facets = await callFacets(store.reader);
+    assertEquals(facets.users, ["rep-1", "rep-2"]);
+    assertEquals(facets.dispositions, ["answered", "voicemail"]);
   });
 });

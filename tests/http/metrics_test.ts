@@ -83,3 +83,14 @@ Deno.test("counts recorded between scrapes add up across scrapes", async () => {
   assertMatch(text, /t_scraped_seconds_count 2/);
   assertEquals(counter.value("a"), 3);
 });
+
+Deno.test("a counter kept elsewhere is read at scrape time and never goes down", async () => {
+  const metrics = new Metrics();
+  let total = 3;
+  metrics.counterOf("t_dropped_total", "Dropped.", () => total);
+  assertMatch(await metrics.render(), /# TYPE t_dropped_total counter\nt_dropped_total 3\n/);
+  total = 5;
+  assertMatch(await metrics.render(), /t_dropped_total 5\n/);
+  total = 4; // a reset elsewhere never lowers a counter
+  assertMatch(await metrics.render(), /t_dropped_total 5\n/);
+});

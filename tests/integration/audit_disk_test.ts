@@ -42,9 +42,9 @@ Deno.test("the server compresses closed audit days at start, shows it in metrics
     await eventually(
       "metrics updated",
       5_000,
-      async () => await metric(server.url, "symbo_crm_audit_compressed_days") === 2,
+      async () => await metric(server.url, "symbo_crm_audit_files_compressed_total") === 2,
     );
-    assert.ok((await metric(server.url, "symbo_crm_audit_compressed_saved_bytes") ?? 0) > 0);
+    assert.ok((await metric(server.url, "symbo_crm_audit_compression_saved_bytes_total") ?? 0) > 0);
     assertEquals(await metric(server.url, "symbo_crm_audit_maintenance_last_run_ok"), 1);
     assertMatch(server.output.join("\n"), /closed days gzip'd; kept forever/);
 

@@ -221,9 +221,23 @@ Deno.test("--rejects writes every rejected row; --dry-run writes nothing; --prun
   assertEquals((await Deno.stat(`${dir}/rejects.csv`)).mode! & 0o777, 0o600);
 
   await Deno.writeTextFile(`${dir}/small.csv`, "external_id,first_name\n0,Name0\n2,Name2\n");
-  const pruned = await runCli(["import", "small.csv", "--prune", "--config", "config.json"], {
+  // A file that would delete 598 of 600 contacts looks cut off: the prune guard refuses it.
+  const refused = await runCli(["import", "small.csv", "--prune", "--config", "config.json"], {
     cwd: dir,
   });
+  assertEquals(refused.code, 1, refused.stdout);
+  assertMatch(refused.stderr, /would delete 598 of the 600 stored contacts/);
+  assertMatch(refused.stderr, /--force-prune/);
+  // A person who checked the file forces it.
+  const pruned = await runCli([
+    "import",
+    "small.csv",
+    "--prune",
+    "--force-prune",
+    "--config",
+    "config.json",
+  ], { cwd: dir });
+  assertEquals(pruned.code, 0, pruned.stderr);
   assertMatch(pruned.stdout, /598 pruned/);
 });
 

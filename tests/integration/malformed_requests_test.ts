@@ -30,6 +30,14 @@ const CASES: Case[] = [
   },
   { name: "PUT on webhook", method: "PUT", path: "/symbo/webhook", body: "{}", status: 405 },
   { name: "POST on healthz", method: "POST", path: "/healthz", status: 405 },
+  {
+    name: "PUT on the import is not a contact named import",
+    method: "PUT",
+    path: "/api/contacts/import",
+    headers: admin,
+    body: "{}",
+    status: 405,
+  },
   { name: "lookup without a number", path: `/symbo/lookup?token=${TOKEN}`, status: 400 },
   {
     name: "lookup with SQL in the number",

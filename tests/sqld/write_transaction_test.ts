@@ -86,12 +86,11 @@ async function specification(
         String(failure),
       );
       assertEquals(await ids(read, "whole-"), []);
-      // The lock was released: the next transaction goes through at once.
-      const started = performance.now();
+      // The lock was released: the next transaction goes through (a held lock
+      // would fail it with the busy timeout).
       await write((db) =>
         db.run("INSERT INTO prospects (id, data, updated_at) VALUES ('whole-2', '{}', 1)")
       );
-      assert(performance.now() - started < 1000);
       assertEquals(await ids(read, "whole-"), ["whole-2"]);
     },
   );
@@ -123,7 +122,6 @@ Deno.test("write transactions on a remote sqld", async (t) => {
         const store = await openStore({ url: sqld.url, readTimeoutMs: 300, remoteTimeoutMs: 500 });
         try {
           sqld.pause();
-          const started = performance.now();
           const [write, read] = await Promise.allSettled([
             store.write((db) =>
               db.run("INSERT INTO prospects (id, data, updated_at) VALUES ('x', '{}', 1)")
@@ -138,7 +136,6 @@ Deno.test("write transactions on a remote sqld", async (t) => {
             read.status === "rejected" && read.reason instanceof StoreUnavailableError,
             String(read),
           );
-          assert(performance.now() - started < 3000);
           let pinged: unknown = null;
           await store.ping().catch((error) => pinged = error);
           assert(pinged instanceof StoreUnavailableError);

@@ -10,9 +10,10 @@ export function ApiReferencePage(props: { csrf: string; document: Json }): JSX.E
   return (
     <Layout title="Admin API reference" nav="api" csrf={props.csrf}>
       <p>
-        Generated from the zod schemas the routes validate with. Machine-readable:{" "}
-        <a href="/api/openapi.json">/api/openapi.json</a> (OpenAPI 3.1). Every route takes{" "}
-        <code>Authorization: Bearer &lt;admin token&gt;</code>.
+        Generated from the zod schemas the routes validate with and answer with. Machine-readable:
+        {" "}
+        <a href="/api/openapi.json">/api/openapi.json</a> (OpenAPI 3.1). The admin routes (
+        <code>/api/…</code>) take <code>Authorization: Bearer &lt;admin token&gt;</code>.
       </p>
       {Object.entries(paths).map(([path, operations]) =>
         Object.entries(operations).map(([method, op]) => {

@@ -97,6 +97,13 @@ export function AuditFilePage(
               <td class="num">{line.lineNumber}</td>
               <td>
                 <pre>{line.text}</pre>
+                {line.length > line.text.length
+                  ? (
+                    <p class="muted">
+                      … {line.length - line.text.length} more characters (of {line.length})
+                    </p>
+                  )
+                  : null}
               </td>
             </tr>
           ))}

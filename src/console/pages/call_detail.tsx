@@ -1,17 +1,18 @@
-/** One call: its fields, every snapshot in arrival order, links, audit lines. */
+/** One call: its fields, a page of its snapshots in arrival order, links, audit lines. */
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { AuditLineAt } from "../../audit/audit_browse.ts";
 import type { CallWithHistory } from "../../calls/call_queries.ts";
 import { formatTime, Layout } from "../layout.tsx";
 
-// A page stays bounded in bytes whatever a call went through (each body is cut too).
-const MAX_SNAPSHOTS = 200;
+// A note can be megabytes (up to the webhook's body limit): the page shows its start.
+const NOTE_CHARS = 20_000;
 
 /** Shown at `/console/calls/:id`. */
 export function CallDetailPage(
   props: { csrf: string; data: CallWithHistory; auditLines: readonly AuditLineAt[] },
 ): JSX.Element {
-  const { call, events } = props.data;
+  const { call, events, events_total: total, events_next_cursor: older } = props.data;
+  const note = String(call.data.note ?? "");
   const links = [
     ["Recording", call.data.recording_url],
     ["Transcription", call.data.transcription_url],
@@ -46,7 +47,18 @@ export function CallDetailPage(
         <dt>First seen / last event</dt>
         <dd>{formatTime(call.first_seen_at)} / {formatTime(call.last_event_at)}</dd>
         <dt>Note</dt>
-        <dd>{String(call.data.note ?? "")}</dd>
+        <dd>
+          {note.slice(0, NOTE_CHARS)}
+          {note.length > NOTE_CHARS
+            ? (
+              <span class="muted">
+                {` … ${note.length - NOTE_CHARS} more characters (`}
+                <code>GET /api/calls/:id</code>
+                {" has the whole note)"}
+              </span>
+            )
+            : null}
+        </dd>
         <dt>Links</dt>
         <dd>
           {links.length === 0 ? <span class="muted">no recording or transcription</span> : null}
@@ -58,9 +70,13 @@ export function CallDetailPage(
           ))}
         </dd>
       </dl>
-      <h2>Snapshots in arrival order ({events.length})</h2>
+      <h2>
+        Snapshots in arrival order ({events.length === total
+          ? total
+          : `${events.length} of ${total}`})
+      </h2>
       <ol>
-        {events.slice(0, MAX_SNAPSHOTS).map((event) => (
+        {events.map((event) => (
           <li>
             <details>
               <summary>
@@ -72,14 +88,19 @@ export function CallDetailPage(
           </li>
         ))}
       </ol>
-      {events.length > MAX_SNAPSHOTS
-        ? (
-          <p class="muted">
-            {events.length - MAX_SNAPSHOTS} later snapshots not shown; the admin API's{" "}
-            <code>GET /api/calls/:id</code> has them all.
-          </p>
-        )
-        : null}
+      <div class="pager">
+        {older !== null
+          ? (
+            <a
+              href={`/console/calls/${encodeURIComponent(call.id)}?events_cursor=${
+                encodeURIComponent(older)
+              }`}
+            >
+              Older snapshots →
+            </a>
+          )
+          : <span class="muted">First snapshot reached</span>}
+      </div>
       <h2>Audit lines ({props.auditLines.length})</h2>
       {props.auditLines.length === 0
         ? <p class="muted">No audit line found for this call's events.</p>

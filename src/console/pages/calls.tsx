@@ -1,6 +1,6 @@
 /** The call list: filters and pages. */
 import type { JSX } from "hono/jsx/jsx-runtime";
-import type { CallRecord } from "../../calls/call_queries.ts";
+import type { CallSummary } from "../../calls/call_list.ts";
 import { formatTime, Layout } from "../layout.tsx";
 
 /** The filter form's values as typed (echoed back into the form). */
@@ -18,7 +18,7 @@ export interface CallFilterForm {
 export interface CallsData {
   readonly form: CallFilterForm;
   readonly facets: { dispositions: string[]; users: string[]; directions: string[] };
-  readonly calls: readonly CallRecord[];
+  readonly calls: readonly CallSummary[];
   readonly nextHref: string | null;
   readonly error?: string | undefined;
 }
@@ -69,7 +69,7 @@ export function CallsPage(props: { csrf: string; data: CallsData }): JSX.Element
 }
 
 /** A table of calls (also on a contact's page). */
-export function CallTable(props: { calls: readonly CallRecord[] }): JSX.Element {
+export function CallTable(props: { calls: readonly CallSummary[] }): JSX.Element {
   if (props.calls.length === 0) return <p class="muted">No calls match.</p>;
   return (
     <table>
@@ -105,7 +105,11 @@ export function CallTable(props: { calls: readonly CallRecord[] }): JSX.Element 
             <td>{call.direction ?? ""}</td>
             <td>{call.disposition ?? ""}</td>
             <td>{call.to_number ?? ""}</td>
-            <td>{String(call.data.note ?? "").slice(0, 120)}</td>
+            <td>
+              {call.omitted_fields.includes("note") || call.data_unreadable
+                ? <span class="muted">too large for a list: open the call</span>
+                : String(call.data.note ?? "").slice(0, 120)}
+            </td>
           </tr>
         ))}
       </tbody>

@@ -1,6 +1,6 @@
 /** Contact search (name, email, any phone format) and one contact with its calls. */
 import type { JSX } from "hono/jsx/jsx-runtime";
-import type { CallRecord } from "../../calls/call_queries.ts";
+import type { CallSummary } from "../../calls/call_list.ts";
 import type { LookupBody } from "../../contacts/contact.ts";
 import { Layout } from "../layout.tsx";
 import { CallTable } from "./calls.tsx";
@@ -64,7 +64,7 @@ export function ContactPage(
     csrf: string;
     contact: LookupBody;
     updatedAt: number;
-    calls: readonly CallRecord[];
+    calls: readonly CallSummary[];
     moreCallsHref: string | null;
   },
 ): JSX.Element {

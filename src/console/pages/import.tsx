@@ -99,6 +99,12 @@ function UploadForm(props: { csrf: string; dryRun: boolean; defaultRegion: strin
       <label class="inline">
         <input type="checkbox" name="prune" value="1" /> Prune absent contacts
       </label>
+      <label
+        class="inline"
+        title="Prune even past contacts.max_prune_fraction (check the file first)"
+      >
+        <input type="checkbox" name="force_prune" value="1" /> Force prune
+      </label>
       <label class="inline">
         <input type="checkbox" name="strict" value="1" /> Strict
       </label>
