@@ -105,6 +105,11 @@ const ADMIN = {
   ),
 } as const;
 
+/** A body charged to the shared budget, from an address that holds too much of it. */
+const CLIENT_BUSY = error(
+  "This client address holds too many request body bytes in flight (`client_busy`; Retry-After).",
+);
+
 /** Statuses of an admin route that reads a request body. */
 const WITH_BODY = {
   408: error(
@@ -112,9 +117,6 @@ const WITH_BODY = {
       "slower than server.body_min_bytes_per_second after it (`body_too_slow`).",
   ),
   413: error("The body is larger than the route's limit (`body_too_large`)."),
-  429: error(
-    "This client address holds too many request body bytes in flight (`client_busy`; Retry-After).",
-  ),
   503: error(
     "As every admin route, and: request bodies in flight exceed " +
       "server.max_body_bytes_in_flight (Retry-After).",
@@ -203,6 +205,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     responses: {
       ...ADMIN,
       ...WITH_BODY,
+      429: CLIENT_BUSY,
       200: json("Replaced (`updated`) or already so (`unchanged`).", ContactSavedBody),
       201: json("Created (`inserted`).", ContactSavedBody),
       400: error(
@@ -277,6 +280,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     responses: {
       ...ADMIN,
       ...WITH_BODY,
+      429: CLIENT_BUSY,
       200: json("Applied: counts by outcome.", BatchResponse),
       400: error("Not UTF-8 (`invalid_body`), or no line (`empty_body`)."),
       413: error("The batch is larger than contacts.batch_max_bytes (`body_too_large`)."),
@@ -543,9 +547,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
           "slower than server.body_min_bytes_per_second after it (`body_too_slow`).",
       ),
       413: error("The body is larger than symbo.max_body_bytes (`body_too_large`)."),
-      429: error(
-        "This client address holds too many request body bytes in flight (`client_busy`; Retry-After).",
-      ),
+      429: CLIENT_BUSY,
       500: error("Audited but could not be stored (`apply_failed`), or an unexpected error."),
       503: error(
         "No webhook secret configured, the audit log could not be written (nothing accepted), or request bodies in flight exceed server.max_body_bytes_in_flight; Retry-After.",
