@@ -451,18 +451,24 @@ export async function startServer(
     }),
   ];
   const allowlist = createAllowlist(config.symbo.allowed_ips);
+  const bodyBudget = new BodyBudget(config.server.max_body_bytes_in_flight, {
+    // A quarter of the budget per client address, never less than one largest webhook.
+    perClientBytes: Math.max(
+      Math.floor(config.server.max_body_bytes_in_flight / 4),
+      config.symbo.max_body_bytes,
+    ),
+  });
+  metrics.gauge(
+    "symbo_crm_body_in_flight_bytes",
+    "Request body bytes held now (server.max_body_bytes_in_flight, plus the small bodies' lane).",
+    () => bodyBudget.inFlight,
+  );
   const app = createApp({
     routes,
     metrics,
     log,
     requestTimeoutMs: config.server.request_timeout_ms,
-    bodyBudget: new BodyBudget(config.server.max_body_bytes_in_flight, {
-      // A quarter of the budget per client address, never less than one largest webhook.
-      perClientBytes: Math.max(
-        Math.floor(config.server.max_body_bytes_in_flight / 4),
-        config.symbo.max_body_bytes,
-      ),
-    }),
+    bodyBudget,
     bodyStallMs: config.server.body_stall_timeout_ms,
     bodyMinBytesPerSecond: config.server.body_min_bytes_per_second,
     clientOf,

@@ -118,6 +118,10 @@ Deno.test("bodies beyond the in-flight byte budget get 503 with Retry-After as t
   try {
     // Bytes are charged as they arrive (not as declared): this one holds 800 KiB it sent.
     await startPost(holding, "/symbo/webhook", 900 * 1024, 800 * 1024);
+    await eventually("the first body's bytes are held", 10_000, async () => {
+      const held = /^symbo_crm_body_in_flight_bytes (\d+)$/m.exec(await metricsText(server.url));
+      return Number(held?.[1]) >= 800 * 1024;
+    });
     await eventually("the second body is refused", 15_000, async () => {
       // Raw, sending and reading at once: the answer comes while the body is still
       // being sent (fetch may report that as a failed send instead of the answer).
