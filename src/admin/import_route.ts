@@ -12,6 +12,7 @@ import type { ImportJob, ImportJobs } from "../contacts/import_jobs.ts";
 import { ImportSubmitError, isEncodingLabel } from "../contacts/import_jobs.ts";
 import { toRegion } from "../contacts/phone.ts";
 import { requireAdmin } from "../http/admin_auth.ts";
+import { clientClosed } from "../http/body_guard.ts";
 import type { Route } from "../http/app.ts";
 import { HttpError, SECURITY_HEADERS } from "../http/http_error.ts";
 import {
@@ -174,8 +175,15 @@ function jobAnswer(job: ImportJob): Response {
   });
 }
 
-function submitError(error: ImportSubmitError): HttpError {
+/**
+ * The answer to a refused submission. A client that went away is `499` (the
+ * access log's info line, never an ERROR and never a 500); a body the edge's
+ * guard gave up on answers as the guard said.
+ */
+export function submitError(error: ImportSubmitError): HttpError {
   switch (error.code) {
+    case "client_closed":
+      return error.cause instanceof HttpError ? error.cause : clientClosed();
     case "too_large":
       return new HttpError(413, "body_too_large", error.message);
     case "busy":

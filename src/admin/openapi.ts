@@ -105,9 +105,17 @@ const ADMIN = {
   ),
 } as const;
 
+/** A body charged to the shared budget, from an address that holds too much of it. */
+const CLIENT_BUSY = error(
+  "This client address holds too many request body bytes in flight (`client_busy`; Retry-After).",
+);
+
 /** Statuses of an admin route that reads a request body. */
 const WITH_BODY = {
-  408: error("The body stopped arriving for server.body_stall_timeout_ms (`body_stalled`)."),
+  408: error(
+    "The body stopped arriving for server.body_stall_timeout_ms (`body_stalled`), or arrived " +
+      "slower than server.body_min_bytes_per_second after it (`body_too_slow`).",
+  ),
   413: error("The body is larger than the route's limit (`body_too_large`)."),
   503: error(
     "As every admin route, and: request bodies in flight exceed " +
@@ -197,6 +205,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     responses: {
       ...ADMIN,
       ...WITH_BODY,
+      429: CLIENT_BUSY,
       200: json("Replaced (`updated`) or already so (`unchanged`).", ContactSavedBody),
       201: json("Created (`inserted`).", ContactSavedBody),
       400: error(
@@ -235,7 +244,10 @@ export const API_ROUTES: readonly RouteDoc[] = [
       200: json("Imported (or dry-run): the summary.", ImportSummaryBody),
       202: json("Still running: the job and where to follow it.", ImportAcceptedBody),
       400: error("A query parameter is not valid (`invalid_query`), or no body (`empty_body`)."),
-      408: error("The upload sent nothing for server.request_timeout_ms (`upload_stalled`)."),
+      408: error(
+        "The upload sent nothing for server.request_timeout_ms, or was not complete after " +
+          "admin.import_upload_timeout_ms (`upload_stalled`).",
+      ),
       409: json(
         "Another import is running (`import_running`; the message names it), or another " +
           "writer holds the store (`store_busy`).",
@@ -268,6 +280,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     responses: {
       ...ADMIN,
       ...WITH_BODY,
+      429: CLIENT_BUSY,
       200: json("Applied: counts by outcome.", BatchResponse),
       400: error("Not UTF-8 (`invalid_body`), or no line (`empty_body`)."),
       413: error("The batch is larger than contacts.batch_max_bytes (`body_too_large`)."),
@@ -529,8 +542,12 @@ export const API_ROUTES: readonly RouteDoc[] = [
         "An empty body (`empty_body`), or a verified body that is not a valid event (audited, not applied).",
       ),
       401: error("X-Hmac-Signature is missing or matches no webhook secret."),
-      408: error("The body stopped arriving for server.body_stall_timeout_ms (`body_stalled`)."),
+      408: error(
+        "The body stopped arriving for server.body_stall_timeout_ms (`body_stalled`), or arrived " +
+          "slower than server.body_min_bytes_per_second after it (`body_too_slow`).",
+      ),
       413: error("The body is larger than symbo.max_body_bytes (`body_too_large`)."),
+      429: CLIENT_BUSY,
       500: error("Audited but could not be stored (`apply_failed`), or an unexpected error."),
       503: error(
         "No webhook secret configured, the audit log could not be written (nothing accepted), or request bodies in flight exceed server.max_body_bytes_in_flight; Retry-After.",

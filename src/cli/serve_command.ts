@@ -17,6 +17,7 @@ import { callRoutes } from "../admin/call_routes.ts";
 import { contactRoutes } from "../admin/contact_routes.ts";
 import { DEFAULT_IMPORT_WAIT_MS, importRoutes } from "../admin/import_route.ts";
 import { createImportJobs } from "../contacts/import_jobs.ts";
+import { resetImportSpoolDir } from "../contacts/import_spool_dir.ts";
 import { SourceRunner } from "../contacts/sources/source_runner.ts";
 import { createFetchSourceHttp } from "../contacts/sources/source_http.ts";
 import { sourceRoutes } from "../admin/source_routes.ts";
@@ -39,8 +40,9 @@ import { ensureLookupToken } from "../config/lookup_token.ts";
 import { countContacts, lookupBodyReader } from "../contacts/contact_store.ts";
 import { countedRows } from "../store/row_counts.ts";
 import { toRegion } from "../contacts/phone.ts";
-import { boundedText, createApp, type Route } from "../http/app.ts";
+import { boundedText, type ConnectionInfo, createApp, type Route } from "../http/app.ts";
 import { errorResponse } from "../http/http_error.ts";
+import { superviseServer } from "../http/serve_supervisor.ts";
 import { logger, maskPhone } from "../log/logging.ts";
 import { Metrics } from "../ops/metrics.ts";
 import { opsRoutes } from "../ops/ops_routes.ts";
@@ -382,8 +384,9 @@ export async function startServer(
     },
   });
 
-  // Uploads are spooled here (owner-only: it holds contact data) and imported as jobs.
-  const importTempDir = await Deno.makeTempDir({ prefix: "symbo-crm-imports-" });
+  // Uploads are spooled here (owner-only: it holds contact data) and imported as
+  // jobs; what a crashed process left there is removed now.
+  const importTempDir = await resetImportSpoolDir(config.data_dir);
   const importJobs = createImportJobs({
     store,
     defaultRegion,
@@ -392,6 +395,7 @@ export async function startServer(
     clock,
     log: logger("import"),
     idleMs: config.server.request_timeout_ms,
+    uploadTimeoutMs: config.admin.import_upload_timeout_ms,
     maxPruneFraction: config.contacts.max_prune_fraction,
   });
 
@@ -443,6 +447,13 @@ export async function startServer(
     () => sources.warnings().length,
   );
 
+  /** Who a request comes from (behind a trusted proxy: the address it forwarded). */
+  const clientOf = (request: Request, connection: ConnectionInfo) => {
+    const addr = connection.remoteAddr;
+    const peer = addr && "hostname" in addr ? addr.hostname : null;
+    return clientAddress(request, peer, config.server.trust_proxy) ?? "unknown";
+  };
+
   // Event bodies live only in the audit log; one reader (its per-day index) serves the API and the console.
   const eventBodies = new AuditBodyReader(config.audit.dir, instance);
   const routes: Route[] = [
@@ -485,11 +496,7 @@ export async function startServer(
       limiter: createLoginLimiter(),
       secure: (request) =>
         config.server.tls !== undefined || cameOverHttps(request, config.server.trust_proxy),
-      clientOf: (request, connection) => {
-        const addr = connection.remoteAddr;
-        const peer = addr && "hostname" in addr ? addr.hostname : null;
-        return clientAddress(request, peer, config.server.trust_proxy) ?? "unknown";
-      },
+      clientOf,
       auditDir: config.audit.dir,
       dataDir: config.data_dir,
       defaultRegion,
@@ -497,6 +504,7 @@ export async function startServer(
       maxImportBytes: config.admin.max_import_bytes,
       openApi: openApiDocument(),
       importJobs,
+      uploadIdleMs: config.server.request_timeout_ms,
       sources,
       eventBodies,
       applierStatus: () => {
@@ -572,13 +580,27 @@ export async function startServer(
     }),
   ];
   const allowlist = createAllowlist(config.symbo.allowed_ips);
+  const bodyBudget = new BodyBudget(config.server.max_body_bytes_in_flight, {
+    // A quarter of the budget per client address, never less than one largest webhook.
+    perClientBytes: Math.max(
+      Math.floor(config.server.max_body_bytes_in_flight / 4),
+      config.symbo.max_body_bytes,
+    ),
+  });
+  metrics.gauge(
+    "symbo_crm_body_in_flight_bytes",
+    "Request body bytes held now (server.max_body_bytes_in_flight, plus the small bodies' lane).",
+    () => bodyBudget.inFlight,
+  );
   const app = createApp({
     routes,
     metrics,
     log,
     requestTimeoutMs: config.server.request_timeout_ms,
-    bodyBudget: new BodyBudget(config.server.max_body_bytes_in_flight),
+    bodyBudget,
     bodyStallMs: config.server.body_stall_timeout_ms,
+    bodyMinBytesPerSecond: config.server.body_min_bytes_per_second,
+    clientOf,
     symboAccess: config.symbo.allowed_ips.length === 0
       ? undefined
       : (request, peer) =>
@@ -587,36 +609,52 @@ export async function startServer(
 
   unknownNumbers.start();
   hourly.start();
-  const listening = Promise.withResolvers<Deno.NetAddr>();
   const tls = config.server.tls
     ? {
       cert: await Deno.readTextFile(config.server.tls.cert_file),
       key: await Deno.readTextFile(config.server.tls.key_file),
     }
     : undefined;
-  const server = Deno.serve(
-    {
-      hostname: config.server.hostname,
-      port: config.server.port,
-      ...tls,
-      onListen: (addr) => listening.resolve(addr),
-      onError: (error) => {
-        log.error("Unhandled server error: {error}", { error: boundedText(String(error)) });
-        return errorResponse(500, "internal_error", "The server could not handle this request.");
-      },
-    },
-    config.symbo.allowed_ips.length > 0
-      // Reading the peer address costs every request several microseconds: only when it is used.
-      ? (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr })
-      // (a getter: read only by the console's login rate limit)
-      : (request, info) =>
-        app.fetch(request, {
-          get remoteAddr() {
-            return info.remoteAddr;
-          },
-        }),
+  const handler: Deno.ServeHandler<Deno.NetAddr> = config.symbo.allowed_ips.length > 0
+    // Reading the peer address costs every request several microseconds: only when it is used.
+    ? (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr })
+    // (a getter: read only by the console's login rate limit)
+    : (request, info) =>
+      app.fetch(request, {
+        get remoteAddr() {
+          return info.remoteAddr;
+        },
+      });
+  const acceptErrors = metrics.counter(
+    "symbo_crm_accept_errors_total",
+    "Connections the server failed to accept (e.g. too many open files); it listens again.",
   );
-  const addr = await listening.promise;
+  // An accept error (EMFILE) ends Deno.serve's listener: the supervisor listens
+  // again instead of letting it end the process (http/serve_supervisor.ts).
+  const server = superviseServer({
+    port: config.server.port,
+    listen: (port) =>
+      Deno.serve(
+        {
+          hostname: config.server.hostname,
+          port,
+          ...tls,
+          onListen: () => {},
+          onError: (error) => {
+            log.error("Unhandled server error: {error}", { error: boundedText(String(error)) });
+            return errorResponse(
+              500,
+              "internal_error",
+              "The server could not handle this request.",
+            );
+          },
+        },
+        handler,
+      ),
+    onAcceptError: () => acceptErrors.inc(),
+    warn: (message, properties) => logger("server").warn(message, properties),
+  });
+  const addr = server.addr;
   applier.start();
   sender.start();
   await sources.start();

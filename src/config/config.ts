@@ -72,6 +72,8 @@ export const ConfigSchema = z.strictObject({
     shutdown_timeout_ms: z.number().int().min(0).max(600_000).default(10_000),
     max_body_bytes_in_flight: z.number().int().min(MIB).max(1024 * MIB).default(32 * MIB),
     body_stall_timeout_ms: z.number().int().min(100).max(600_000).default(10_000),
+    // After body_stall_timeout_ms, a body must keep arriving at least this fast (0: no minimum).
+    body_min_bytes_per_second: z.number().int().min(0).max(1024 * MIB).default(8 * 1024),
     tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
   }).prefault({}),
   database: z.strictObject({
@@ -109,6 +111,8 @@ export const ConfigSchema = z.strictObject({
   admin: z.strictObject({
     tokens: z.array(token("an admin token")).default([]),
     max_import_bytes: z.number().int().min(1024).max(10 * 1024 * MIB).default(512 * MIB),
+    // A whole CSV upload (API or console) must arrive within this: it holds the only import slot.
+    import_upload_timeout_ms: z.number().int().min(1000).max(86_400_000).default(30 * 60_000),
   }).prefault({}),
   contacts: z.strictObject({
     default_region: z.string().refine((code) => toRegion(code) !== undefined, {

@@ -22,12 +22,21 @@ import { listUnknownNumbers } from "../contacts/unknown_numbers.ts";
 import { messageOf } from "../error_message.ts";
 import type { ConnectionInfo, Route } from "../http/app.ts";
 import { matchesAny } from "../http/constant_time.ts";
-import { errorResponse, jsonResponse, SECURITY_HEADERS } from "../http/http_error.ts";
+import { errorResponse, HttpError, jsonResponse, SECURITY_HEADERS } from "../http/http_error.ts";
 import type { Logger } from "../log/logging.ts";
 import { recentHourlyCounts } from "../ops/hourly_counters.ts";
 import type { Store } from "../store/open_store.ts";
 import { ASSETS } from "./assets.ts";
-import type { ImportJobs } from "../contacts/import_jobs.ts";
+import {
+  type ImportJob,
+  type ImportJobs,
+  ImportSubmitError,
+  type SpooledUpload,
+} from "../contacts/import_jobs.ts";
+import { submitError } from "../admin/import_route.ts";
+import { withDeadline } from "../deadline.ts";
+import { multipartBoundary, partText, readMultipart } from "../http/multipart_stream.ts";
+import { clientClosed } from "../http/body_guard.ts";
 import type { SourceRunner } from "../contacts/sources/source_runner.ts";
 import { listRuns } from "../contacts/sources/source_runs.ts";
 import { SourcesPage } from "./pages/sources.tsx";
@@ -81,6 +90,8 @@ export interface ConsoleDeps {
   readonly maxImportBytes: number;
   readonly openApi: Record<string, unknown>;
   readonly importJobs?: ImportJobs | undefined;
+  /** How long the import form may send nothing (its file: the import jobs' own limits). */
+  readonly uploadIdleMs?: number | undefined;
   /** The scheduled contact sources (issue 19). */
   readonly sources?: SourceRunner | undefined;
   /** Where event bodies are read from (the audit log; the store keeps none). */
@@ -118,6 +129,16 @@ const PAGE_SIZE = 50;
 // Snapshots on one page of a call (each body cut too, so the page stays bounded in bytes).
 const HISTORY_PAGE_SIZE = 100;
 const MAX_FORM_BYTES = 64 * 1024;
+/** The import form's fields besides the file: how many, and how long each. */
+const MAX_UPLOAD_FIELDS = 32;
+const MAX_UPLOAD_FIELD_BYTES = 1024;
+
+/** How reading the console's import form ended. */
+type UploadOutcome =
+  | { readonly kind: "started"; readonly job: ImportJob }
+  | { readonly kind: "csrf" }
+  | { readonly kind: "no_file" }
+  | { readonly kind: "refused"; readonly error: ImportSubmitError };
 
 type Handler = (
   request: Request,
@@ -516,70 +537,54 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       {
         method: "POST",
         path: "/console/import",
+        // Streamed to the import spool as it arrives, never held (the whole form used
+        // to be buffered against the shared body budget: files over ~32 MiB failed).
+        // The spool bounds the file's size, idleness and total time; `importUpload`
+        // bounds the fields around it.
+        timeout: false,
+        streamsBody: true,
         handler: signedIn(async (request, _params, session) => {
           if (!jobs) {
             return errorResponse(503, "imports_unavailable", "Import jobs are not wired in.");
           }
-          const declared = Number(request.headers.get("content-length") ?? "NaN");
-          if (!Number.isFinite(declared) || declared > deps.maxImportBytes + MAX_FORM_BYTES) {
-            return html(
+          const page = (status: number, error: string) =>
+            html(
               <ImportPage
                 csrf={session.csrf}
                 jobs={jobs.list()}
                 maxBytes={deps.maxImportBytes}
                 defaultRegion={region}
-                error="The file is larger than admin.max_import_bytes."
+                error={error}
               />,
-              413,
+              status,
             );
+          const declared = Number(request.headers.get("content-length") ?? "NaN");
+          if (Number.isFinite(declared) && declared > deps.maxImportBytes + MAX_FORM_BYTES) {
+            await request.body?.cancel().catch(() => {});
+            return page(413, "The file is larger than admin.max_import_bytes.");
           }
-          let form: FormData;
-          try {
-            form = await request.formData();
-          } catch {
+          const boundary = multipartBoundary(request.headers.get("content-type"));
+          if (boundary === null || request.body === null) {
             return errorResponse(400, "invalid_form", "The upload is not a multipart form.");
           }
-          if (form.get("csrf") !== session.csrf) return csrfRefused();
-          const file = form.get("file");
-          if (!(file instanceof File) || file.size === 0) {
-            return html(
-              <ImportPage
-                csrf={session.csrf}
-                jobs={jobs.list()}
-                maxBytes={deps.maxImportBytes}
-                defaultRegion={region}
-                error="Choose a CSV file to upload."
-              />,
-              400,
-            );
-          }
-          const text = (name: string) => {
-            const value = stringField(form, name)?.trim();
-            return value === undefined || value === "" ? undefined : value.slice(0, 100);
-          };
-          try {
-            const job = await jobs.submit(file.stream(), {
-              fileName: file.name.slice(0, 200) || "upload.csv",
-              dryRun: form.get("dry_run") !== null,
-              prune: form.get("prune") !== null || form.get("force_prune") !== null,
-              forcePrune: form.get("force_prune") !== null,
-              strict: form.get("strict") !== null,
-              ...optional("region", text("region")),
-              ...optional("encoding", text("encoding")),
-              ...optional("idFrom", text("id_from")),
-            });
-            return redirect(`/console/import/${encodeURIComponent(job.id)}`);
-          } catch (error) {
-            return html(
-              <ImportPage
-                csrf={session.csrf}
-                jobs={jobs.list()}
-                maxBytes={deps.maxImportBytes}
-                defaultRegion={region}
-                error={`The import could not start: ${messageOf(error)}`}
-              />,
-              409,
-            );
+          const outcome = await importUpload(jobs, request.body, boundary, session.csrf);
+          switch (outcome.kind) {
+            case "started":
+              return redirect(`/console/import/${encodeURIComponent(outcome.job.id)}`);
+            case "csrf":
+              return csrfRefused();
+            case "no_file":
+              return page(400, "Choose a CSV file to upload.");
+            case "refused": {
+              const error = outcome.error;
+              if (error.code === "client_closed") throw submitError(error);
+              const status = error.code === "too_large"
+                ? 413
+                : error.code === "stalled"
+                ? 408
+                : 409;
+              return page(status, `The import could not start: ${error.message}`);
+            }
           }
         }, { form: "multipart" }),
       },
@@ -618,6 +623,102 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
         }),
       },
     ];
+  }
+
+  /**
+   * Reads the console's upload form as it arrives: the CSRF field must come
+   * before the file (the page puts it first), the file is spooled (holding
+   * the import slot), the fields after it are read within `uploadIdleMs`, then
+   * the import starts. Any other way out discards the spooled file.
+   */
+  async function importUpload(
+    jobs: ImportJobs,
+    body: ReadableStream<Uint8Array>,
+    boundary: string,
+    csrf: string,
+  ): Promise<UploadOutcome> {
+    const idleMs = deps.uploadIdleMs ?? 30_000;
+    const abort = new AbortController();
+    const parts = readMultipart(body, boundary, abort.signal);
+    const fields = new Map<string, string>();
+    let upload: SpooledUpload | null = null;
+    let fileName = "";
+    let trailingDeadline = Infinity;
+    /** One step of reading the form, bounded in time (the file itself is bounded by the spool). */
+    const step = <T,>(reading: Promise<T>): Promise<T> => {
+      // A read that fails is the client going away (a 499, not an error of ours).
+      const work = reading.catch((error) => {
+        throw error instanceof HttpError ? error : clientClosed();
+      });
+      work.catch(() => {});
+      const ms = Math.max(0, Math.min(idleMs, trailingDeadline - Date.now()));
+      return withDeadline(work, ms, () => {
+        abort.abort();
+        throw new HttpError(
+          408,
+          "upload_stalled",
+          `The form sent nothing for ${idleMs} ms and was given up; nothing was imported.`,
+        );
+      });
+    };
+    try {
+      for (;;) {
+        const next = await step(parts.next());
+        if (next.done) break;
+        const part = next.value;
+        if (part.filename === null) {
+          if (fields.size >= MAX_UPLOAD_FIELDS) {
+            throw new HttpError(400, "invalid_form", "The form has too many fields.");
+          }
+          fields.set(part.name, await step(partText(part, MAX_UPLOAD_FIELD_BYTES)));
+          continue;
+        }
+        if (part.name !== "file" || upload !== null) {
+          await part.body.cancel();
+          continue;
+        }
+        if (fields.get("csrf") !== csrf) {
+          await part.body.cancel();
+          return { kind: "csrf" };
+        }
+        fileName = part.filename;
+        try {
+          upload = await jobs.spool(part.body);
+        } catch (error) {
+          if (error instanceof ImportSubmitError) return { kind: "refused", error };
+          throw error;
+        }
+        // The slot is held from here: the rest of the form must follow promptly.
+        trailingDeadline = Date.now() + idleMs;
+      }
+      if (fields.get("csrf") !== csrf) return { kind: "csrf" };
+      if (upload === null || upload.size === 0) return { kind: "no_file" };
+      const text = (name: string) => {
+        const value = fields.get(name)?.trim();
+        return value === undefined || value === "" ? undefined : value.slice(0, 100);
+      };
+      const started = upload;
+      upload = null; // start() owns the spooled file from here, whatever it answers
+      try {
+        const job = await started.start({
+          fileName: fileName.slice(0, 200) || "upload.csv",
+          dryRun: fields.has("dry_run"),
+          prune: fields.has("prune") || fields.has("force_prune"),
+          forcePrune: fields.has("force_prune"),
+          strict: fields.has("strict"),
+          ...optional("region", text("region")),
+          ...optional("encoding", text("encoding")),
+          ...optional("idFrom", text("id_from")),
+        });
+        return { kind: "started", job };
+      } catch (error) {
+        if (error instanceof ImportSubmitError) return { kind: "refused", error };
+        throw error;
+      }
+    } finally {
+      await upload?.discard();
+      abort.abort();
+    }
   }
 
   async function notFoundPage(message: string): Promise<Response> {

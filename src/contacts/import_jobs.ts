@@ -72,6 +72,20 @@ export interface ImportJob {
   readonly hasRejects: boolean;
 }
 
+/**
+ * An upload spooled to its owner-only file, holding the import slot until it
+ * is started or discarded (a form whose fields follow the file is read in
+ * between).
+ */
+export interface SpooledUpload {
+  /** Bytes spooled. */
+  readonly size: number;
+  /** Starts the import of the spooled file (options checked as `submit` does). */
+  start(options: ImportJobOptions): Promise<ImportJob>;
+  /** Removes the spooled file and frees the slot; idempotent. */
+  discard(): Promise<void>;
+}
+
 /** The import jobs of one server. */
 export interface ImportJobs {
   /** Spools the body to an owner-only temp file (bounded by max bytes), then starts the import in the background; resolves with the job once spooled. */
@@ -84,6 +98,11 @@ export interface ImportJobs {
   submitFile(path: string, options: ImportJobOptions): Promise<ImportJob>;
   /** True while an import is being uploaded or runs. */
   busy(): boolean;
+  /**
+   * Spools the body (bounded like `submit`) and holds the import slot until
+   * the returned upload is started or discarded.
+   */
+  spool(body: ReadableStream<Uint8Array>): Promise<SpooledUpload>;
   get(id: string): ImportJob | undefined;
   /** Newest first, bounded. */
   list(): readonly ImportJob[];
@@ -99,14 +118,23 @@ export interface OwnedImportJobs extends ImportJobs {
   close(): Promise<void>;
 }
 
-/** Why a submission was refused (nothing was imported). */
-export type ImportSubmitErrorCode = "too_large" | "busy" | "bad_option" | "stalled";
+/**
+ * Why a submission was refused (nothing was imported): `stalled` (nothing
+ * sent for the idle limit, or the whole upload over its deadline) and
+ * `client_closed` (the client went away mid-upload) are the client's doing.
+ */
+export type ImportSubmitErrorCode =
+  | "too_large"
+  | "busy"
+  | "bad_option"
+  | "stalled"
+  | "client_closed";
 
 /** A submission refused before any job started; `code` says why. */
 export class ImportSubmitError extends Error {
   override name = "ImportSubmitError";
-  constructor(readonly code: ImportSubmitErrorCode, message: string) {
-    super(message);
+  constructor(readonly code: ImportSubmitErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
   }
 }
 
@@ -122,6 +150,11 @@ export interface ImportJobsDeps {
   readonly log?: Logger;
   /** How long an upload may send nothing before it is given up (`stalled`). Default 30 s. */
   readonly idleMs?: number;
+  /**
+   * How long a whole upload may take before it is given up (`stalled`),
+   * however steadily it trickles: it holds the only import slot. Default 30 min.
+   */
+  readonly uploadTimeoutMs?: number;
   /** How many finished jobs are kept. Default 20. */
   readonly keep?: number;
   /** `contacts.max_prune_fraction` (the prune guard). */
@@ -139,6 +172,7 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
   const clock = deps.clock ?? (() => new Date());
   const keep = deps.keep ?? 20;
   const idleMs = deps.idleMs ?? 30_000;
+  const uploadTimeoutMs = deps.uploadTimeoutMs ?? DEFAULT_UPLOAD_TIMEOUT_MS;
   const jobs = new Map<string, JobRecord>(); // insertion order = oldest first
   let running: JobRecord | null = null;
   let spooling = false;
@@ -247,6 +281,54 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
     return path;
   }
 
+  async function spoolUpload(body: ReadableStream<Uint8Array>): Promise<SpooledUpload> {
+    if (running || spooling) {
+      await body.cancel().catch(() => {});
+      if (running) throw busyError(running.job);
+      throw new ImportSubmitError(
+        "busy",
+        "Another import is being uploaded; one import runs at a time. Try again when it has finished.",
+      );
+    }
+    spooling = true;
+    let spoolPath: string | undefined;
+    let size: number;
+    try {
+      spoolPath = await Deno.makeTempFile({ dir: deps.tempDir, prefix: "import-spool-" });
+      await Deno.chmod(spoolPath, 0o600);
+      size = await spool(body, spoolPath, deps.maxBytes, idleMs, uploadTimeoutMs);
+    } catch (error) {
+      if (spoolPath) await Deno.remove(spoolPath).catch(() => {});
+      spooling = false;
+      throw error;
+    }
+    const path = spoolPath;
+    let settled = false;
+    const settle = () => {
+      settled = true;
+      spooling = false;
+    };
+    return {
+      size,
+      discard: async () => {
+        if (settled) return;
+        settle();
+        await Deno.remove(path).catch(() => {});
+      },
+      start: async (options) => {
+        if (settled) throw new Error("This spooled upload was already started or discarded.");
+        settle();
+        try {
+          checkOptions(options);
+        } catch (error) {
+          await Deno.remove(path).catch(() => {});
+          throw error;
+        }
+        return start(path, size, options, true);
+      },
+    };
+  }
+
   function start(
     path: string,
     size: number,
@@ -286,29 +368,10 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
         await body.cancel().catch(() => {});
         throw error;
       }
-      if (running || spooling) {
-        await body.cancel().catch(() => {});
-        if (running) throw busyError(running.job);
-        throw new ImportSubmitError(
-          "busy",
-          "Another import is being uploaded; one import runs at a time. Try again when it has finished.",
-        );
-      }
-      spooling = true;
-      let spoolPath: string | undefined;
-      let size: number;
-      try {
-        spoolPath = await Deno.makeTempFile({ dir: deps.tempDir, prefix: "import-spool-" });
-        await Deno.chmod(spoolPath, 0o600);
-        size = await spool(body, spoolPath, deps.maxBytes, idleMs);
-      } catch (error) {
-        if (spoolPath) await Deno.remove(spoolPath).catch(() => {});
-        throw error;
-      } finally {
-        spooling = false;
-      }
-      return start(spoolPath, size, options, true);
+      const upload = await spoolUpload(body);
+      return await upload.start(options);
     },
+    spool: spoolUpload,
     async submitFile(path, options) {
       checkOptions(options);
       if (running || spooling) {
@@ -388,6 +451,9 @@ function checkOptions(options: ImportJobOptions): void {
   }
 }
 
+/** Default of `ImportJobsDeps.uploadTimeoutMs` (512 MiB in it is ~2.4 Mbit/s). */
+export const DEFAULT_UPLOAD_TIMEOUT_MS = 30 * 60_000;
+
 /** True when `TextDecoder` knows the label (WHATWG encoding labels). */
 export function isEncodingLabel(label: string): boolean {
   try {
@@ -409,20 +475,25 @@ function toJson(summary: ImportSummary): ImportSummary {
 }
 
 /**
- * Copies `body` into `path`, refusing more than `maxBytes` and a body that
- * sends nothing for `idleMs`. Resolves with the size written.
+ * Copies `body` into `path`, refusing more than `maxBytes`, a body that sends
+ * nothing for `idleMs` and one still arriving after `deadlineMs`. A body whose
+ * client went away is `client_closed`. Resolves with the size written.
  */
 async function spool(
   body: ReadableStream<Uint8Array>,
   path: string,
   maxBytes: number,
   idleMs: number,
+  deadlineMs: number,
 ): Promise<number> {
   const file = await Deno.open(path, { write: true, truncate: true });
   const reader = body.getReader();
+  const deadline = Date.now() + deadlineMs;
   let size = 0;
   try {
     for (;;) {
+      const left = deadline - Date.now();
+      const idle = idleMs <= left;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const stalled = new Promise<never>((_, reject) => {
         timer = setTimeout(
@@ -430,15 +501,17 @@ async function spool(
             reject(
               new ImportSubmitError(
                 "stalled",
-                `The upload sent nothing for ${idleMs} ms and was given up; nothing was imported.`,
+                idle
+                  ? `The upload sent nothing for ${idleMs} ms and was given up; nothing was imported.`
+                  : `The upload took longer than ${deadlineMs} ms and was given up; nothing was imported.`,
               ),
             ),
-          idleMs,
+          Math.max(0, Math.min(idleMs, left)),
         );
       });
       let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
-        chunk = await Promise.race([reader.read(), stalled]);
+        chunk = await Promise.race([reader.read().catch(clientWentAway), stalled]);
       } finally {
         clearTimeout(timer);
       }
@@ -462,4 +535,17 @@ async function spool(
   } finally {
     file.close();
   }
+}
+
+/**
+ * A read of the upload failed: the client hung up, or the edge's body guard
+ * gave up on it (its answer is the `cause`). Never a server fault.
+ */
+function clientWentAway(error: unknown): never {
+  if (error instanceof ImportSubmitError) throw error;
+  throw new ImportSubmitError(
+    "client_closed",
+    "The client closed the connection before sending the whole upload; nothing was imported.",
+    { cause: error },
+  );
 }

@@ -68,6 +68,10 @@ export interface AppDeps {
   readonly bodyBudget?: BodyBudget;
   /** A body that sends nothing for this long is aborted (`server.body_stall_timeout_ms`). */
   readonly bodyStallMs?: number;
+  /** After the stall timeout, bodies slower than this are aborted (`server.body_min_bytes_per_second`). */
+  readonly bodyMinBytesPerSecond?: number;
+  /** The client address a body is charged to (default: the peer address). */
+  readonly clientOf?: (request: Request, connection: ConnectionInfo) => string;
 }
 
 /** What the server passes along with each request. */
@@ -94,6 +98,7 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
   const idFor = (supplied: string | null) => supplied ?? newRequestId();
   const bodyBudget = deps.bodyBudget ?? new BodyBudget(DEFAULT_BODY_BUDGET_BYTES);
   const bodyStallMs = deps.bodyStallMs ?? DEFAULT_BODY_STALL_MS;
+  const clientOf = deps.clientOf ?? ((_request, connection) => peerOf(connection) ?? "unknown");
 
   app.use("*", async (c, next) => {
     const started = performance.now();
@@ -173,7 +178,12 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
     );
   }
   for (const route of deps.routes) {
-    const guardOptions = { budget: bodyBudget, stallMs: bodyStallMs, charge: !route.streamsBody };
+    const guardOptions = {
+      budget: bodyBudget,
+      stallMs: bodyStallMs,
+      minBytesPerSecond: deps.bodyMinBytesPerSecond ?? 0,
+      charge: !route.streamsBody,
+    };
     app.on(
       route.method,
       route.path,
@@ -181,7 +191,10 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
         ? (c: Context<{ Bindings: ConnectionInfo }>) =>
           route.handler(c.req.raw, c.req.param(), c.env ?? {})
         : async (c: Context<{ Bindings: ConnectionInfo }>) => {
-          const guarded = guardBody(c.req.raw, guardOptions);
+          const guarded = guardBody(c.req.raw, {
+            ...guardOptions,
+            client: () => clientOf(c.req.raw, c.env ?? {}),
+          });
           // The bytes are given back when the handler is done with them, or
           // when it timed out (the body is then no longer read).
           const handled = Promise.resolve(

@@ -28,6 +28,7 @@ Deno.test("with no file and no environment the embedded defaults apply", async (
     shutdown_timeout_ms: 10000,
     max_body_bytes_in_flight: 32 * 1024 * 1024,
     body_stall_timeout_ms: 10000,
+    body_min_bytes_per_second: 8192,
   });
   assertEquals(config.database.url, "file:data/crm.db");
   assertEquals(config.audit.dir, "data/audit");

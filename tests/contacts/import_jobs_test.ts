@@ -16,7 +16,7 @@ import { openStore, type Store } from "../../src/store/open_store.ts";
 
 async function withJobs(
   fn: (jobs: OwnedImportJobs, store: Store, tempDir: string) => Promise<void>,
-  overrides: { maxBytes?: number; idleMs?: number } = {},
+  overrides: { maxBytes?: number; idleMs?: number; uploadTimeoutMs?: number } = {},
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "import_jobs_test_" });
   const tempDir = `${dir}/spool`;
@@ -28,6 +28,7 @@ async function withJobs(
     maxBytes: overrides.maxBytes ?? 1 << 20,
     tempDir,
     idleMs: overrides.idleMs ?? 10_000,
+    uploadTimeoutMs: overrides.uploadTimeoutMs,
     clock: () => new Date("2026-12-01T03:00:00Z"),
   });
   try {
@@ -196,5 +197,73 @@ Deno.test("bad options are refused before anything is spooled", async () => {
     }
     assert.equal(jobs.get("nope"), undefined);
     assert.equal(await jobs.waitFor("nope", 10), undefined);
+  });
+});
+
+Deno.test("an upload that keeps trickling is given up at its overall deadline", async () => {
+  await withJobs(async (jobs, _store, tempDir) => {
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const trickle = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("external_id,first_name\r\n"));
+        timer = setInterval(() => controller.enqueue(new TextEncoder().encode("a,b\n")), 20);
+      },
+      cancel() {
+        clearInterval(timer);
+      },
+    });
+    await assert.rejects(
+      jobs.submit(trickle, { fileName: "slow.csv", dryRun: false }),
+      (error: unknown) =>
+        error instanceof ImportSubmitError && error.code === "stalled" &&
+        error.message.includes("longer than 300 ms"),
+    );
+    clearInterval(timer);
+    assert.deepEqual([...Deno.readDirSync(tempDir)], []);
+    // The slot is free again.
+    assert.equal(
+      (await jobs.submit(streamOf(CSV), { fileName: "n.csv", dryRun: true })).state,
+      "running",
+    );
+  }, { idleMs: 10_000, uploadTimeoutMs: 300 });
+});
+
+Deno.test("an upload whose client went away is client_closed, and the slot is free", async () => {
+  await withJobs(async (jobs, _store, tempDir) => {
+    const broken = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        controller.error(new TypeError("connection closed before message completed"));
+      },
+    });
+    await assert.rejects(
+      jobs.submit(broken, { fileName: "gone.csv", dryRun: false }),
+      (error: unknown) => error instanceof ImportSubmitError && error.code === "client_closed",
+    );
+    assert.deepEqual([...Deno.readDirSync(tempDir)], []);
+    assert.equal(
+      (await jobs.submit(streamOf(CSV), { fileName: "n.csv", dryRun: true })).state,
+      "running",
+    );
+  });
+});
+
+Deno.test("a spooled upload holds the slot until it is started or discarded", async () => {
+  await withJobs(async (jobs, _store, tempDir) => {
+    const upload = await jobs.spool(streamOf(CSV));
+    assert.equal(upload.size, new TextEncoder().encode(CSV).byteLength);
+    await assert.rejects(
+      jobs.submit(streamOf(CSV), { fileName: "two.csv", dryRun: false }),
+      (error: unknown) => error instanceof ImportSubmitError && error.code === "busy",
+    );
+    await upload.discard();
+    assert.deepEqual([...Deno.readDirSync(tempDir)], []);
+    const second = await jobs.spool(streamOf(CSV));
+    await assert.rejects(
+      second.start({ fileName: "x.csv", dryRun: false, region: "XX" }),
+      (error: unknown) => error instanceof ImportSubmitError && error.code === "bad_option",
+    );
+    const third = await jobs.spool(streamOf(CSV));
+    const job = await third.start({ fileName: "three.csv", dryRun: false });
+    assert.equal((await finished(jobs, job)).state, "succeeded");
   });
 });

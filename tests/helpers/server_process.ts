@@ -59,6 +59,8 @@ export async function startServerProcess(options: {
   dir?: string;
   config?: Record<string, unknown>;
   env?: Record<string, string>;
+  /** Runs the server under `ulimit -n` of this (a connection flood then stays small). */
+  maxOpenFiles?: number;
 }): Promise<ServerProcess> {
   const dir = options.dir ?? await Deno.makeTempDir({ prefix: "symbo-crm-test-" });
   const configPath = `${dir}/config.json`;
@@ -66,8 +68,21 @@ export async function startServerProcess(options: {
   const server = typeof config.server === "object" && config.server !== null ? config.server : {};
   config.server = { hostname: "127.0.0.1", port: 0, ...server };
   await Deno.writeTextFile(configPath, JSON.stringify(config, null, 2));
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...(await startTaskFlags()), MAIN, "serve", "--config", configPath],
+  const serve = [
+    Deno.execPath(),
+    "run",
+    ...(await startTaskFlags()),
+    MAIN,
+    "serve",
+    "--config",
+    configPath,
+  ];
+  // `exec` keeps the server the child itself, so signals reach it.
+  const [program, ...args] = options.maxOpenFiles === undefined
+    ? serve
+    : ["bash", "-c", 'ulimit -n "$0" && exec "$@"', String(options.maxOpenFiles), ...serve];
+  const child = new Deno.Command(program ?? Deno.execPath(), {
+    args,
     cwd: dir,
     env: { NO_COLOR: "1", ...options.env },
     stdin: "null",

@@ -8,7 +8,10 @@ import type { LogRecord } from "@logtape/logtape";
 import { Metrics } from "../../src/ops/metrics.ts";
 
 /** An app with one POST route that reads its body, then waits for `gate` before answering. */
-function appWith(budget: BodyBudget, options: { stallMs?: number; gate?: Promise<void> } = {}) {
+function appWith(
+  budget: BodyBudget,
+  options: { stallMs?: number; gate?: Promise<void>; minBytesPerSecond?: number } = {},
+) {
   const metrics = new Metrics();
   const route: Route = {
     method: "POST",
@@ -26,16 +29,24 @@ function appWith(budget: BodyBudget, options: { stallMs?: number; gate?: Promise
     requestTimeoutMs: 5_000,
     bodyBudget: budget,
     bodyStallMs: options.stallMs ?? 5_000,
+    bodyMinBytesPerSecond: options.minBytesPerSecond,
+    // Tests name their client in a header.
+    clientOf: (request) => request.headers.get("x-client") ?? "one",
   });
   return { app, metrics };
 }
 
-const post = (bytes: number) =>
+const post = (bytes: number, client = "one") =>
   new Request("http://x/in", {
     method: "POST",
     body: new Uint8Array(bytes),
-    headers: { "content-length": String(bytes) },
+    headers: { "content-length": String(bytes), "x-client": client },
   });
+
+/** Waits until `budget` holds at least `bytes`. */
+async function holding(budget: BodyBudget, bytes: number): Promise<void> {
+  while (budget.inFlight < bytes) await new Promise((resolve) => setTimeout(resolve, 1));
+}
 
 /** A body that sends `first` bytes, then nothing (or fails, when `thenFail`). */
 function stallingBody(first: number, thenFail = false): ReadableStream<Uint8Array> {
@@ -53,8 +64,8 @@ function stallingBody(first: number, thenFail = false): ReadableStream<Uint8Arra
   });
 }
 
-Deno.test("bodies beyond the shared byte budget are refused at once with 503 and Retry-After", async () => {
-  const budget = new BodyBudget(10_000);
+Deno.test("bodies beyond the shared byte budget are refused with 503 and Retry-After as their bytes arrive", async () => {
+  const budget = new BodyBudget(10_000, { smallLaneBytes: 0 });
   const gate = Promise.withResolvers<void>();
   const { app } = appWith(budget, { gate: gate.promise });
   const first = app.fetch(post(6_000), {});
@@ -75,7 +86,7 @@ Deno.test("bodies beyond the shared byte budget are refused at once with 503 and
 });
 
 Deno.test("a body without a length is charged as it arrives and refused beyond the budget", async () => {
-  const budget = new BodyBudget(4_096);
+  const budget = new BodyBudget(4_096, { smallLaneBytes: 0 });
   const { app } = appWith(budget);
   const chunks = [new Uint8Array(3_000), new Uint8Array(3_000)];
   const body = new ReadableStream<Uint8Array>({
@@ -186,4 +197,130 @@ Deno.test("a route that streams its body is not charged to the budget, but still
   );
   assertEquals(stalled.status, 408);
   await stalled.body?.cancel();
+});
+
+/** A body that sends `first` bytes, then `each` bytes every `everyMs` until `chunks` are sent. */
+function tricklingBody(first: number, each: number, everyMs: number, chunks: number) {
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (sent === 0) {
+        sent++;
+        controller.enqueue(new Uint8Array(first));
+        return;
+      }
+      if (sent++ > chunks) {
+        controller.close();
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+      controller.enqueue(new Uint8Array(each));
+    },
+  });
+}
+
+Deno.test("slow bodies declaring the whole budget hold only the bytes they sent: normal bodies get through", async () => {
+  const budget = new BodyBudget(4 * 1024 * 1024, { smallLaneBytes: 0 });
+  const { app } = appWith(budget);
+  // The issue's attack, scaled to the test route's 1 MiB limit: 6 × 1 MiB and 1 × ½ MiB
+  // declared (more than the budget), one byte sent.
+  const slow = [1024, 1024, 1024, 1024, 1024, 1024, 512].map((kib, i) =>
+    app.fetch(
+      new Request("http://x/in", {
+        method: "POST",
+        body: stallingBody(1),
+        headers: { "content-length": String(kib * 1024), "x-client": `slow-${i}` },
+      }),
+      {},
+    )
+  );
+  await holding(budget, 7);
+  for (let i = 0; i < 20; i++) {
+    const response = await app.fetch(post(4_000, "symbo"), {});
+    assertEquals(response.status, 200);
+    assertEquals(await response.json(), { bytes: 4_000 });
+  }
+  assertEquals(budget.inFlight, 7);
+  // (The slow ones stall out at the test app's 5 s stall timeout.)
+  for (const response of await Promise.all(slow)) await response.body?.cancel();
+  assertEquals(budget.inFlight, 0);
+});
+
+Deno.test("small bodies have a lane large ones cannot fill", async () => {
+  const budget = new BodyBudget(100_000, { smallLaneBytes: 10_000, smallBodyBytes: 1_000 });
+  const gate = Promise.withResolvers<void>();
+  const { app } = appWith(budget, { gate: gate.promise });
+  const large = [app.fetch(post(60_000, "a"), {}), app.fetch(post(40_000, "b"), {})];
+  await holding(budget, 100_000);
+  const refused = await app.fetch(post(5_000, "c"), {});
+  assertEquals(refused.status, 503);
+  assertEquals((await refused.json()).error, "busy");
+  // Small ones still get in (held at the gate, within their lane).
+  const small = Array.from({ length: 10 }, (_, i) => app.fetch(post(1_000, `s${i}`), {}));
+  await holding(budget, 110_000);
+  assertEquals(budget.inFlight, 110_000);
+  gate.resolve();
+  for (const response of await Promise.all([...large, ...small])) {
+    assertEquals(response.status, 200);
+    await response.body?.cancel();
+  }
+  assertEquals(budget.inFlight, 0);
+});
+
+Deno.test("a body without a length leaves the small lane once it grows past a small body", () => {
+  const budget = new BodyBudget(100_000, { smallLaneBytes: 10_000, smallBodyBytes: 1_000 });
+  const charge = budget.open("one", null);
+  assertEquals(charge.charge(800), null);
+  assertEquals(budget.inFlight, 800);
+  assertEquals(charge.charge(800), null); // now 1,600: a large body, all in the shared pool
+  const small = budget.open("two", 500);
+  // The small lane is whole again for small bodies.
+  for (let i = 0; i < 10; i++) assertEquals(budget.open(`s${i}`, 1_000).charge(1_000), null);
+  assertEquals(small.charge(500), null); // and a full lane overflows into the shared pool
+  assertEquals(budget.inFlight, 1_600 + 10_000 + 500);
+  charge.release();
+  small.release();
+  assertEquals(budget.inFlight, 10_000);
+});
+
+Deno.test("one client address holds at most perClientBytes at once (429), others are not held up", async () => {
+  const budget = new BodyBudget(100_000, { perClientBytes: 30_000, smallLaneBytes: 0 });
+  const gate = Promise.withResolvers<void>();
+  const { app } = appWith(budget, { gate: gate.promise });
+  const first = app.fetch(post(20_000, "greedy"), {});
+  await holding(budget, 20_000);
+  const refused = await app.fetch(post(20_000, "greedy"), {});
+  assertEquals(refused.status, 429);
+  assertEquals(refused.headers.get("retry-after"), "2");
+  assertEquals((await refused.json()).error, "client_busy");
+  const other = app.fetch(post(20_000, "other"), {});
+  await holding(budget, 40_000);
+  gate.resolve();
+  assertEquals((await first).status, 200);
+  assertEquals((await other).status, 200);
+  assertEquals(budget.inFlight, 0);
+  assertEquals(budget.clients, 0);
+});
+
+Deno.test("a body slower than the minimum rate after the grace period is aborted with 408", async () => {
+  const budget = new BodyBudget(1024 * 1024);
+  // 10 bytes every 20 ms (500 B/s): never stalls, but is below 2,000 B/s after 200 ms.
+  const { app } = appWith(budget, { stallMs: 200, minBytesPerSecond: 2_000 });
+  const response = await app.fetch(
+    new Request("http://x/in", { method: "POST", body: tricklingBody(10, 10, 20, 10_000) }),
+    {},
+  );
+  assertEquals(response.status, 408);
+  assertEquals(response.headers.get("connection"), "close");
+  const body = await response.json();
+  assertEquals(body.error, "body_too_slow");
+  assertMatch(body.message, /slower than 2000 bytes\/s after the first 200 ms/);
+  assertEquals(budget.inFlight, 0);
+  // A body at the rate gets through.
+  const fast = await app.fetch(
+    new Request("http://x/in", { method: "POST", body: tricklingBody(1_000, 100, 10, 20) }),
+    {},
+  );
+  assertEquals(fast.status, 200);
+  assertEquals(await fast.json(), { bytes: 3_000 });
 });

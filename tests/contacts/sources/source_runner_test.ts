@@ -22,6 +22,7 @@ async function withStore(fn: (store: Store, dir: string) => Promise<void>): Prom
 const busyJobs: ImportJobs = {
   submit: () => Promise.reject(new Error("not expected")),
   submitFile: () => Promise.reject(new Error("not expected")),
+  spool: () => Promise.reject(new Error("not expected")),
   busy: () => true,
   get: () => undefined,
   list: () => [],
