@@ -25,6 +25,7 @@ import { createSessionSigner, ensureSessionKey } from "../console/session.ts";
 import { fileRevocations } from "../console/session_revocations.ts";
 import { createUnknownNumbersRecorder } from "../contacts/unknown_numbers.ts";
 import { createHourlyCounters } from "../ops/hourly_counters.ts";
+import { createWebhookRejections } from "../ops/webhook_rejections.ts";
 import { clientAddress, createAllowlist } from "../http/ip_allowlist.ts";
 import { cameOverHttps } from "../http/request_scheme.ts";
 import type { Config, ConfigSource } from "../config/config.ts";
@@ -146,6 +147,7 @@ export async function startServer(
     clock: options.clock,
     log: logger("counters"),
   });
+  const rejections = createWebhookRejections({ write: store.write, log: logger("counters") });
   metrics.gauge(
     "symbo_crm_unknown_numbers_buffered",
     "Unknown numbers recorded in memory, not yet written to the store.",
@@ -281,6 +283,17 @@ export async function startServer(
       webhooks.inc(outcome);
       hourly.inc("webhook");
     },
+    onRejected: (reason, bytes, request, connection) => {
+      hourly.inc(`rejected_${reason}`);
+      const addr = connection.remoteAddr;
+      const peer = addr && "hostname" in addr ? addr.hostname : null;
+      rejections.record({
+        at: clock().getTime(),
+        reason,
+        bytes,
+        source: clientAddress(request, peer, config.server.trust_proxy) ?? peer,
+      });
+    },
   });
 
   // Uploads are spooled here (owner-only: it holds contact data) and imported as jobs.
@@ -300,7 +313,12 @@ export async function startServer(
   const routes: Route[] = [
     { method: "GET", path: "/symbo/lookup", handler: lookup, timeout: false, direct: true },
     { method: "GET", path: "/symbo/webhook", handler: lookup, timeout: false },
-    { method: "POST", path: "/symbo/webhook", handler: webhook },
+    {
+      method: "POST",
+      path: "/symbo/webhook",
+      handler: (request, _params, connection) => webhook(request, connection),
+      onBodyRefused: (request, connection) => webhook.refusedBusy(request, connection),
+    },
     ...importRoutes(
       importJobs,
       config.admin.tokens,
@@ -351,6 +369,13 @@ export async function startServer(
       flushActivity: async () => {
         await unknownNumbers.flush();
         await hourly.flush();
+        await rejections.flush();
+      },
+      timeZone: config.console.time_zone,
+      silence: {
+        silenceMinutes: config.console.webhook_silence_minutes,
+        workingHours: config.console.working_hours,
+        workingDays: config.console.working_days,
       },
       clock,
       log: logger("console"),
@@ -400,6 +425,7 @@ export async function startServer(
 
   unknownNumbers.start();
   hourly.start();
+  rejections.start();
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const tls = config.server.tls
     ? {
@@ -460,6 +486,7 @@ export async function startServer(
       await applier.stop();
       await unknownNumbers.stop().catch(() => {});
       await hourly.stop().catch(() => {});
+      await rejections.stop().catch(() => {});
       // A running import finishes (or is cut off and rolled back with the process).
       await withDeadline(importJobs.close(), config.server.shutdown_timeout_ms, () => {});
       await Deno.remove(importTempDir, { recursive: true }).catch(() => {});

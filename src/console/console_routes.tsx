@@ -25,10 +25,17 @@ import { matchesAny } from "../http/constant_time.ts";
 import { errorResponse, jsonResponse, SECURITY_HEADERS } from "../http/http_error.ts";
 import type { Logger } from "../log/logging.ts";
 import { recentHourlyCounts } from "../ops/hourly_counters.ts";
+import { recentRejections } from "../ops/webhook_rejections.ts";
+import { deliveryCards, type SilencePolicy } from "./delivery_health.ts";
+import { DisplayZone, formatTimeIn } from "./display_time.ts";
+import { displayZone } from "./console_settings.ts";
+import { WebhookRejectionsPage } from "./pages/webhook_rejections.tsx";
+import type { HourlyCounts } from "../ops/hourly_counters.ts";
 import type { Store } from "../store/open_store.ts";
+import type { JSX } from "hono/jsx/jsx-runtime";
 import { ASSETS } from "./assets.ts";
 import type { ImportJobs } from "../contacts/import_jobs.ts";
-import { formatAge, formatTime } from "./layout.tsx";
+import { formatAge } from "./layout.tsx";
 import type { LoginLimiter } from "./login_limiter.ts";
 import { safeNext } from "./login_next.ts";
 import { ApiReferencePage } from "./pages/api_reference.tsx";
@@ -84,6 +91,10 @@ export interface ConsoleDeps {
   readonly auditLastVerified?: (() => { at: number; ok: boolean } | null) | undefined;
   /** Writes the buffered unknown numbers and counters, so a page shows what just happened. */
   readonly flushActivity?: (() => Promise<void>) | undefined;
+  /** The display time zone until the operator chooses one (`console.time_zone`). */
+  readonly timeZone?: string | undefined;
+  /** When a quiet webhook turns the overview amber (`console.webhook_silence_minutes` …). */
+  readonly silence?: Omit<SilencePolicy, "zone"> | undefined;
   readonly clock?: () => Date;
   readonly log?: Logger;
 }
@@ -145,11 +156,18 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
     return handler(request, params, session);
   };
 
-  const html = async (element: unknown, status = 200, headers: Record<string, string> = {}) =>
-    new Response("<!doctype html>" + await renderToString(element), {
-      status,
-      headers: { ...HTML_HEADERS, ...headers },
-    });
+  const fallbackZone = deps.timeZone ?? "UTC";
+  const zoneNow = () => displayZone(deps.store.reader, fallbackZone).catch(() => fallbackZone);
+  const html = async (element: unknown, status = 200, headers: Record<string, string> = {}) => {
+    const zone = await zoneNow();
+    return new Response(
+      "<!doctype html>" +
+        await renderToString(
+          <DisplayZone.Provider value={zone}>{element as JSX.Element}</DisplayZone.Provider>,
+        ),
+      { status, headers: { ...HTML_HEADERS, ...headers } },
+    );
+  };
 
   const loginPage = async (
     request: Request,
@@ -258,14 +276,36 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       path: "/console/",
       handler: signedIn(async (_request, _params, session) => {
         await deps.flushActivity?.();
+        const hourly = await recentHourlyCounts(deps.store.reader, now(), 48);
         return html(
           <OverviewPage
             csrf={session.csrf}
             data={{
-              checks: await overviewChecks(deps, now(), lastVerify),
+              checks: await overviewChecks(deps, now(), lastVerify, hourly, await zoneNow()),
               callsPerDay: await callsPerDay(deps.store.reader, now(), 14),
-              hourly: await recentHourlyCounts(deps.store.reader, now(), 48),
+              hourly,
             }}
+          />,
+        );
+      }),
+    },
+    {
+      method: "GET",
+      path: "/console/webhooks/rejected",
+      handler: signedIn(async (request, _params, session) => {
+        await deps.flushActivity?.();
+        const raw = new URL(request.url).searchParams.get("before") ?? "";
+        const before = /^\d{1,15}$/.test(raw) ? Number(raw) : null;
+        const { rows, total } = await recentRejections(deps.store.reader, PAGE_SIZE, before);
+        const last = rows.at(-1);
+        return html(
+          <WebhookRejectionsPage
+            csrf={session.csrf}
+            rows={rows}
+            total={total}
+            nextHref={rows.length === PAGE_SIZE && last
+              ? `/console/webhooks/rejected?before=${last.id}`
+              : null}
           />,
         );
       }),
@@ -601,6 +641,8 @@ async function overviewChecks(
   deps: ConsoleDeps,
   now: number,
   lastVerify: VerifyResult | null,
+  hourly: readonly HourlyCounts[],
+  zone: string,
 ): Promise<OverviewCheck[]> {
   const checks: OverviewCheck[] = [];
   checks.push(
@@ -622,13 +664,23 @@ async function overviewChecks(
     checks.push({ label: "Store", value: "unreachable", state: "bad", detail: messageOf(error) });
   }
   const last = storeOk ? await lastEventReceivedAt(deps.store.reader).catch(() => null) : null;
+  const lastRejection = storeOk
+    ? (await recentRejections(deps.store.reader, 1).catch(() => null))?.rows[0] ?? null
+    : null;
   checks.push(
-    last === null ? { label: "Last verified webhook", value: "none yet", state: "warn" } : {
-      label: "Last verified webhook",
-      value: formatAge(last, now),
-      state: "ok",
-      detail: formatTime(last),
-    },
+    ...deliveryCards({
+      now,
+      lastVerified: last,
+      hourly,
+      lastRejection,
+      policy: {
+        silenceMinutes: 60,
+        workingHours: "08:00-18:00",
+        workingDays: ["mon", "tue", "wed", "thu", "fri"],
+        ...deps.silence,
+        zone,
+      },
+    }),
   );
   const applier = deps.applierStatus?.();
   checks.push(
@@ -655,7 +707,7 @@ async function overviewChecks(
         label: "Audit chain last verified",
         value: verified.ok ? formatAge(verified.at, now) : "BROKEN",
         state: verified.ok ? "ok" : "bad",
-        detail: formatTime(verified.at),
+        detail: formatTimeIn(verified.at, zone),
       }
       : {
         label: "Audit chain last verified",

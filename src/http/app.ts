@@ -53,6 +53,11 @@ export interface Route {
    * `errorResponse` builds them).
    */
   readonly direct?: boolean;
+  /**
+   * Told when the body guard refused the request before the handler ran (the
+   * shared byte budget was full): the webhook counts it as a rejection.
+   */
+  readonly onBodyRefused?: (request: Request, connection: ConnectionInfo) => void;
 }
 
 /** What the application needs. */
@@ -181,7 +186,13 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
         ? (c: Context<{ Bindings: ConnectionInfo }>) =>
           route.handler(c.req.raw, c.req.param(), c.env ?? {})
         : async (c: Context<{ Bindings: ConnectionInfo }>) => {
-          const guarded = guardBody(c.req.raw, guardOptions);
+          let guarded;
+          try {
+            guarded = guardBody(c.req.raw, guardOptions);
+          } catch (error) {
+            route.onBodyRefused?.(c.req.raw, c.env ?? {});
+            throw error;
+          }
           // The bytes are given back when the handler is done with them, or
           // when it timed out (the body is then no longer read).
           const handled = Promise.resolve(

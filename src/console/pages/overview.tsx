@@ -11,6 +11,8 @@ export interface OverviewCheck {
   readonly value: string;
   readonly state: "ok" | "warn" | "bad" | "unknown";
   readonly detail?: string | undefined;
+  /** Where the operator reads more (the rejected webhooks, the broken audit line). */
+  readonly href?: string | undefined;
 }
 
 /** What the overview shows. */
@@ -34,7 +36,9 @@ export function OverviewPage(props: { csrf: string; data: OverviewData }): JSX.E
           {checks.map((check) => (
             <div class={`check ${check.state}`}>
               <div class="label">{check.label}</div>
-              <div class="value">{check.value}</div>
+              <div class="value">
+                {check.href ? <a href={check.href}>{check.value}</a> : check.value}
+              </div>
               {check.detail ? <div class="muted">{check.detail}</div> : null}
             </div>
           ))}
@@ -62,10 +66,21 @@ export function OverviewPage(props: { csrf: string; data: OverviewData }): JSX.E
           <StackedBars
             caption={`Webhooks per hour (last ${hourly.length} hours, UTC)`}
             labels={hours}
-            series={[{ name: "webhooks", values: hourly.map((h) => h.counts.webhook) }]}
+            series={[
+              {
+                name: "accepted",
+                values: hourly.map((h) => Math.max(0, h.counts.webhook - rejectedIn(h))),
+              },
+              { name: "rejected", values: hourly.map(rejectedIn) },
+            ]}
           />
         </div>
       </section>
     </Layout>
   );
+}
+
+function rejectedIn(h: HourlyCounts): number {
+  return h.counts.rejected_signature + h.counts.rejected_invalid + h.counts.rejected_too_large +
+    h.counts.rejected_busy;
 }
