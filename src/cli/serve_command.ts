@@ -26,6 +26,7 @@ import { fileRevocations } from "../console/session_revocations.ts";
 import { createUnknownNumbersRecorder } from "../contacts/unknown_numbers.ts";
 import { createHourlyCounters } from "../ops/hourly_counters.ts";
 import { createWebhookRejections } from "../ops/webhook_rejections.ts";
+import { consoleErrorPage } from "../console/error_pages.tsx";
 import { clientAddress, createAllowlist } from "../http/ip_allowlist.ts";
 import { cameOverHttps } from "../http/request_scheme.ts";
 import type { Config, ConfigSource } from "../config/config.ts";
@@ -417,6 +418,10 @@ export async function startServer(
     requestTimeoutMs: config.server.request_timeout_ms,
     bodyBudget: new BodyBudget(config.server.max_body_bytes_in_flight),
     bodyStallMs: config.server.body_stall_timeout_ms,
+    notFound: (request) =>
+      new URL(request.url).pathname.startsWith("/console/")
+        ? consoleErrorPage(404, "The console has no page at this address.")
+        : null,
     symboAccess: config.symbo.allowed_ips.length === 0
       ? undefined
       : (request, peer) =>

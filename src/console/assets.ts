@@ -71,6 +71,22 @@ progress { width: 100%; height: 18px; }
 .login form { display: flex; flex-direction: column; gap: 12px; }
 dl.pairs { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; }
 dl.pairs dt { color: var(--muted); } dl.pairs dd { margin: 0; overflow-wrap: anywhere; }
+.scroll { overflow-x: auto; max-width: 100%; }
+.transcript { white-space: pre-wrap; overflow-wrap: anywhere; background: var(--panel);
+  border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; max-height: 480px; overflow-y: auto; }
+.nowrap { white-space: nowrap; }
+td.id { overflow-wrap: anywhere; }
+main.narrow { max-width: 640px; }
+abbr[title] { text-decoration: underline dotted; cursor: help; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+input, select { max-width: 100%; }
+.charts { grid-template-columns: repeat(auto-fill, minmax(min(360px, 100%), 1fr)); }
+.checks { grid-template-columns: repeat(auto-fill, minmax(min(250px, 100%), 1fr)); }
+@media (max-width: 600px) {
+  main { padding: 12px 12px 32px; }
+  header.top { padding: 8px 12px; gap: 8px; }
+  dl.pairs { grid-template-columns: 1fr; } dl.pairs dd { margin-bottom: 6px; }
+}
 `;
 
 // Polls an import job's JSON and moves the progress bar; reloads the page when

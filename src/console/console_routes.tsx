@@ -12,7 +12,15 @@ import { auditFileLines, auditFiles, auditLinesBySeq } from "../audit/audit_brow
 import { isAuditFileName } from "../audit/audit_reader.ts";
 import { verifyAuditLog } from "../audit/audit_verify.ts";
 import type { AuditBodySource } from "../audit/audit_line_lookup.ts";
-import { getCallWithHistory, HistoryCursorError } from "../calls/call_queries.ts";
+import {
+  EventBodyUnavailableError,
+  getCallEventBody,
+  getCallWithHistory,
+  HistoryCursorError,
+} from "../calls/call_queries.ts";
+import { listRepNames, RepNameError, repNamesOf, saveRepName } from "../calls/rep_names.ts";
+import { namesOf } from "./call_view.ts";
+import { SettingsPage } from "./pages/settings.tsx";
 import { searchCalls } from "../calls/call_search.ts";
 import { callFacets, callsPerDay, lastEventReceivedAt } from "../calls/call_stats.ts";
 import { toLookupBody } from "../contacts/contact.ts";
@@ -28,8 +36,9 @@ import { recentHourlyCounts } from "../ops/hourly_counters.ts";
 import { recentRejections } from "../ops/webhook_rejections.ts";
 import { deliveryCards, type SilencePolicy } from "./delivery_health.ts";
 import { DisplayZone, formatTimeIn } from "./display_time.ts";
-import { displayZone } from "./console_settings.ts";
+import { displayZone, saveDisplayZone } from "./console_settings.ts";
 import { WebhookRejectionsPage } from "./pages/webhook_rejections.tsx";
+import { consoleErrorPage } from "./error_pages.tsx";
 import type { HourlyCounts } from "../ops/hourly_counters.ts";
 import type { Store } from "../store/open_store.ts";
 import type { JSX } from "hono/jsx/jsx-runtime";
@@ -143,14 +152,19 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
     const session = await deps.sessions.verify(readCookie(request, SESSION_COOKIE), now());
     if (!session) {
       if (request.method !== "GET") {
-        return errorResponse(401, "no_session", "Sign in at /console/login first.");
+        return consoleErrorPage(
+          401,
+          "Your console session ended (it expired or you logged out), so this form was not sent. Sign in and try again.",
+          { signInHref: "/console/login" },
+        );
       }
       const url = new URL(request.url);
       return redirect(`/console/login?next=${encodeURIComponent(url.pathname + url.search)}`);
     }
     // A multipart upload is checked by its handler once the form is parsed.
     if (request.method === "POST" && options.form !== "multipart") {
-      const csrf = (await readForm(request))?.get("csrf");
+      // A clone: the handler may read the form too (forms are at most 64 KiB).
+      const csrf = (await readForm(request.clone()))?.get("csrf");
       if (typeof csrf !== "string" || csrf !== session.csrf) return csrfRefused();
     }
     return handler(request, params, session);
@@ -335,14 +349,20 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
         const nextParams = new URLSearchParams(
           Object.entries(form).filter(([, v]) => v !== ""),
         );
+        const choices = await callFacets(deps.store.reader);
+        const facets = {
+          ...choices,
+          userNames: await repNamesOf(deps.store.reader, choices.users),
+        };
         if (page.next) nextParams.set("after", page.next);
         return html(
           <CallsPage
             csrf={session.csrf}
             data={{
               form,
-              facets: await callFacets(deps.store.reader),
+              facets,
               calls: page.calls,
+              names: await namesOf(deps.store.reader, page.calls),
               nextHref: page.next ? `/console/calls?${nextParams}` : null,
               error,
             }}
@@ -373,7 +393,81 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
           e.audit_seq === null ? [] : [{ seq: e.audit_seq, receivedAt: Date.parse(e.received_at) }]
         );
         const auditLines = await auditLinesBySeq(deps.auditDir, wanted).catch(() => []);
-        return html(<CallDetailPage csrf={session.csrf} data={found} auditLines={auditLines} />);
+        return html(
+          <CallDetailPage
+            csrf={session.csrf}
+            data={found}
+            auditLines={auditLines}
+            names={await namesOf(deps.store.reader, [found.call])}
+          />,
+        );
+      }),
+    },
+    {
+      method: "GET",
+      path: "/console/calls/:id/events/:key/body",
+      // Every event body with the console session (issue 21): the exact text Symbo
+      // signed, as a download of plain text (never rendered as HTML).
+      handler: signedIn(async (_request, params) => {
+        let body: string | null;
+        try {
+          body = await getCallEventBody(
+            deps.store.client,
+            params.id ?? "",
+            params.key ?? "",
+            deps.eventBodies,
+          );
+        } catch (error) {
+          if (!(error instanceof EventBodyUnavailableError)) throw error;
+          return notFoundPage(`This event's body cannot be read here: ${error.message}.`, 410);
+        }
+        if (body === null) return notFoundPage("This call has no such event.");
+        return new Response(body, {
+          headers: {
+            ...SECURITY_HEADERS,
+            "content-type": "text/plain; charset=utf-8",
+            "content-disposition": `inline; filename="event-body.json"`,
+            "x-content-type-options": "nosniff",
+          },
+        });
+      }),
+    },
+    {
+      method: "GET",
+      path: "/console/settings",
+      handler: signedIn((request, _params, session) => settingsPage(request, session)),
+    },
+    {
+      method: "POST",
+      path: "/console/settings/time-zone",
+      handler: signedIn(async (request, _params, session) => {
+        const form = await readForm(request);
+        const zone = stringField(form ?? new URLSearchParams(), "time_zone")?.trim() ?? "";
+        const saved = await saveDisplayZone(deps.store.write, zone);
+        return saved
+          ? redirect("/console/settings?saved=time_zone")
+          : settingsPage(request, session, {
+            error: `"${zone.slice(0, 64)}" is not a time zone this server knows.`,
+            status: 400,
+          });
+      }),
+    },
+    {
+      method: "POST",
+      path: "/console/settings/reps",
+      handler: signedIn(async (request, _params, session) => {
+        const form = await readForm(request) ?? new URLSearchParams();
+        try {
+          await saveRepName(
+            deps.store.write,
+            stringField(form, "user_id") ?? "",
+            stringField(form, "name") ?? "",
+          );
+        } catch (error) {
+          if (!(error instanceof RepNameError)) throw error;
+          return settingsPage(request, session, { error: error.message, status: 400 });
+        }
+        return redirect("/console/settings?saved=reps#reps");
       }),
     },
     {
@@ -401,6 +495,7 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
             contact={toLookupBody(found.contact)}
             updatedAt={found.updatedAt}
             calls={calls.calls}
+            names={await namesOf(deps.store.reader, calls.calls)}
             moreCallsHref={calls.next ? `/console/calls?contact=${encodeURIComponent(id)}` : null}
           />,
         );
@@ -611,28 +706,38 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
     ];
   }
 
-  async function notFoundPage(message: string): Promise<Response> {
-    return new Response(
-      "<!doctype html>" +
-        await renderToString(
-          <html lang="en">
-            <head>
-              <meta charset="utf-8" />
-              <title>Not found · symbo-crm</title>
-            </head>
-            <body>
-              <main>
-                <h1>Not found</h1>
-                <p>{message}</p>
-                <p>
-                  <a href="/console/">Back to the overview</a>
-                </p>
-              </main>
-            </body>
-          </html>,
-        ),
-      { status: 404, headers: HTML_HEADERS },
+  async function settingsPage(
+    request: Request,
+    session: Session,
+    options: { error?: string; status?: number } = {},
+  ): Promise<Response> {
+    const url = new URL(request.url);
+    const saved = url.searchParams.get("saved");
+    const reps = await listRepNames(deps.store.reader);
+    const named = new Set(reps.map((r) => r.user_id));
+    const users = (await callFacets(deps.store.reader)).users;
+    return html(
+      <SettingsPage
+        csrf={session.csrf}
+        zone={await zoneNow()}
+        defaultZone={fallbackZone}
+        zones={Intl.supportedValuesOf("timeZone")}
+        reps={reps}
+        unnamed={users.filter((id) => !named.has(id)).slice(0, 50)}
+        userId={(url.searchParams.get("user_id") ?? "").slice(0, 200)}
+        message={saved === "time_zone"
+          ? "The display time zone is saved."
+          : saved === "reps"
+          ? "The rep name is saved."
+          : undefined}
+        error={options.error}
+      />,
+      options.status ?? 200,
     );
+  }
+
+  function notFoundPage(message: string, status = 404): Promise<Response> {
+    return consoleErrorPage(status, message);
   }
 }
 
@@ -773,11 +878,10 @@ function redirect(location: string, setCookies: readonly string[] = []): Respons
   return new Response(null, { status: 303, headers });
 }
 
-function csrfRefused(): Response {
-  return errorResponse(
+function csrfRefused(): Promise<Response> {
+  return consoleErrorPage(
     403,
-    "csrf_refused",
-    "The form's CSRF token is missing or not this session's; reload the page and try again.",
+    "This form is out of date (its CSRF token is missing or not this session's): reload the page and try again.",
   );
 }
 

@@ -16,6 +16,7 @@ export const NAV = [
   ["unknown", "/console/unknown-numbers", "Unknown numbers"],
   ["audit", "/console/audit", "Audit"],
   ["api", "/console/api", "API"],
+  ["settings", "/console/settings", "Settings"],
 ] as const;
 
 /** Which navigation entry is current. */

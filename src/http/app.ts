@@ -63,6 +63,8 @@ export interface Route {
 /** What the application needs. */
 export interface AppDeps {
   readonly routes: readonly Route[];
+  /** An answer for a path no route has (the console's 404 page), or null for the JSON one. */
+  readonly notFound?: (request: Request) => Promise<Response | null> | Response | null;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly requestTimeoutMs: number;
@@ -223,7 +225,10 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
     );
   }
 
-  app.notFound(() => errorResponse(404, "no_such_route", "There is no such route."));
+  app.notFound(async (c) =>
+    await deps.notFound?.(c.req.raw) ??
+      errorResponse(404, "no_such_route", "There is no such route.")
+  );
   const onUnexpected = (unexpected: unknown) => {
     deps.log.error("Unhandled error: {error}", { error: boundedText(describe(unexpected)) });
   };

@@ -2,8 +2,9 @@
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { CallSummary } from "../../calls/call_list.ts";
 import type { LookupBody } from "../../contacts/contact.ts";
-import { Layout } from "../layout.tsx";
+import { formatTime, Layout } from "../layout.tsx";
 import { CallTable } from "./calls.tsx";
+import { type CallNames, inWords } from "../call_view.ts";
 
 /** Shown at `/console/contacts`. */
 export function ContactsPage(
@@ -65,6 +66,7 @@ export function ContactPage(
     contact: LookupBody;
     updatedAt: number;
     calls: readonly CallSummary[];
+    names: CallNames;
     moreCallsHref: string | null;
   },
 ): JSX.Element {
@@ -81,23 +83,23 @@ export function ContactPage(
       <dl class="pairs">
         {fields.map(([key, value]) => (
           <>
-            <dt>{key}</dt>
+            <dt>{inWords(key)}</dt>
             <dd>{value}</dd>
           </>
         ))}
         {c.account
           ? (
             <>
-              <dt>account</dt>
+              <dt>Account</dt>
               <dd>{c.account.name} ({c.account.external_id})</dd>
             </>
           )
           : null}
-        <dt>updated</dt>
-        <dd>{new Date(props.updatedAt).toISOString()}</dd>
+        <dt>Updated</dt>
+        <dd>{formatTime(props.updatedAt)}</dd>
       </dl>
       <h2>Calls</h2>
-      <CallTable calls={props.calls} />
+      <CallTable calls={props.calls} names={props.names} />
       {props.moreCallsHref
         ? (
           <p>
