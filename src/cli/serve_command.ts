@@ -365,8 +365,12 @@ export async function startServer(
       },
       // The applier checks every line it reads (chain and signature): when it stopped
       // at one, the chain is broken now; otherwise the console's own "Verify now" tells.
-      auditLastVerified: () =>
-        applier.status().state === "stopped" ? { at: clock().getTime(), ok: false } : null,
+      auditLastVerified: () => {
+        const status = applier.status();
+        return status.state === "stopped"
+          ? { at: clock().getTime(), ok: false, problem: status.problem ?? undefined }
+          : null;
+      },
       flushActivity: async () => {
         await unknownNumbers.flush();
         await hourly.flush();

@@ -77,6 +77,10 @@ dl.pairs dt { color: var(--muted); } dl.pairs dd { margin: 0; overflow-wrap: any
 .nowrap { white-space: nowrap; }
 td.id { overflow-wrap: anywhere; }
 main.narrow { max-width: 640px; }
+ol.lines { list-style: none; padding: 0; margin: 0; }
+ol.lines li { border-bottom: 1px solid var(--line); padding: 6px 0; }
+ol.lines li.marked { border-left: 5px solid var(--warn); padding-left: 8px; }
+ol.lines pre { max-height: 240px; overflow-y: auto; margin: 4px 0; }
 abbr[title] { text-decoration: underline dotted; cursor: help; }
 pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 input, select { max-width: 100%; }

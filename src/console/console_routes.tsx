@@ -8,8 +8,8 @@
 import { statfs } from "node:fs/promises";
 import type { CountryCode } from "libphonenumber-js";
 import { unknownNumbersCsvResponse } from "../admin/unknown_number_routes.ts";
-import { auditFileLines, auditFiles, auditLinesBySeq } from "../audit/audit_browse.ts";
-import { isAuditFileName } from "../audit/audit_reader.ts";
+import { auditFiles, auditLinesBySeq } from "../audit/audit_browse.ts";
+import { auditDayPage, findAuditSeq, isDayFileName } from "../audit/audit_day_pages.ts";
 import { verifyAuditLog } from "../audit/audit_verify.ts";
 import type { AuditBodySource } from "../audit/audit_line_lookup.ts";
 import {
@@ -48,7 +48,7 @@ import { formatAge } from "./layout.tsx";
 import type { LoginLimiter } from "./login_limiter.ts";
 import { safeNext } from "./login_next.ts";
 import { ApiReferencePage } from "./pages/api_reference.tsx";
-import { AuditFilePage, AuditPage, type VerifyResult } from "./pages/audit.tsx";
+import { AuditFilePage, auditLineHref, AuditPage, type VerifyResult } from "./pages/audit.tsx";
 import { CallDetailPage } from "./pages/call_detail.tsx";
 import { type CallFilterForm, CallsPage } from "./pages/calls.tsx";
 import { ContactPage, ContactsPage } from "./pages/contacts.tsx";
@@ -97,7 +97,9 @@ export interface ConsoleDeps {
   readonly eventBodies?: AuditBodySource | undefined;
   readonly applierStatus?: (() => ApplierStatus) | undefined;
   /** When the audit chain was last verified and whether it held (by the inbox's verifier). */
-  readonly auditLastVerified?: (() => { at: number; ok: boolean } | null) | undefined;
+  readonly auditLastVerified?:
+    | (() => { at: number; ok: boolean; problem?: string | undefined } | null)
+    | undefined;
   /** Writes the buffered unknown numbers and counters, so a page shows what just happened. */
   readonly flushActivity?: (() => Promise<void>) | undefined;
   /** The display time zone until the operator chooses one (`console.time_zone`). */
@@ -130,6 +132,9 @@ const PAGE_SIZE = 50;
 // Snapshots on one page of a call (each body cut too, so the page stays bounded in bytes).
 const HISTORY_PAGE_SIZE = 100;
 const MAX_FORM_BYTES = 64 * 1024;
+// An audit day's page: lines, and the characters shown of each (a line can be megabytes).
+const AUDIT_PAGE_LINES = 50;
+const AUDIT_LINE_CHARS = 2000;
 
 type Handler = (
   request: Request,
@@ -522,15 +527,27 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
     {
       method: "GET",
       path: "/console/audit",
-      handler: signedIn(async (_request, _params, session) =>
-        html(
+      handler: signedIn(async (request, _params, session) => {
+        const raw = new URL(request.url).searchParams.get("seq");
+        let seqError: string | undefined;
+        if (raw !== null) {
+          const seq = /^\d{1,12}$/.test(raw.trim()) ? Number(raw.trim()) : null;
+          const at = seq === null ? null : await findAuditSeq(deps.auditDir, seq).catch(() => null);
+          if (at) return redirect(auditLineHref(at.file, at.lineNumber));
+          seqError = seq === null
+            ? "An audit seq is a whole number."
+            : `No audit day holds seq ${seq} (retention may have removed it).`;
+        }
+        return html(
           <AuditPage
             csrf={session.csrf}
             files={await auditFiles(deps.auditDir)}
             verified={lastVerify}
+            seqError={seqError}
           />,
-        )
-      ),
+          seqError ? 404 : 200,
+        );
+      }),
     },
     {
       method: "POST",
@@ -549,20 +566,30 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       method: "GET",
       path: "/console/audit/:file",
       handler: signedIn(async (request, params, session) => {
-        const file = params.file ?? "";
-        if (!isAuditFileName(file)) return notFoundPage("No audit file has this name.");
-        const raw = new URL(request.url).searchParams.get("from") ?? "1";
-        const from = /^\d{1,9}$/.test(raw) ? Math.max(1, Number(raw)) : 1;
+        let file = params.file ?? "";
+        if (!isDayFileName(file)) return notFoundPage("No audit file has this name.");
+        // An old link to a day since closed (compressed) finds it under its new name.
+        const day = (await auditFiles(deps.auditDir)).find((f) =>
+          f.name.startsWith(file.slice(0, 10))
+        );
+        if (day) file = day.name;
+        const search = new URL(request.url).searchParams;
+        const number = (name: string) => {
+          const value = search.get(name) ?? "";
+          return /^\d{1,9}$/.test(value) ? Math.max(1, Number(value)) : null;
+        };
+        // `from` is the older links' name for it.
+        const line = number("line") ?? number("from");
+        const before = line !== null ? line + AUDIT_PAGE_LINES / 2 : number("before");
         try {
-          const { lines, more } = await auditFileLines(deps.auditDir, file, from, 100);
-          return html(
-            <AuditFilePage
-              csrf={session.csrf}
-              file={file}
-              lines={lines}
-              nextFrom={more ? from + lines.length : null}
-            />,
+          const page = await auditDayPage(
+            deps.auditDir,
+            file,
+            before,
+            AUDIT_PAGE_LINES,
+            AUDIT_LINE_CHARS,
           );
+          return html(<AuditFilePage csrf={session.csrf} file={file} page={page} mark={line} />);
         } catch (error) {
           if (error instanceof Deno.errors.NotFound) {
             return notFoundPage("No audit file has this name.");
@@ -804,15 +831,27 @@ async function overviewChecks(
       }
       : { label: "Applier lag", value: "unknown", state: "unknown", detail: "Not reported." },
   );
-  const verified = deps.auditLastVerified?.() ??
-    (lastVerify?.report ? { at: lastVerify.at, ok: lastVerify.report.ok } : null);
+  const fromConsole = lastVerify?.report
+    ? {
+      at: lastVerify.at,
+      ok: lastVerify.report.ok,
+      problem: lastVerify.report.firstProblem
+        ? `audit file ${lastVerify.report.firstProblem.file} line ${lastVerify.report.firstProblem.line}: ${lastVerify.report.firstProblem.problem}`
+        : undefined,
+    }
+    : null;
+  const verified: { at: number; ok: boolean; problem?: string | undefined } | null =
+    deps.auditLastVerified?.() ?? fromConsole;
   checks.push(
     verified
       ? {
         label: "Audit chain last verified",
         value: verified.ok ? formatAge(verified.at, now) : "BROKEN",
         state: verified.ok ? "ok" : "bad",
-        detail: formatTimeIn(verified.at, zone),
+        detail: verified.ok
+          ? formatTimeIn(verified.at, zone)
+          : `${formatTimeIn(verified.at, zone)}: ${verified.problem ?? "see the Audit page"}`,
+        href: verified.ok ? undefined : brokenLineHref(verified.problem) ?? "/console/audit",
       }
       : {
         label: "Audit chain last verified",
@@ -859,6 +898,12 @@ function dayStart(day: string): number | undefined {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return undefined;
   const ms = Date.parse(`${day}T00:00:00Z`);
   return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** The console page of the line an audit problem names (`audit file X line N: …`), or null. */
+function brokenLineHref(problem: string | undefined): string | null {
+  const match = /audit file (\S+?):? line (\d+)/.exec(problem ?? "");
+  return match?.[1] && match[2] ? auditLineHref(match[1], Number(match[2])) : null;
 }
 
 function formatBytes(bytes: number): string {

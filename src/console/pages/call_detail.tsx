@@ -11,6 +11,7 @@ import {
   transcriptionLines,
 } from "../call_view.ts";
 import { formatDuration } from "../display_time.ts";
+import { auditLineHref } from "./audit.tsx";
 
 // A note can be megabytes (up to the webhook's body limit): the page shows its start.
 const NOTE_CHARS = 20_000;
@@ -177,7 +178,7 @@ export function CallDetailPage(
       {props.auditLines.map((line) => (
         <details>
           <summary>
-            <a href={`/console/audit/${line.file}?from=${line.lineNumber}`}>
+            <a href={auditLineHref(line.file, line.lineNumber)}>
               {line.file} line {line.lineNumber}
             </a>
           </summary>
