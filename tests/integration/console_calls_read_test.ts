@@ -104,7 +104,8 @@ Deno.test("a call shows names, its own time and duration, words, and its transcr
     assertMatch(call.text, /<h1[^>]*>Call with Grace Hopper<\/h1>/);
     assertMatch(call.text, /2026-03-02 16:04:05 Europe\/Berlin/);
     assertMatch(call.text, /Rita Rep/);
-    const transcript = /<div class="transcript">(.*?)<\/div>/s.exec(call.text)?.[1] ?? "";
+    const transcript = /<div class="transcript" tabindex="0">(.*?)<\/div>/s.exec(call.text)?.[1] ??
+      "";
     assertEquals(
       transcript,
       "Rep Name:<br>Hello &lt;b&gt;there&lt;/b&gt;.<br><br>Prospect:<br>&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;alert(2)&lt;/script&gt;Hi.<br>",
@@ -125,6 +126,29 @@ Deno.test("a call shows names, its own time and duration, words, and its transcr
     const noSession = await fetch(`${server.url}${raw}`, { redirect: "manual" });
     assertEquals(noSession.status, 303);
     await noSession.body?.cancel();
+
+    // A stale form and an ended session answer pages, not JSON.
+    const stale = await fetch(`${server.url}/console/settings/reps`, {
+      method: "POST",
+      headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+      body: "csrf=stale&user_id=x&name=y",
+    });
+    assertEquals(stale.status, 403);
+    assertEquals(stale.headers.get("content-type"), "text/html; charset=utf-8");
+    assertMatch(await stale.text(), /<h1 tabindex="-1">Refused<\/h1>/);
+    const ended = await fetch(`${server.url}/console/settings/reps`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "csrf=x",
+    });
+    assertEquals(ended.status, 401);
+    assertMatch(
+      await ended.text(),
+      /<h1 tabindex="-1">Sign in first<\/h1>.*href="\/console\/login"/s,
+    );
+    const unknown = await consolePage(server.url, cookie, "/console/no-such-page");
+    assertEquals(unknown.status, 404);
+    assertMatch(unknown.text, /<h1 tabindex="-1">Not found<\/h1>/);
 
     const bad = await postForm(server.url, cookie, "/console/settings/time-zone", {
       time_zone: "Mars/Olympus",

@@ -38,30 +38,32 @@ export function AuditPage(
       </form>
       {props.seqError ? <p class="error" role="alert">{props.seqError}</p> : null}
       <h2>Days</h2>
-      {props.files.length === 0 ? <p class="muted">No audit files yet.</p> : (
-        <div class="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Day (UTC)</th>
-                <th scope="col">Form</th>
-                <th scope="col" class="num">Size (bytes)</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.files.map((file) => (
+      {props.files.length === 0
+        ? <p class="muted">No audit files yet.</p>
+        : (
+          <div class="scroll" tabindex={0}>
+            <table>
+              <thead>
                 <tr>
-                  <td>
-                    <a href={`/console/audit/${file.name}`}>{file.name.slice(0, 10)}</a>
-                  </td>
-                  <td>{file.name.endsWith(".gz") ? "closed, compressed" : "open"}</td>
-                  <td class="num">{file.bytes.toLocaleString("en")}</td>
+                  <th scope="col">Day (UTC)</th>
+                  <th scope="col">Form</th>
+                  <th scope="col" class="num">Size (bytes)</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+              </thead>
+              <tbody>
+                {props.files.map((file) => (
+                  <tr>
+                    <td>
+                      <a href={`/console/audit/${file.name}`}>{file.name.slice(0, 10)}</a>
+                    </td>
+                    <td>{file.name.endsWith(".gz") ? "closed, compressed" : "open"}</td>
+                    <td class="num">{file.bytes.toLocaleString("en")}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
     </Layout>
   );
 }
@@ -159,7 +161,7 @@ export function AuditFilePage(
                   {seqOfLine(line.text) !== null ? ` · seq ${seqOfLine(line.text)}` : ""}
                   {line.lineNumber === props.mark ? " · the line asked for" : ""}
                 </div>
-                <pre>{line.text}</pre>
+                <pre tabindex={0}>{line.text}</pre>
                 {line.length > line.text.length
                   ? (
                     <p class="muted">

@@ -114,7 +114,7 @@ export function CallDetailPage(
       {transcription.lines.length === 0
         ? <p class="muted">Symbo sent no transcription for this call.</p>
         : (
-          <div class="transcript">
+          <div class="transcript" tabindex={0}>
             {transcription.lines.map((line, i) => (
               <>
                 {i > 0 ? <br /> : null}
@@ -153,7 +153,7 @@ export function CallDetailPage(
               </p>
               {event.body_omitted || event.body === null
                 ? null
-                : <pre>{JSON.stringify(event.body, null, 2).slice(0, 20_000)}</pre>}
+                : <pre tabindex={0}>{JSON.stringify(event.body, null, 2).slice(0, 20_000)}</pre>}
             </details>
           </li>
         ))}
@@ -177,12 +177,13 @@ export function CallDetailPage(
         : null}
       {props.auditLines.map((line) => (
         <details>
-          <summary>
+          <summary>{line.file} line {line.lineNumber}</summary>
+          <p>
             <a href={auditLineHref(line.file, line.lineNumber)}>
-              {line.file} line {line.lineNumber}
+              Open {line.file} at line {line.lineNumber}
             </a>
-          </summary>
-          <pre>{line.text}</pre>
+          </p>
+          <pre tabindex={0}>{line.text}</pre>
         </details>
       ))}
     </Layout>

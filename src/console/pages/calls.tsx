@@ -88,7 +88,7 @@ export function CallTable(props: { calls: readonly CallSummary[]; names: CallNam
   if (props.calls.length === 0) return <p class="muted">No calls match.</p>;
   const { contacts, reps } = props.names;
   return (
-    <div class="scroll">
+    <div class="scroll" tabindex={0}>
       <table>
         <thead>
           <tr>

@@ -15,7 +15,7 @@ export function ContactsPage(
       <form class="filters" method="get" action="/console/contacts" role="search">
         <label>
           Name, email, external id or phone (any format)
-          <input name="q" value={props.q} size={40} autofocus />
+          <input name="q" value={props.q} size={40} />
         </label>
         <button type="submit">Search</button>
       </form>

@@ -163,6 +163,17 @@ export function ImportJobPage(
   );
 }
 
+// The counts in words (issue 21: no raw keys as labels).
+const COUNT_LABELS: Readonly<Record<string, string>> = {
+  rows: "Rows read",
+  inserted: "Inserted",
+  updated: "Updated",
+  unchanged: "Unchanged",
+  rejected: "Rejected",
+  pruned: "Pruned (deleted, not in the file)",
+  warningCount: "Warnings",
+};
+
 function Summary(props: { summary: Json }) {
   const s = props.summary;
   const counts = ["rows", "inserted", "updated", "unchanged", "rejected", "pruned", "warningCount"]
@@ -179,14 +190,14 @@ function Summary(props: { summary: Json }) {
       <dl class="pairs">
         {counts.map((key) => (
           <>
-            <dt>{key}</dt>
+            <dt>{COUNT_LABELS[key] ?? key}</dt>
             <dd data-count={key}>{String(s[key])}</dd>
           </>
         ))}
         {typeof s.encoding === "string"
           ? (
             <>
-              <dt>encoding</dt>
+              <dt>Encoding</dt>
               <dd>{s.encoding}</dd>
             </>
           )

@@ -4,6 +4,8 @@ import type { CallsOnDay } from "../../calls/call_stats.ts";
 import type { HourlyCounts } from "../../ops/hourly_counters.ts";
 import { StackedBars } from "../charts.tsx";
 import { Layout } from "../layout.tsx";
+import { inWords } from "../call_view.ts";
+import { useDisplayZone, zonedParts } from "../display_time.ts";
 
 /** One check on the overview. */
 export interface OverviewCheck {
@@ -27,7 +29,11 @@ export function OverviewPage(props: { csrf: string; data: OverviewData }): JSX.E
   const { checks, callsPerDay, hourly } = props.data;
   const dispositions = [...new Set(callsPerDay.flatMap((d) => Object.keys(d.byDisposition)))]
     .sort();
-  const hours = hourly.map((h) => new Date(h.hour).toISOString().slice(11, 13) + "h");
+  const zone = useDisplayZone();
+  const hours = hourly.map((h) => {
+    const p = zonedParts(h.hour, zone);
+    return `${p.date.slice(5)} ${p.time.slice(0, 2)}h`;
+  });
   return (
     <Layout title="Overview" nav="overview" csrf={props.csrf}>
       <section aria-labelledby="checks">
@@ -50,28 +56,29 @@ export function OverviewPage(props: { csrf: string; data: OverviewData }): JSX.E
           <StackedBars
             caption={`Calls per day by disposition (last ${callsPerDay.length} days, UTC)`}
             labels={callsPerDay.map((d) => d.day.slice(5))}
+            labelHeading="Day (UTC)"
             series={dispositions.map((name) => ({
-              name: name === "" ? "(none yet)" : name,
+              name: name === "" ? "No disposition yet" : inWords(name),
               values: callsPerDay.map((d) => d.byDisposition[name] ?? 0),
             }))}
           />
           <StackedBars
-            caption={`Lookups per hour (last ${hourly.length} hours, UTC)`}
+            caption={`Lookups per hour (last ${hourly.length} hours, ${zone})`}
             labels={hours}
             series={[
-              { name: "found", values: hourly.map((h) => h.counts.lookup_found) },
-              { name: "unknown", values: hourly.map((h) => h.counts.lookup_unknown) },
+              { name: "Found", values: hourly.map((h) => h.counts.lookup_found) },
+              { name: "Unknown", values: hourly.map((h) => h.counts.lookup_unknown) },
             ]}
           />
           <StackedBars
-            caption={`Webhooks per hour (last ${hourly.length} hours, UTC)`}
+            caption={`Webhooks per hour (last ${hourly.length} hours, ${zone})`}
             labels={hours}
             series={[
               {
-                name: "accepted",
+                name: "Accepted",
                 values: hourly.map((h) => Math.max(0, h.counts.webhook - rejectedIn(h))),
               },
-              { name: "rejected", values: hourly.map(rejectedIn) },
+              { name: "Rejected", values: hourly.map(rejectedIn) },
             ]}
           />
         </div>

@@ -57,32 +57,34 @@ export function SettingsPage(props: {
         </label>
         <button type="submit">Save name</button>
       </form>
-      {props.reps.length === 0 ? <p class="muted">No rep has a name yet.</p> : (
-        <div class="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">User id</th>
-                <th scope="col">Calls</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.reps.map((r) => (
+      {props.reps.length === 0
+        ? <p class="muted">No rep has a name yet.</p>
+        : (
+          <div class="scroll" tabindex={0}>
+            <table>
+              <thead>
                 <tr>
-                  <td>{r.name}</td>
-                  <td class="id">{r.user_id}</td>
-                  <td>
-                    <a href={`/console/calls?user=${encodeURIComponent(r.user_id)}`}>
-                      Calls by {r.name}
-                    </a>
-                  </td>
+                  <th scope="col">Name</th>
+                  <th scope="col">User id</th>
+                  <th scope="col">Calls</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+              </thead>
+              <tbody>
+                {props.reps.map((r) => (
+                  <tr>
+                    <td>{r.name}</td>
+                    <td class="id">{r.user_id}</td>
+                    <td>
+                      <a href={`/console/calls?user=${encodeURIComponent(r.user_id)}`}>
+                        Calls by {r.name}
+                      </a>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
       {props.unnamed.length > 0
         ? (
           <>
