@@ -8,7 +8,7 @@
  * screenshots (docs/console-*.png).
  */
 import axe from "axe-core";
-import puppeteer, { type Page } from "puppeteer-core";
+import puppeteer from "puppeteer-core";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { callEventBody, postSigned } from "../helpers/events.ts";
 import { startServerProcess } from "../helpers/server_process.ts";
