@@ -84,6 +84,8 @@ ol.lines { list-style: none; padding: 0; margin: 0; }
 ol.lines li { border-bottom: 1px solid var(--line); padding: 6px 0; }
 ol.lines li.marked { border-left: 5px solid var(--warn); padding-left: 8px; }
 ol.lines pre { max-height: 240px; overflow-y: auto; margin: 4px 0; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%);
+  white-space: nowrap; }
 abbr[title] { text-decoration: underline dotted; cursor: help; }
 pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 input, select { max-width: 100%; }

@@ -21,7 +21,7 @@ import {
 import { listRepNames, RepNameError, repNamesOf, saveRepName } from "../calls/rep_names.ts";
 import { namesOf } from "./call_view.ts";
 import { SettingsPage } from "./pages/settings.tsx";
-import { searchCalls } from "../calls/call_search.ts";
+import { countCalls, searchCalls } from "../calls/call_search.ts";
 import { callFacets, callsPerDay, lastEventReceivedAt } from "../calls/call_stats.ts";
 import { toLookupBody } from "../contacts/contact.ts";
 import { searchContacts } from "../contacts/contact_search.ts";
@@ -50,7 +50,9 @@ import { safeNext } from "./login_next.ts";
 import { ApiReferencePage } from "./pages/api_reference.tsx";
 import { AuditFilePage, auditLineHref, AuditPage, type VerifyResult } from "./pages/audit.tsx";
 import { CallDetailPage } from "./pages/call_detail.tsx";
-import { type CallFilterForm, CallsPage } from "./pages/calls.tsx";
+import { CallsPage } from "./pages/calls.tsx";
+import { callFilterForm, callSearchOf, formQuery } from "./call_filters.ts";
+import { callsCsvResponse } from "./calls_csv.ts";
 import { ContactPage, ContactsPage } from "./pages/contacts.tsx";
 import { ImportJobPage, ImportPage } from "./pages/import.tsx";
 import { LoginPage } from "./pages/login.tsx";
@@ -335,31 +337,22 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       handler: signedIn(async (request, _params, session) => {
         const url = new URL(request.url);
         const form = callFilterForm(url);
-        const from = dayStart(form.from);
-        const to = dayStart(form.to);
-        const error =
-          (form.from !== "" && from === undefined) || (form.to !== "" && to === undefined)
-            ? "Dates are YYYY-MM-DD."
-            : undefined;
+        const zone = await zoneNow();
+        const { search, error } = callSearchOf(form, now(), zone, deps.defaultRegion);
         const page = await searchCalls(
           deps.store.reader,
-          {
-            ...form,
-            from,
-            to: to === undefined ? undefined : to + 86_400_000,
-          },
+          search,
           PAGE_SIZE,
           url.searchParams.get("after"),
         );
-        const nextParams = new URLSearchParams(
-          Object.entries(form).filter(([, v]) => v !== ""),
-        );
+        const query = formQuery(form);
+        const nextParams = new URLSearchParams(query);
+        if (page.next) nextParams.set("after", page.next);
         const choices = await callFacets(deps.store.reader);
         const facets = {
           ...choices,
           userNames: await repNamesOf(deps.store.reader, choices.users),
         };
-        if (page.next) nextParams.set("after", page.next);
         return html(
           <CallsPage
             csrf={session.csrf}
@@ -368,11 +361,23 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
               facets,
               calls: page.calls,
               names: await namesOf(deps.store.reader, page.calls),
+              total: await countCalls(deps.store.reader, search),
+              csvHref: `/console/calls.csv${query.size > 0 ? `?${query}` : ""}`,
               nextHref: page.next ? `/console/calls?${nextParams}` : null,
               error,
             }}
           />,
         );
+      }),
+    },
+    {
+      method: "GET",
+      path: "/console/calls.csv",
+      handler: signedIn(async (request) => {
+        const zone = await zoneNow();
+        const form = callFilterForm(new URL(request.url));
+        const { search } = callSearchOf(form, now(), zone, deps.defaultRegion);
+        return callsCsvResponse(deps.store.reader, search, zone);
       }),
     },
     {
@@ -878,26 +883,6 @@ async function overviewChecks(
     });
   }
   return checks;
-}
-
-function callFilterForm(url: URL): CallFilterForm {
-  const get = (name: string) => (url.searchParams.get(name) ?? "").trim().slice(0, 200);
-  return {
-    from: get("from"),
-    to: get("to"),
-    user: get("user"),
-    disposition: get("disposition"),
-    direction: get("direction"),
-    contact: get("contact"),
-    note: get("note"),
-  };
-}
-
-/** Epoch ms of a `YYYY-MM-DD` day's start (UTC), or undefined. */
-function dayStart(day: string): number | undefined {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return undefined;
-  const ms = Date.parse(`${day}T00:00:00Z`);
-  return Number.isFinite(ms) ? ms : undefined;
 }
 
 /** The console page of the line an audit problem names (`audit file X line N: …`), or null. */

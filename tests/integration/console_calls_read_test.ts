@@ -127,6 +127,29 @@ Deno.test("a call shows names, its own time and duration, words, and its transcr
     assertEquals(noSession.status, 303);
     await noSession.body?.cancel();
 
+    // Filters: a number in any format, totals, and an export that follows them.
+    const byNumber = await consolePage(server.url, cookie, "/console/calls?number=(517)+862-6434");
+    assertMatch(byNumber.text, /<strong>1<\/strong> call matches/);
+    const none = await consolePage(server.url, cookie, "/console/calls?number=%2B15550000000");
+    assertMatch(none.text, /<strong>0<\/strong> calls match/);
+    assertMatch(
+      byNumber.text,
+      /href="\/console\/calls\.csv\?number=%28517%29\+862-6434" download="">Export CSV/,
+    );
+    const csv = await fetch(`${server.url}/console/calls.csv?number=(517)+862-6434`, {
+      headers: { cookie },
+    });
+    const lines = (await csv.text()).trim().split("\r\n");
+    assertEquals(lines.length, 2);
+    assertMatch(
+      lines[1] ?? "",
+      /^2026-03-02 16:04:05 Europe\/Berlin,call-read-1,c-9,Rita Rep,35904adb-e732-4ee7-a450-a87dfbe8a7f5,Inbound,'\+15178626434,Completed,"Answered, positive",185,/,
+    );
+    const filtered = await fetch(`${server.url}/console/calls.csv?disposition=no_answer`, {
+      headers: { cookie },
+    });
+    assertEquals((await filtered.text()).trim().split("\r\n").length, 1);
+
     // A stale form and an ended session answer pages, not JSON.
     const stale = await fetch(`${server.url}/console/settings/reps`, {
       method: "POST",

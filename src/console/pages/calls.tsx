@@ -2,19 +2,10 @@
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { CallSummary } from "../../calls/call_list.ts";
 import { formatTime, Layout } from "../layout.tsx";
+import { type CallFilterForm, RANGES } from "../call_filters.ts";
+import { useDisplayZone } from "../display_time.ts";
 import { type CallNames, callTiming, inWords, prospectNumber } from "../call_view.ts";
 import { formatDuration } from "../display_time.ts";
-
-/** The filter form's values as typed (echoed back into the form). */
-export interface CallFilterForm {
-  readonly from: string;
-  readonly to: string;
-  readonly user: string;
-  readonly disposition: string;
-  readonly direction: string;
-  readonly contact: string;
-  readonly note: string;
-}
 
 /** What the call list shows. */
 export interface CallsData {
@@ -28,13 +19,18 @@ export interface CallsData {
   };
   readonly calls: readonly CallSummary[];
   readonly names: CallNames;
+  /** Calls the filters match in all. */
+  readonly total: number;
+  /** The CSV of every call the filters match. */
+  readonly csvHref: string;
   readonly nextHref: string | null;
   readonly error?: string | undefined;
 }
 
 /** Shown at `/console/calls`. */
 export function CallsPage(props: { csrf: string; data: CallsData }): JSX.Element {
-  const { form, facets, calls, names, nextHref, error } = props.data;
+  const { form, facets, calls, names, nextHref, error, total } = props.data;
+  const zone = useDisplayZone();
   const choice = (
     name: keyof CallFilterForm,
     label: string,
@@ -53,12 +49,31 @@ export function CallsPage(props: { csrf: string; data: CallsData }): JSX.Element
     <Layout title="Calls" nav="calls" csrf={props.csrf}>
       <form class="filters" method="get" action="/console/calls" role="search">
         <label>
-          From (UTC date)
+          When
+          <select name="range">
+            {RANGES.map(([value, label]) => (
+              <option value={value} selected={form.range === value}>{label}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          From (date, {zone})
           <input type="date" name="from" value={form.from} />
         </label>
         <label>
           To (inclusive)
           <input type="date" name="to" value={form.to} />
+        </label>
+        <label>
+          Time of
+          <select name="by">
+            <option value="" selected={form.by !== "received"}>the call</option>
+            <option value="received" selected={form.by === "received"}>its arrival</option>
+          </select>
+        </label>
+        <label>
+          Phone number (any format)
+          <input name="number" value={form.number} inputmode="tel" />
         </label>
         {choice("user", "Rep", facets.users, (id) =>
           names.reps.get(id) ?? facets.userNames?.get(id) ?? id)}
@@ -75,6 +90,12 @@ export function CallsPage(props: { csrf: string; data: CallsData }): JSX.Element
         <button type="submit">Filter</button>
       </form>
       {error ? <p class="error" role="alert">{error}</p> : null}
+      <p role="status">
+        <strong>{total.toLocaleString("en")}</strong> call{total === 1 ? "" : "s"}{" "}
+        match{total === 1 ? "es" : ""}
+        {calls.length < total ? `; the newest ${calls.length} on this page` : ""}.{" "}
+        <a href={props.data.csvHref} download>Export CSV</a> (every match, these filters)
+      </p>
       <CallTable calls={calls} names={names} />
       <div class="pager">
         {nextHref ? <a href={nextHref}>Older calls →</a> : <span class="muted">End of list</span>}

@@ -12,7 +12,7 @@ export function UnknownNumbersPage(
     <Layout title="Unknown numbers" nav="unknown" csrf={props.csrf}>
       <p>
         {page.total} dialed number{page.total === 1 ? "" : "s"}{" "}
-        no contact has, most recently asked first.{" "}
+        no contact has, most recently asked first; a number opens the calls that dialed it.{" "}
         <a href="/console/unknown-numbers.csv" download>Download as CSV</a>
       </p>
       {page.numbers.length === 0 ? <p class="muted">None recorded.</p> : (
@@ -29,7 +29,10 @@ export function UnknownNumbersPage(
             {page.numbers.map((n) => (
               <tr>
                 <td>
-                  <a href={`/console/contacts?q=${encodeURIComponent(n.number)}`}>{n.number}</a>
+                  <a href={`/console/calls?number=${encodeURIComponent(n.number)}`}>
+                    {n.number}
+                    <span class="visually-hidden">: the calls that dialed it</span>
+                  </a>
                 </td>
                 <td class="num">{n.count}</td>
                 <td>{formatTime(n.first_seen_at)}</td>
