@@ -24,7 +24,7 @@ import { SettingsPage } from "./pages/settings.tsx";
 import { countCalls, searchCalls } from "../calls/call_search.ts";
 import { callFacets, callsPerDay, lastEventReceivedAt } from "../calls/call_stats.ts";
 import { toLookupBody } from "../contacts/contact.ts";
-import { searchContacts } from "../contacts/contact_search.ts";
+import { countContactSearch, searchContacts } from "../contacts/contact_search.ts";
 import { getContact } from "../contacts/contact_store.ts";
 import { listUnknownNumbers } from "../contacts/unknown_numbers.ts";
 import { messageOf } from "../error_message.ts";
@@ -484,11 +484,26 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       method: "GET",
       path: "/console/contacts",
       handler: signedIn(async (request, _params, session) => {
-        const q = (new URL(request.url).searchParams.get("q") ?? "").trim().slice(0, 200);
+        const url = new URL(request.url);
+        const q = (url.searchParams.get("q") ?? "").trim().slice(0, 200);
+        const raw = url.searchParams.get("offset") ?? "0";
+        const offset = /^\d{1,6}$/.test(raw) ? Number(raw) : 0;
         const contacts = q === ""
           ? null
-          : await searchContacts(deps.store.reader, q, PAGE_SIZE, deps.defaultRegion);
-        return html(<ContactsPage csrf={session.csrf} q={q} contacts={contacts} />);
+          : await searchContacts(deps.store.reader, q, PAGE_SIZE, deps.defaultRegion, offset);
+        const total = q === ""
+          ? 0
+          : await countContactSearch(deps.store.reader, q, deps.defaultRegion);
+        return html(
+          <ContactsPage
+            csrf={session.csrf}
+            q={q}
+            contacts={contacts}
+            total={total}
+            offset={offset}
+            limit={PAGE_SIZE}
+          />,
+        );
       }),
     },
     {
@@ -515,12 +530,31 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       method: "GET",
       path: "/console/unknown-numbers",
       handler: signedIn(async (request, _params, session) => {
-        const raw = new URL(request.url).searchParams.get("offset") ?? "0";
+        const url = new URL(request.url);
+        const raw = url.searchParams.get("offset") ?? "0";
         const offset = /^\d{1,7}$/.test(raw) ? Number(raw) : 0;
         await deps.flushActivity?.();
-        const page = await listUnknownNumbers(deps.store.reader, PAGE_SIZE, offset);
+        // The same ranges and dates as the call list, on when a number was last dialed.
+        const form = callFilterForm(url);
+        const { search, error } = callSearchOf(
+          { ...form, by: "received", number: "" },
+          now(),
+          await zoneNow(),
+          deps.defaultRegion,
+        );
+        const page = await listUnknownNumbers(deps.store.reader, PAGE_SIZE, offset, {
+          from: search.from,
+          to: search.to,
+        });
         return html(
-          <UnknownNumbersPage csrf={session.csrf} page={page} offset={offset} limit={PAGE_SIZE} />,
+          <UnknownNumbersPage
+            csrf={session.csrf}
+            page={page}
+            offset={offset}
+            limit={PAGE_SIZE}
+            range={{ range: form.range, from: form.from, to: form.to }}
+            error={error}
+          />,
         );
       }),
     },
