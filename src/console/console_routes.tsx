@@ -53,6 +53,7 @@ import { CallDetailPage } from "./pages/call_detail.tsx";
 import { CallsPage } from "./pages/calls.tsx";
 import { callFilterForm, callSearchOf, formQuery } from "./call_filters.ts";
 import { callsCsvResponse } from "./calls_csv.ts";
+import { csvLine } from "../csv/csv_cell.ts";
 import { ContactPage, ContactsPage } from "./pages/contacts.tsx";
 import { ImportJobPage, ImportPage } from "./pages/import.tsx";
 import { LoginPage } from "./pages/login.tsx";
@@ -752,6 +753,26 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
           return job
             ? jsonResponse(200, job)
             : errorResponse(404, "not_found", "No import job has this id.");
+        }),
+      },
+      {
+        method: "GET",
+        path: "/console/import/:id/warnings.csv",
+        // Every warning the job's summary holds (the page shows the first 20).
+        handler: signedIn((_request, params) => {
+          const warnings = jobs?.get(params.id ?? "")?.summary?.warnings;
+          if (!warnings || warnings.length === 0) {
+            return notFoundPage("This import job has no warnings.");
+          }
+          const body = csvLine(["line", "warning"]) +
+            warnings.map((w) => csvLine([w.line, w.message])).join("");
+          return new Response(body, {
+            headers: {
+              ...SECURITY_HEADERS,
+              "content-type": "text/csv; charset=utf-8",
+              "content-disposition": 'attachment; filename="warnings.csv"',
+            },
+          });
         }),
       },
       {

@@ -27,12 +27,29 @@ Deno.test("a contact search has a total and a pager; unknown numbers take a date
       { length: 120 },
       (_, i) => `p-${i},Pat,Pager${i},+1415555${String(1000 + i)}`,
     );
+    // Contacts whose phone cannot be read: imported, each with a warning.
+    const odd = Array.from({ length: 30 }, (_, i) => `w-${i},Wes,Warned${i},not a phone`);
     const imported = await fetch(`${server.url}/api/contacts/import`, {
       method: "POST",
       headers: { authorization: `Bearer ${ADMIN}`, "content-type": "text/csv" },
-      body: ["external_id,first_name,last_name,work_phone", ...rows].join("\n") + "\n",
+      body: ["external_id,first_name,last_name,work_phone", ...rows, ...odd].join("\n") + "\n",
     });
     assertEquals(imported.status, 200, await imported.text());
+    // Every warning of an import downloads, not only the 20 the page shows.
+    const jobs = await (await fetch(`${server.url}/api/imports`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+    })).json();
+    const jobId = String((jobs.jobs ?? jobs)[0]?.id);
+    const signedIn = await signIn(server.url, ADMIN);
+    const warnings = await fetch(`${server.url}/console/import/${jobId}/warnings.csv`, {
+      headers: { cookie: signedIn },
+    });
+    assertEquals(warnings.status, 200);
+    const warningLines = (await warnings.text()).trim().split("\r\n");
+    assertEquals(warningLines.length, 1 + 30);
+    const jobPage = await consolePage(server.url, signedIn, `/console/import/${jobId}`);
+    assertMatch(jobPage.text, /Download the warnings as CSV<\/a> \(30 of 30/);
+
     for (const number of ["%2B14155550177", "%2B14155550178"]) {
       const miss = await fetch(`${server.url}/symbo/lookup?number=${number}&token=${TOKEN}`);
       assertEquals(miss.status, 404);

@@ -140,7 +140,9 @@ export function ImportJobPage(
         <p class="muted" data-progress-text>{job.rowsRead} rows read</p>
       </div>
       {job.error ? <p class="error" role="alert">{job.error.message} ({job.error.code})</p> : null}
-      {job.summary ? <Summary summary={summary} /> : null}
+      {job.summary
+        ? <Summary summary={summary} warningsHref={`/console/import/${job.id}/warnings.csv`} />
+        : null}
       {job.hasRejects
         ? (
           <p>
@@ -174,7 +176,7 @@ const COUNT_LABELS: Readonly<Record<string, string>> = {
   warningCount: "Warnings",
 };
 
-function Summary(props: { summary: Json }) {
+function Summary(props: { summary: Json; warningsHref?: string }) {
   const s = props.summary;
   const counts = ["rows", "inserted", "updated", "unchanged", "rejected", "pruned", "warningCount"]
     .filter((key) => typeof s[key] === "number");
@@ -266,6 +268,16 @@ function Summary(props: { summary: Json }) {
             <ul>
               {warnings.map((w) => <li>line {String(w.line)}: {String(w.message)}</li>)}
             </ul>
+            {props.warningsHref
+              ? (
+                <p>
+                  <a href={props.warningsHref} download>Download the warnings as CSV</a>{" "}
+                  ({Math.min(Number(s.warningCount ?? 0), ((s.warnings ?? []) as Json[]).length)} of
+                  {" "}
+                  {String(s.warningCount ?? 0)}: the summary keeps the first 1,000)
+                </p>
+              )
+              : null}
           </>
         )
         : null}
