@@ -75,11 +75,12 @@ export async function auditLinesBySeq(
     days.add(new Date(receivedAt).toISOString().slice(0, 10));
     days.add(new Date(receivedAt + 86_400_000).toISOString().slice(0, 10));
   }
-  const present = new Set((await auditFiles(dir)).map((f) => f.name));
+  // A closed day is compressed (`.jsonl.gz`): either form is the day's file.
+  const present = new Map((await auditFiles(dir)).map((f) => [f.name.slice(0, 10), f.name]));
   const found: AuditLineAt[] = [];
   for (const day of [...days].sort()) {
-    const file = `${day}.jsonl`;
-    if (!present.has(file)) continue;
+    const file = present.get(day);
+    if (file === undefined) continue;
     for await (const line of readAuditLinePrefixes(dir, file, maxChars)) {
       const seq = /^\{"seq":(\d+),/.exec(line.prefix)?.[1];
       if (seq !== undefined && seqs.has(Number(seq))) {

@@ -43,6 +43,12 @@ export interface CallFilter {
   readonly direction?: string | undefined;
   /** Words that must all appear in the note, case-insensitively (the console's search). */
   readonly noteWords?: readonly string[] | undefined;
+  /** The call's own time (`dialed_at`, else `created_at`, as sent), ISO 8601, inclusive (the console's search). */
+  readonly calledFrom?: string | undefined;
+  /** The call's own time, ISO 8601, exclusive. */
+  readonly calledTo?: string | undefined;
+  /** An E.164 number the call was from or to (the console's search). */
+  readonly number?: string | undefined;
 }
 
 /**
@@ -98,6 +104,18 @@ function whereClause(filter: CallFilter): { sql: string[]; args: SqlArg[] } {
   if (filter.direction !== undefined) {
     sql.push("direction = ?");
     args.push(filter.direction);
+  }
+  if (filter.calledFrom !== undefined) {
+    sql.push("started_at >= ?");
+    args.push(filter.calledFrom);
+  }
+  if (filter.calledTo !== undefined) {
+    sql.push("started_at < ?");
+    args.push(filter.calledTo);
+  }
+  if (filter.number !== undefined) {
+    sql.push("(from_number = ? OR to_number = ?)");
+    args.push(filter.number, filter.number);
   }
   for (const word of filter.noteWords ?? []) {
     // json_valid first: a row SQLite cannot read (too deep) matches no word, and fails no page.

@@ -5,7 +5,13 @@
  * is bounded in bytes, so the console cannot read calls its own way.
  */
 import type { SqlExecutor } from "../store/sql.ts";
-import { type CallSummary, CursorError, listCalls } from "./call_list.ts";
+import {
+  type CallFilter,
+  callFilterSql,
+  type CallSummary,
+  CursorError,
+  listCalls,
+} from "./call_list.ts";
 
 /** Filters of the call search; every one optional. */
 export interface CallSearch {
@@ -19,6 +25,11 @@ export interface CallSearch {
   readonly from?: number | undefined;
   /** Epoch ms, exclusive. */
   readonly to?: number | undefined;
+  /** The call's own time, ISO 8601: inclusive and exclusive bounds. */
+  readonly calledFrom?: string | undefined;
+  readonly calledTo?: string | undefined;
+  /** An E.164 number the call was from or to. */
+  readonly number?: string | undefined;
 }
 
 /** One page of the search. */
@@ -29,6 +40,35 @@ export interface CallSearchPage {
 }
 
 const MAX_NOTE_WORDS = 8;
+
+/** The filter of a search, as the call list and the export read it. */
+export function searchFilter(search: CallSearch): CallFilter {
+  const blank = (value: string | undefined) => value === undefined || value === "";
+  return {
+    contact: blank(search.contact) ? undefined : search.contact,
+    user: blank(search.user) ? undefined : search.user,
+    disposition: blank(search.disposition) ? undefined : search.disposition,
+    direction: blank(search.direction) ? undefined : search.direction,
+    from: search.from,
+    to: search.to,
+    calledFrom: search.calledFrom,
+    calledTo: search.calledTo,
+    number: blank(search.number) ? undefined : search.number,
+    noteWords: (search.note ?? "").split(/\s+/).filter((w) => w !== "").slice(0, MAX_NOTE_WORDS),
+  };
+}
+
+/** How many calls match `search` in all. */
+export async function countCalls(db: SqlExecutor, search: CallSearch): Promise<number> {
+  const where = callFilterSql(searchFilter(search));
+  const row = await db.first(
+    `SELECT COUNT(*) AS n FROM calls ${
+      where.sql.length > 0 ? "WHERE " + where.sql.join(" AND ") : ""
+    }`,
+    where.args,
+  );
+  return Number(row?.n ?? 0);
+}
 
 /**
  * Newest first (first sighting, then id), at most `limit` calls (and the
@@ -41,16 +81,7 @@ export async function searchCalls(
   limit: number,
   after: string | null,
 ): Promise<CallSearchPage> {
-  const blank = (value: string | undefined) => value === undefined || value === "";
-  const filter = {
-    contact: blank(search.contact) ? undefined : search.contact,
-    user: blank(search.user) ? undefined : search.user,
-    disposition: blank(search.disposition) ? undefined : search.disposition,
-    direction: blank(search.direction) ? undefined : search.direction,
-    from: search.from,
-    to: search.to,
-    noteWords: (search.note ?? "").split(/\s+/).filter((w) => w !== "").slice(0, MAX_NOTE_WORDS),
-  };
+  const filter = searchFilter(search);
   let page;
   try {
     page = await listCalls(db, filter, limit, after);

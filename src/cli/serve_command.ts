@@ -31,6 +31,8 @@ import { createSessionSigner, ensureSessionKey } from "../console/session.ts";
 import { fileRevocations } from "../console/session_revocations.ts";
 import { createUnknownNumbersRecorder } from "../contacts/unknown_numbers.ts";
 import { createHourlyCounters } from "../ops/hourly_counters.ts";
+import { createWebhookRejections } from "../ops/webhook_rejections.ts";
+import { consoleErrorPage } from "../console/error_pages.tsx";
 import { clientAddress, createAllowlist } from "../http/ip_allowlist.ts";
 import { cameOverHttps } from "../http/request_scheme.ts";
 import type { Config, ConfigSource } from "../config/config.ts";
@@ -160,6 +162,7 @@ export async function startServer(
     clock: options.clock,
     log: logger("counters"),
   });
+  const rejections = createWebhookRejections({ write: store.write, log: logger("counters") });
   metrics.gauge(
     "symbo_crm_unknown_numbers_buffered",
     "Unknown numbers recorded in memory, not yet written to the store.",
@@ -382,6 +385,17 @@ export async function startServer(
       webhooks.inc(outcome);
       hourly.inc("webhook");
     },
+    onRejected: (reason, bytes, request, connection) => {
+      hourly.inc(`rejected_${reason}`);
+      const addr = connection.remoteAddr;
+      const peer = addr && "hostname" in addr ? addr.hostname : null;
+      rejections.record({
+        at: clock().getTime(),
+        reason,
+        bytes,
+        source: clientAddress(request, peer, config.server.trust_proxy) ?? peer,
+      });
+    },
   });
 
   // Uploads are spooled here (owner-only: it holds contact data) and imported as
@@ -459,7 +473,12 @@ export async function startServer(
   const routes: Route[] = [
     { method: "GET", path: "/symbo/lookup", handler: lookup, timeout: false, direct: true },
     { method: "GET", path: "/symbo/webhook", handler: lookup, timeout: false },
-    { method: "POST", path: "/symbo/webhook", handler: webhook },
+    {
+      method: "POST",
+      path: "/symbo/webhook",
+      handler: (request, _params, connection) => webhook(request, connection),
+      onBodyRefused: (request, connection) => webhook.refusedBusy(request, connection),
+    },
     ...importRoutes(
       importJobs,
       config.admin.tokens,
@@ -517,8 +536,12 @@ export async function startServer(
       },
       // The applier checks every line it reads (chain and signature): when it stopped
       // at one, the chain is broken now; otherwise the console's own "Verify now" tells.
-      auditLastVerified: () =>
-        applier.status().state === "stopped" ? { at: clock().getTime(), ok: false } : null,
+      auditLastVerified: () => {
+        const status = applier.status();
+        return status.state === "stopped"
+          ? { at: clock().getTime(), ok: false, problem: status.problem ?? undefined }
+          : null;
+      },
       outbound: {
         policy: {
           allowHttp: config.outbound.allow_http,
@@ -530,6 +553,13 @@ export async function startServer(
       flushActivity: async () => {
         await unknownNumbers.flush();
         await hourly.flush();
+        await rejections.flush();
+      },
+      timeZone: config.console.time_zone,
+      silence: {
+        silenceMinutes: config.console.webhook_silence_minutes,
+        workingHours: config.console.working_hours,
+        workingDays: config.console.working_days,
       },
       clock,
       log: logger("console"),
@@ -601,6 +631,10 @@ export async function startServer(
     bodyStallMs: config.server.body_stall_timeout_ms,
     bodyMinBytesPerSecond: config.server.body_min_bytes_per_second,
     clientOf,
+    notFound: (request) =>
+      new URL(request.url).pathname.startsWith("/console/")
+        ? consoleErrorPage(404, "The console has no page at this address.")
+        : null,
     symboAccess: config.symbo.allowed_ips.length === 0
       ? undefined
       : (request, peer) =>
@@ -609,6 +643,7 @@ export async function startServer(
 
   unknownNumbers.start();
   hourly.start();
+  rejections.start();
   const tls = config.server.tls
     ? {
       cert: await Deno.readTextFile(config.server.tls.cert_file),
@@ -691,6 +726,7 @@ export async function startServer(
       await withDeadline(sources.stop(), config.server.shutdown_timeout_ms, () => {});
       await unknownNumbers.stop().catch(() => {});
       await hourly.stop().catch(() => {});
+      await rejections.stop().catch(() => {});
       // A running import finishes (or is cut off and rolled back with the process).
       await withDeadline(importJobs.close(), config.server.shutdown_timeout_ms, () => {});
       await Deno.remove(importTempDir, { recursive: true }).catch(() => {});

@@ -128,6 +128,22 @@ export const ConfigSchema = z.strictObject({
   }).prefault({}),
   console: z.strictObject({
     session_ttl_minutes: z.number().int().min(5).max(7 * 24 * 60).default(480),
+    // Issue 21: the display time zone's default (the operator can change it in the
+    // console), and when a quiet webhook turns the overview amber (twice as long: red).
+    time_zone: z.string().refine(isTimeZone, {
+      message: "expected an IANA time zone such as UTC, Europe/Berlin or America/New_York",
+    }).default("UTC"),
+    webhook_silence_minutes: z.number().int().min(0).max(7 * 24 * 60).default(60),
+    working_hours: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, {
+      message: "expected HH:MM-HH:MM, such as 08:00-18:00",
+    }).default("08:00-18:00"),
+    working_days: z.array(z.enum(["mon", "tue", "wed", "thu", "fri", "sat", "sun"])).default([
+      "mon",
+      "tue",
+      "wed",
+      "thu",
+      "fri",
+    ]),
   }).prefault({}),
   metrics: z.strictObject({
     token: token("the metrics token").optional(),
@@ -294,6 +310,16 @@ function nonEmpty(value: string | undefined): string | undefined {
 async function fileExists(path: string): Promise<boolean> {
   try {
     return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the runtime knows `zone` as an IANA time zone. */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return zone.length <= 64;
   } catch {
     return false;
   }

@@ -8,11 +8,13 @@
 const CSS = `
 :root { color-scheme: light dark; --bg: #fbfbfa; --fg: #1d1f21; --muted: #5f6368; --line: #d9dcdf;
   --panel: #ffffff; --accent: #1a5fb4; --ok: #1e7b34; --warn: #9a6700; --bad: #b42318;
-  --c1: #1a5fb4; --c2: #2ec27e; --c3: #e5a50a; --c4: #c01c28; --c5: #813d9c; --c6: #63452c; }
+  --c1: #1a5fb4; --c2: #1e7b34; --c3: #b35c00; --c4: #c01c28; --c5: #813d9c; --c6: #63452c;
+  --c7: #007b83; --c8: #a3306b; --c9: #5d6b00; --c10: #5e5c64; }
 @media (prefers-color-scheme: dark) {
   :root { --bg: #17191c; --fg: #e8eaed; --muted: #a0a4a8; --line: #3a3e43; --panel: #1f2226;
     --accent: #78aeed; --ok: #57e389; --warn: #f6d32d; --bad: #ff7b72;
-    --c1: #78aeed; --c2: #57e389; --c3: #f6d32d; --c4: #ff7b72; --c5: #c061cb; --c6: #cdab8f; }
+    --c1: #78aeed; --c2: #57e389; --c3: #f6d32d; --c4: #ff7b72; --c5: #dc8add; --c6: #cdab8f;
+    --c7: #5bd8d8; --c8: #ffa348; --c9: #b5c94f; --c10: #c0bfbc; }
 }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
@@ -49,7 +51,8 @@ svg.chart { width: 100%; height: auto; display: block; }
 svg.chart text { fill: var(--muted); font-size: 10px; }
 svg.chart .axis { stroke: var(--line); }
 .s0 { fill: var(--c1); } .s1 { fill: var(--c2); } .s2 { fill: var(--c3); } .s3 { fill: var(--c4); }
-.s4 { fill: var(--c5); } .s5 { fill: var(--c6); }
+.s4 { fill: var(--c5); } .s5 { fill: var(--c6); } .s6 { fill: var(--c7); } .s7 { fill: var(--c8); }
+.s8 { fill: var(--c9); } .s9 { fill: var(--c10); }
 .legend { display: flex; gap: 12px; flex-wrap: wrap; font-size: 0.85rem; margin-top: 6px; padding: 0; list-style: none; }
 .legend svg { width: 10px; height: 10px; vertical-align: middle; margin-right: 4px; }
 form.filters { display: flex; flex-wrap: wrap; gap: 10px; align-items: end; margin-bottom: 14px; }
@@ -71,6 +74,35 @@ progress { width: 100%; height: 18px; }
 .login form { display: flex; flex-direction: column; gap: 12px; }
 dl.pairs { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; }
 dl.pairs dt { color: var(--muted); } dl.pairs dd { margin: 0; overflow-wrap: anywhere; }
+.scroll { overflow-x: auto; max-width: 100%; }
+.transcript { white-space: pre-wrap; overflow-wrap: anywhere; background: var(--panel);
+  border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; max-height: 480px; overflow-y: auto; }
+.nowrap { white-space: nowrap; }
+td.id { overflow-wrap: anywhere; }
+main.narrow { max-width: 640px; }
+ol.lines { list-style: none; padding: 0; margin: 0; }
+ol.lines li { border-bottom: 1px solid var(--line); padding: 6px 0; }
+ol.lines li.marked { border-left: 5px solid var(--warn); padding-left: 8px; }
+ol.lines pre { max-height: 240px; overflow-y: auto; margin: 4px 0; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%);
+  white-space: nowrap; }
+abbr[title] { text-decoration: underline dotted; cursor: help; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+input, select { max-width: 100%; }
+.charts { grid-template-columns: repeat(auto-fill, minmax(min(360px, 100%), 1fr)); }
+.checks { grid-template-columns: repeat(auto-fill, minmax(min(250px, 100%), 1fr)); }
+code { overflow-wrap: anywhere; }
+h1:focus { outline: none; }
+h1:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+@media (max-width: 700px) {
+  /* A wide table scrolls inside its own box, never the page. */
+  table { display: block; overflow-x: auto; max-width: 100%; }
+}
+@media (max-width: 600px) {
+  main { padding: 12px 12px 32px; }
+  header.top { padding: 8px 12px; gap: 8px; }
+  dl.pairs { grid-template-columns: 1fr; } dl.pairs dd { margin-bottom: 6px; }
+}
 `;
 
 // Polls an import job's JSON and moves the progress bar; reloads the page when
@@ -78,6 +110,15 @@ dl.pairs dt { color: var(--muted); } dl.pairs dd { margin: 0; overflow-wrap: any
 // <noscript> refresh does the same more coarsely.
 const JS = `
 "use strict";
+(function () {
+  // Focus starts on the page's heading (not 25 Tabs away), unless the address
+  // points at a part of the page or a field asks for it.
+  var heading = document.querySelector("main h1");
+  if (heading && !location.hash && !document.querySelector("[autofocus]")) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: true });
+  }
+})();
 (function () {
   var box = document.querySelector("[data-poll]");
   if (!box) return;

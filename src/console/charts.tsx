@@ -16,10 +16,23 @@ const WIDTH = 480;
 const HEIGHT = 180;
 const LEFT = 34;
 const BOTTOM = 20;
+// Distinct series colours in the stylesheet.
+const PALETTE = 10;
 
-/** Stacked bars, one per label; series colours from the stylesheet (`.s0`…`.s5`). */
+/**
+ * Stacked bars, one per label; series colours from the stylesheet (`.s0`…`.s9`,
+ * each ≥ 3:1 against the background in light and dark, one per series). The
+ * legend names each series with its total in stacking order (bottom first), and
+ * the numbers are also a table: nothing relies on colour alone.
+ */
 export function StackedBars(
-  props: { caption: string; labels: readonly string[]; series: readonly Series[]; every?: number },
+  props: {
+    caption: string;
+    labels: readonly string[];
+    series: readonly Series[];
+    every?: number;
+    labelHeading?: string;
+  },
 ): JSX.Element {
   const totals = props.labels.map((_, i) =>
     props.series.reduce((sum, s) => sum + (s.values[i] ?? 0), 0)
@@ -57,7 +70,7 @@ export function StackedBars(
                 const top = y(base + value);
                 const h = y(base) - top;
                 base += value;
-                return <rect class={`s${k % 6}`} x={x} y={top} width={barW} height={h} />;
+                return <rect class={`s${k % PALETTE}`} x={x} y={top} width={barW} height={h} />;
               })}
               {(props.labels.length - 1 - i) % every === 0
                 ? <text x={x + barW / 2} y={HEIGHT - 6} text-anchor="middle">{label}</text>
@@ -66,16 +79,39 @@ export function StackedBars(
           );
         })}
       </svg>
-      <ul class="legend">
+      <ul class="legend" aria-label="Series, bottom of each bar first">
         {props.series.map((s, k) => (
           <li>
             <svg viewBox="0 0 10 10" aria-hidden="true">
-              <rect class={`s${k % 6}`} width="10" height="10" />
+              <rect class={`s${k % PALETTE}`} width="10" height="10" />
             </svg>
-            {s.name}
+            {k + 1}. {s.name}: {s.values.reduce((a, b) => a + b, 0)}
           </li>
         ))}
       </ul>
+      <details>
+        <summary>The numbers as a table</summary>
+        <div class="scroll" tabindex={0}>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{props.labelHeading ?? "When"}</th>
+                {props.series.map((s) => <th scope="col" class="num">{s.name}</th>)}
+              </tr>
+            </thead>
+            <tbody>
+              {props.labels.map((label, i) =>
+                totals[i] === 0 ? null : (
+                  <tr>
+                    <th scope="row">{label}</th>
+                    {props.series.map((s) => <td class="num">{s.values[i] ?? 0}</td>)}
+                  </tr>
+                )
+              )}
+            </tbody>
+          </table>
+        </div>
+      </details>
     </figure>
   );
 }

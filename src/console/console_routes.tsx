@@ -8,15 +8,23 @@
 import { statfs } from "node:fs/promises";
 import type { CountryCode } from "libphonenumber-js";
 import { unknownNumbersCsvResponse } from "../admin/unknown_number_routes.ts";
-import { auditFileLines, auditFiles, auditLinesBySeq } from "../audit/audit_browse.ts";
-import { isAuditFileName } from "../audit/audit_reader.ts";
+import { auditFiles, auditLinesBySeq } from "../audit/audit_browse.ts";
+import { auditDayPage, findAuditSeq, isDayFileName } from "../audit/audit_day_pages.ts";
 import { verifyAuditLog } from "../audit/audit_verify.ts";
 import type { AuditBodySource } from "../audit/audit_line_lookup.ts";
-import { getCallWithHistory, HistoryCursorError } from "../calls/call_queries.ts";
-import { searchCalls } from "../calls/call_search.ts";
+import {
+  EventBodyUnavailableError,
+  getCallEventBody,
+  getCallWithHistory,
+  HistoryCursorError,
+} from "../calls/call_queries.ts";
+import { listRepNames, RepNameError, repNamesOf, saveRepName } from "../calls/rep_names.ts";
+import { namesOf } from "./call_view.ts";
+import { SettingsPage } from "./pages/settings.tsx";
+import { countCalls, searchCalls } from "../calls/call_search.ts";
 import { callFacets, callsPerDay, lastEventReceivedAt } from "../calls/call_stats.ts";
 import { toLookupBody } from "../contacts/contact.ts";
-import { searchContacts } from "../contacts/contact_search.ts";
+import { countContactSearch, searchContacts } from "../contacts/contact_search.ts";
 import { getContact } from "../contacts/contact_store.ts";
 import { listUnknownNumbers } from "../contacts/unknown_numbers.ts";
 import { messageOf } from "../error_message.ts";
@@ -25,7 +33,15 @@ import { matchesAny } from "../http/constant_time.ts";
 import { errorResponse, HttpError, jsonResponse, SECURITY_HEADERS } from "../http/http_error.ts";
 import type { Logger } from "../log/logging.ts";
 import { recentHourlyCounts } from "../ops/hourly_counters.ts";
+import { recentRejections } from "../ops/webhook_rejections.ts";
+import { deliveryCards, type SilencePolicy } from "./delivery_health.ts";
+import { DisplayZone, formatTimeIn } from "./display_time.ts";
+import { displayZone, saveDisplayZone } from "./console_settings.ts";
+import { WebhookRejectionsPage } from "./pages/webhook_rejections.tsx";
+import { consoleErrorPage } from "./error_pages.tsx";
+import type { HourlyCounts } from "../ops/hourly_counters.ts";
 import type { Store } from "../store/open_store.ts";
+import type { JSX } from "hono/jsx/jsx-runtime";
 import { ASSETS } from "./assets.ts";
 import {
   type ImportJob,
@@ -40,13 +56,16 @@ import { clientClosed } from "../http/body_guard.ts";
 import type { SourceRunner } from "../contacts/sources/source_runner.ts";
 import { listRuns } from "../contacts/sources/source_runs.ts";
 import { SourcesPage } from "./pages/sources.tsx";
-import { formatAge, formatTime } from "./layout.tsx";
+import { formatAge } from "./layout.tsx";
 import type { LoginLimiter } from "./login_limiter.ts";
 import { safeNext } from "./login_next.ts";
 import { ApiReferencePage } from "./pages/api_reference.tsx";
-import { AuditFilePage, AuditPage, type VerifyResult } from "./pages/audit.tsx";
+import { AuditFilePage, auditLineHref, AuditPage, type VerifyResult } from "./pages/audit.tsx";
 import { CallDetailPage } from "./pages/call_detail.tsx";
-import { type CallFilterForm, CallsPage } from "./pages/calls.tsx";
+import { CallsPage } from "./pages/calls.tsx";
+import { callFilterForm, callSearchOf, formQuery } from "./call_filters.ts";
+import { callsCsvResponse } from "./calls_csv.ts";
+import { csvLine } from "../csv/csv_cell.ts";
 import { ContactPage, ContactsPage } from "./pages/contacts.tsx";
 import { ImportJobPage, ImportPage } from "./pages/import.tsx";
 import { LoginPage } from "./pages/login.tsx";
@@ -98,11 +117,17 @@ export interface ConsoleDeps {
   readonly eventBodies?: AuditBodySource | undefined;
   readonly applierStatus?: (() => ApplierStatus) | undefined;
   /** When the audit chain was last verified and whether it held (by the inbox's verifier). */
-  readonly auditLastVerified?: (() => { at: number; ok: boolean } | null) | undefined;
+  readonly auditLastVerified?:
+    | (() => { at: number; ok: boolean; problem?: string | undefined } | null)
+    | undefined;
   /** Writes the buffered unknown numbers and counters, so a page shows what just happened. */
   readonly flushActivity?: (() => Promise<void>) | undefined;
   /** The outbound pages (endpoints, messages); absent, they are not served. */
   readonly outbound?: Omit<OutboundConsoleDeps, "store" | "clock"> | undefined;
+  /** The display time zone until the operator chooses one (`console.time_zone`). */
+  readonly timeZone?: string | undefined;
+  /** When a quiet webhook turns the overview amber (`console.webhook_silence_minutes` …). */
+  readonly silence?: Omit<SilencePolicy, "zone"> | undefined;
   readonly clock?: () => Date;
   readonly log?: Logger;
 }
@@ -140,6 +165,10 @@ type UploadOutcome =
   | { readonly kind: "no_file" }
   | { readonly kind: "refused"; readonly error: ImportSubmitError };
 
+// An audit day's page: lines, and the characters shown of each (a line can be megabytes).
+const AUDIT_PAGE_LINES = 50;
+const AUDIT_LINE_CHARS = 2000;
+
 type Handler = (
   request: Request,
   params: Readonly<Record<string, string>>,
@@ -161,24 +190,36 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
     const session = await deps.sessions.verify(readCookie(request, SESSION_COOKIE), now());
     if (!session) {
       if (request.method !== "GET") {
-        return errorResponse(401, "no_session", "Sign in at /console/login first.");
+        return consoleErrorPage(
+          401,
+          "Your console session ended (it expired or you logged out), so this form was not sent. Sign in and try again.",
+          { signInHref: "/console/login" },
+        );
       }
       const url = new URL(request.url);
       return redirect(`/console/login?next=${encodeURIComponent(url.pathname + url.search)}`);
     }
     // A multipart upload is checked by its handler once the form is parsed.
     if (request.method === "POST" && options.form !== "multipart") {
-      const csrf = (await readForm(request))?.get("csrf");
+      // A clone: the handler may read the form too (forms are at most 64 KiB).
+      const csrf = (await readForm(request.clone()))?.get("csrf");
       if (typeof csrf !== "string" || csrf !== session.csrf) return csrfRefused();
     }
     return handler(request, params, session);
   };
 
-  const html = async (element: unknown, status = 200, headers: Record<string, string> = {}) =>
-    new Response("<!doctype html>" + await renderToString(element), {
-      status,
-      headers: { ...HTML_HEADERS, ...headers },
-    });
+  const fallbackZone = deps.timeZone ?? "UTC";
+  const zoneNow = () => displayZone(deps.store.reader, fallbackZone).catch(() => fallbackZone);
+  const html = async (element: unknown, status = 200, headers: Record<string, string> = {}) => {
+    const zone = await zoneNow();
+    return new Response(
+      "<!doctype html>" +
+        await renderToString(
+          <DisplayZone.Provider value={zone}>{element as JSX.Element}</DisplayZone.Provider>,
+        ),
+      { status, headers: { ...HTML_HEADERS, ...headers } },
+    );
+  };
 
   const loginPage = async (
     request: Request,
@@ -287,13 +328,14 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       path: "/console/",
       handler: signedIn(async (_request, _params, session) => {
         await deps.flushActivity?.();
+        const hourly = await recentHourlyCounts(deps.store.reader, now(), 48);
         return html(
           <OverviewPage
             csrf={session.csrf}
             data={{
-              checks: await overviewChecks(deps, now(), lastVerify),
+              checks: await overviewChecks(deps, now(), lastVerify, hourly, await zoneNow()),
               callsPerDay: await callsPerDay(deps.store.reader, now(), 14),
-              hourly: await recentHourlyCounts(deps.store.reader, now(), 48),
+              hourly,
             }}
           />,
         );
@@ -322,6 +364,27 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       }),
     },
     {
+      method: "GET",
+      path: "/console/webhooks/rejected",
+      handler: signedIn(async (request, _params, session) => {
+        await deps.flushActivity?.();
+        const raw = new URL(request.url).searchParams.get("before") ?? "";
+        const before = /^\d{1,15}$/.test(raw) ? Number(raw) : null;
+        const { rows, total } = await recentRejections(deps.store.reader, PAGE_SIZE, before);
+        const last = rows.at(-1);
+        return html(
+          <WebhookRejectionsPage
+            csrf={session.csrf}
+            rows={rows}
+            total={total}
+            nextHref={rows.length === PAGE_SIZE && last
+              ? `/console/webhooks/rejected?before=${last.id}`
+              : null}
+          />,
+        );
+      }),
+    },
+    {
       method: "POST",
       path: "/console/sources/:name/run",
       handler: signedIn(async (_request, params, _session) => {
@@ -339,38 +402,47 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       handler: signedIn(async (request, _params, session) => {
         const url = new URL(request.url);
         const form = callFilterForm(url);
-        const from = dayStart(form.from);
-        const to = dayStart(form.to);
-        const error =
-          (form.from !== "" && from === undefined) || (form.to !== "" && to === undefined)
-            ? "Dates are YYYY-MM-DD."
-            : undefined;
+        const zone = await zoneNow();
+        const { search, error } = callSearchOf(form, now(), zone, deps.defaultRegion);
         const page = await searchCalls(
           deps.store.reader,
-          {
-            ...form,
-            from,
-            to: to === undefined ? undefined : to + 86_400_000,
-          },
+          search,
           PAGE_SIZE,
           url.searchParams.get("after"),
         );
-        const nextParams = new URLSearchParams(
-          Object.entries(form).filter(([, v]) => v !== ""),
-        );
+        const query = formQuery(form);
+        const nextParams = new URLSearchParams(query);
         if (page.next) nextParams.set("after", page.next);
+        const choices = await callFacets(deps.store.reader);
+        const facets = {
+          ...choices,
+          userNames: await repNamesOf(deps.store.reader, choices.users),
+        };
         return html(
           <CallsPage
             csrf={session.csrf}
             data={{
               form,
-              facets: await callFacets(deps.store.reader),
+              facets,
               calls: page.calls,
+              names: await namesOf(deps.store.reader, page.calls),
+              total: await countCalls(deps.store.reader, search),
+              csvHref: `/console/calls.csv${query.size > 0 ? `?${query}` : ""}`,
               nextHref: page.next ? `/console/calls?${nextParams}` : null,
               error,
             }}
           />,
         );
+      }),
+    },
+    {
+      method: "GET",
+      path: "/console/calls.csv",
+      handler: signedIn(async (request) => {
+        const zone = await zoneNow();
+        const form = callFilterForm(new URL(request.url));
+        const { search } = callSearchOf(form, now(), zone, deps.defaultRegion);
+        return callsCsvResponse(deps.store.reader, search, zone);
       }),
     },
     {
@@ -396,18 +468,107 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
           e.audit_seq === null ? [] : [{ seq: e.audit_seq, receivedAt: Date.parse(e.received_at) }]
         );
         const auditLines = await auditLinesBySeq(deps.auditDir, wanted).catch(() => []);
-        return html(<CallDetailPage csrf={session.csrf} data={found} auditLines={auditLines} />);
+        return html(
+          <CallDetailPage
+            csrf={session.csrf}
+            data={found}
+            auditLines={auditLines}
+            names={await namesOf(deps.store.reader, [found.call])}
+          />,
+        );
+      }),
+    },
+    {
+      method: "GET",
+      path: "/console/calls/:id/events/:key/body",
+      // Every event body with the console session (issue 21): the exact text Symbo
+      // signed, as a download of plain text (never rendered as HTML).
+      handler: signedIn(async (_request, params) => {
+        let body: string | null;
+        try {
+          body = await getCallEventBody(
+            deps.store.client,
+            params.id ?? "",
+            params.key ?? "",
+            deps.eventBodies,
+          );
+        } catch (error) {
+          if (!(error instanceof EventBodyUnavailableError)) throw error;
+          return notFoundPage(`This event's body cannot be read here: ${error.message}.`, 410);
+        }
+        if (body === null) return notFoundPage("This call has no such event.");
+        return new Response(body, {
+          headers: {
+            ...SECURITY_HEADERS,
+            "content-type": "text/plain; charset=utf-8",
+            "content-disposition": `inline; filename="event-body.json"`,
+            "x-content-type-options": "nosniff",
+          },
+        });
+      }),
+    },
+    {
+      method: "GET",
+      path: "/console/settings",
+      handler: signedIn((request, _params, session) => settingsPage(request, session)),
+    },
+    {
+      method: "POST",
+      path: "/console/settings/time-zone",
+      handler: signedIn(async (request, _params, session) => {
+        const form = await readForm(request);
+        const zone = stringField(form ?? new URLSearchParams(), "time_zone")?.trim() ?? "";
+        const saved = await saveDisplayZone(deps.store.write, zone);
+        return saved
+          ? redirect("/console/settings?saved=time_zone")
+          : settingsPage(request, session, {
+            error: `"${zone.slice(0, 64)}" is not a time zone this server knows.`,
+            status: 400,
+          });
+      }),
+    },
+    {
+      method: "POST",
+      path: "/console/settings/reps",
+      handler: signedIn(async (request, _params, session) => {
+        const form = await readForm(request) ?? new URLSearchParams();
+        try {
+          await saveRepName(
+            deps.store.write,
+            stringField(form, "user_id") ?? "",
+            stringField(form, "name") ?? "",
+          );
+        } catch (error) {
+          if (!(error instanceof RepNameError)) throw error;
+          return settingsPage(request, session, { error: error.message, status: 400 });
+        }
+        return redirect("/console/settings?saved=reps#reps");
       }),
     },
     {
       method: "GET",
       path: "/console/contacts",
       handler: signedIn(async (request, _params, session) => {
-        const q = (new URL(request.url).searchParams.get("q") ?? "").trim().slice(0, 200);
+        const url = new URL(request.url);
+        const q = (url.searchParams.get("q") ?? "").trim().slice(0, 200);
+        const raw = url.searchParams.get("offset") ?? "0";
+        const offset = /^\d{1,6}$/.test(raw) ? Number(raw) : 0;
         const contacts = q === ""
           ? null
-          : await searchContacts(deps.store.reader, q, PAGE_SIZE, deps.defaultRegion);
-        return html(<ContactsPage csrf={session.csrf} q={q} contacts={contacts} />);
+          : await searchContacts(deps.store.reader, q, PAGE_SIZE, deps.defaultRegion, offset);
+        const total = q === ""
+          ? 0
+          : await countContactSearch(deps.store.reader, q, deps.defaultRegion);
+        return html(
+          <ContactsPage
+            csrf={session.csrf}
+            q={q}
+            contacts={contacts}
+            total={total}
+            offset={offset}
+            limit={PAGE_SIZE}
+          />,
+        );
       }),
     },
     {
@@ -424,6 +585,7 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
             contact={toLookupBody(found.contact)}
             updatedAt={found.updatedAt}
             calls={calls.calls}
+            names={await namesOf(deps.store.reader, calls.calls)}
             moreCallsHref={calls.next ? `/console/calls?contact=${encodeURIComponent(id)}` : null}
           />,
         );
@@ -433,12 +595,31 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       method: "GET",
       path: "/console/unknown-numbers",
       handler: signedIn(async (request, _params, session) => {
-        const raw = new URL(request.url).searchParams.get("offset") ?? "0";
+        const url = new URL(request.url);
+        const raw = url.searchParams.get("offset") ?? "0";
         const offset = /^\d{1,7}$/.test(raw) ? Number(raw) : 0;
         await deps.flushActivity?.();
-        const page = await listUnknownNumbers(deps.store.reader, PAGE_SIZE, offset);
+        // The same ranges and dates as the call list, on when a number was last dialed.
+        const form = callFilterForm(url);
+        const { search, error } = callSearchOf(
+          { ...form, by: "received", number: "" },
+          now(),
+          await zoneNow(),
+          deps.defaultRegion,
+        );
+        const page = await listUnknownNumbers(deps.store.reader, PAGE_SIZE, offset, {
+          from: search.from,
+          to: search.to,
+        });
         return html(
-          <UnknownNumbersPage csrf={session.csrf} page={page} offset={offset} limit={PAGE_SIZE} />,
+          <UnknownNumbersPage
+            csrf={session.csrf}
+            page={page}
+            offset={offset}
+            limit={PAGE_SIZE}
+            range={{ range: form.range, from: form.from, to: form.to }}
+            error={error}
+          />,
         );
       }),
     },
@@ -450,15 +631,27 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
     {
       method: "GET",
       path: "/console/audit",
-      handler: signedIn(async (_request, _params, session) =>
-        html(
+      handler: signedIn(async (request, _params, session) => {
+        const raw = new URL(request.url).searchParams.get("seq");
+        let seqError: string | undefined;
+        if (raw !== null) {
+          const seq = /^\d{1,12}$/.test(raw.trim()) ? Number(raw.trim()) : null;
+          const at = seq === null ? null : await findAuditSeq(deps.auditDir, seq).catch(() => null);
+          if (at) return redirect(auditLineHref(at.file, at.lineNumber));
+          seqError = seq === null
+            ? "An audit seq is a whole number."
+            : `No audit day holds seq ${seq} (retention may have removed it).`;
+        }
+        return html(
           <AuditPage
             csrf={session.csrf}
             files={await auditFiles(deps.auditDir)}
             verified={lastVerify}
+            seqError={seqError}
           />,
-        )
-      ),
+          seqError ? 404 : 200,
+        );
+      }),
     },
     {
       method: "POST",
@@ -477,20 +670,30 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       method: "GET",
       path: "/console/audit/:file",
       handler: signedIn(async (request, params, session) => {
-        const file = params.file ?? "";
-        if (!isAuditFileName(file)) return notFoundPage("No audit file has this name.");
-        const raw = new URL(request.url).searchParams.get("from") ?? "1";
-        const from = /^\d{1,9}$/.test(raw) ? Math.max(1, Number(raw)) : 1;
+        let file = params.file ?? "";
+        if (!isDayFileName(file)) return notFoundPage("No audit file has this name.");
+        // An old link to a day since closed (compressed) finds it under its new name.
+        const day = (await auditFiles(deps.auditDir)).find((f) =>
+          f.name.startsWith(file.slice(0, 10))
+        );
+        if (day) file = day.name;
+        const search = new URL(request.url).searchParams;
+        const number = (name: string) => {
+          const value = search.get(name) ?? "";
+          return /^\d{1,9}$/.test(value) ? Math.max(1, Number(value)) : null;
+        };
+        // `from` is the older links' name for it.
+        const line = number("line") ?? number("from");
+        const before = line !== null ? line + AUDIT_PAGE_LINES / 2 : number("before");
         try {
-          const { lines, more } = await auditFileLines(deps.auditDir, file, from, 100);
-          return html(
-            <AuditFilePage
-              csrf={session.csrf}
-              file={file}
-              lines={lines}
-              nextFrom={more ? from + lines.length : null}
-            />,
+          const page = await auditDayPage(
+            deps.auditDir,
+            file,
+            before,
+            AUDIT_PAGE_LINES,
+            AUDIT_LINE_CHARS,
           );
+          return html(<AuditFilePage csrf={session.csrf} file={file} page={page} mark={line} />);
         } catch (error) {
           if (error instanceof Deno.errors.NotFound) {
             return notFoundPage("No audit file has this name.");
@@ -609,6 +812,26 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       },
       {
         method: "GET",
+        path: "/console/import/:id/warnings.csv",
+        // Every warning the job's summary holds (the page shows the first 20).
+        handler: signedIn((_request, params) => {
+          const warnings = jobs?.get(params.id ?? "")?.summary?.warnings;
+          if (!warnings || warnings.length === 0) {
+            return notFoundPage("This import job has no warnings.");
+          }
+          const body = csvLine(["line", "warning"]) +
+            warnings.map((w) => csvLine([w.line, w.message])).join("");
+          return new Response(body, {
+            headers: {
+              ...SECURITY_HEADERS,
+              "content-type": "text/csv; charset=utf-8",
+              "content-disposition": 'attachment; filename="warnings.csv"',
+            },
+          });
+        }),
+      },
+      {
+        method: "GET",
         path: "/console/import/:id/rejects.csv",
         handler: signedIn((_request, params) => {
           const body = jobs?.rejectsCsv(params.id ?? "");
@@ -721,28 +944,38 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
     }
   }
 
-  async function notFoundPage(message: string): Promise<Response> {
-    return new Response(
-      "<!doctype html>" +
-        await renderToString(
-          <html lang="en">
-            <head>
-              <meta charset="utf-8" />
-              <title>Not found · symbo-crm</title>
-            </head>
-            <body>
-              <main>
-                <h1>Not found</h1>
-                <p>{message}</p>
-                <p>
-                  <a href="/console/">Back to the overview</a>
-                </p>
-              </main>
-            </body>
-          </html>,
-        ),
-      { status: 404, headers: HTML_HEADERS },
+  async function settingsPage(
+    request: Request,
+    session: Session,
+    options: { error?: string; status?: number } = {},
+  ): Promise<Response> {
+    const url = new URL(request.url);
+    const saved = url.searchParams.get("saved");
+    const reps = await listRepNames(deps.store.reader);
+    const named = new Set(reps.map((r) => r.user_id));
+    const users = (await callFacets(deps.store.reader)).users;
+    return html(
+      <SettingsPage
+        csrf={session.csrf}
+        zone={await zoneNow()}
+        defaultZone={fallbackZone}
+        zones={Intl.supportedValuesOf("timeZone")}
+        reps={reps}
+        unnamed={users.filter((id) => !named.has(id)).slice(0, 50)}
+        userId={(url.searchParams.get("user_id") ?? "").slice(0, 200)}
+        message={saved === "time_zone"
+          ? "The display time zone is saved."
+          : saved === "reps"
+          ? "The rep name is saved."
+          : undefined}
+        error={options.error}
+      />,
+      options.status ?? 200,
     );
+  }
+
+  function notFoundPage(message: string, status = 404): Promise<Response> {
+    return consoleErrorPage(status, message);
   }
 }
 
@@ -751,6 +984,8 @@ async function overviewChecks(
   deps: ConsoleDeps,
   now: number,
   lastVerify: VerifyResult | null,
+  hourly: readonly HourlyCounts[],
+  zone: string,
 ): Promise<OverviewCheck[]> {
   const checks: OverviewCheck[] = [];
   checks.push(
@@ -772,13 +1007,23 @@ async function overviewChecks(
     checks.push({ label: "Store", value: "unreachable", state: "bad", detail: messageOf(error) });
   }
   const last = storeOk ? await lastEventReceivedAt(deps.store.reader).catch(() => null) : null;
+  const lastRejection = storeOk
+    ? (await recentRejections(deps.store.reader, 1).catch(() => null))?.rows[0] ?? null
+    : null;
   checks.push(
-    last === null ? { label: "Last verified webhook", value: "none yet", state: "warn" } : {
-      label: "Last verified webhook",
-      value: formatAge(last, now),
-      state: "ok",
-      detail: formatTime(last),
-    },
+    ...deliveryCards({
+      now,
+      lastVerified: last,
+      hourly,
+      lastRejection,
+      policy: {
+        silenceMinutes: 60,
+        workingHours: "08:00-18:00",
+        workingDays: ["mon", "tue", "wed", "thu", "fri"],
+        ...deps.silence,
+        zone,
+      },
+    }),
   );
   const applier = deps.applierStatus?.();
   checks.push(
@@ -805,15 +1050,27 @@ async function overviewChecks(
       detail: warning.message,
     });
   }
-  const verified = deps.auditLastVerified?.() ??
-    (lastVerify?.report ? { at: lastVerify.at, ok: lastVerify.report.ok } : null);
+  const fromConsole = lastVerify?.report
+    ? {
+      at: lastVerify.at,
+      ok: lastVerify.report.ok,
+      problem: lastVerify.report.firstProblem
+        ? `audit file ${lastVerify.report.firstProblem.file} line ${lastVerify.report.firstProblem.line}: ${lastVerify.report.firstProblem.problem}`
+        : undefined,
+    }
+    : null;
+  const verified: { at: number; ok: boolean; problem?: string | undefined } | null =
+    deps.auditLastVerified?.() ?? fromConsole;
   checks.push(
     verified
       ? {
         label: "Audit chain last verified",
         value: verified.ok ? formatAge(verified.at, now) : "BROKEN",
         state: verified.ok ? "ok" : "bad",
-        detail: formatTime(verified.at),
+        detail: verified.ok
+          ? formatTimeIn(verified.at, zone)
+          : `${formatTimeIn(verified.at, zone)}: ${verified.problem ?? "see the Audit page"}`,
+        href: verified.ok ? undefined : brokenLineHref(verified.problem) ?? "/console/audit",
       }
       : {
         label: "Audit chain last verified",
@@ -842,24 +1099,10 @@ async function overviewChecks(
   return checks;
 }
 
-function callFilterForm(url: URL): CallFilterForm {
-  const get = (name: string) => (url.searchParams.get(name) ?? "").trim().slice(0, 200);
-  return {
-    from: get("from"),
-    to: get("to"),
-    user: get("user"),
-    disposition: get("disposition"),
-    direction: get("direction"),
-    contact: get("contact"),
-    note: get("note"),
-  };
-}
-
-/** Epoch ms of a `YYYY-MM-DD` day's start (UTC), or undefined. */
-function dayStart(day: string): number | undefined {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return undefined;
-  const ms = Date.parse(`${day}T00:00:00Z`);
-  return Number.isFinite(ms) ? ms : undefined;
+/** The console page of the line an audit problem names (`audit file X line N: …`), or null. */
+function brokenLineHref(problem: string | undefined): string | null {
+  const match = /audit file (\S+?):? line (\d+)/.exec(problem ?? "");
+  return match?.[1] && match[2] ? auditLineHref(match[1], Number(match[2])) : null;
 }
 
 function formatBytes(bytes: number): string {
@@ -879,11 +1122,10 @@ function redirect(location: string, setCookies: readonly string[] = []): Respons
   return new Response(null, { status: 303, headers });
 }
 
-function csrfRefused(): Response {
-  return errorResponse(
+function csrfRefused(): Promise<Response> {
+  return consoleErrorPage(
     403,
-    "csrf_refused",
-    "The form's CSRF token is missing or not this session's; reload the page and try again.",
+    "This form is out of date (its CSRF token is missing or not this session's): reload the page and try again.",
   );
 }
 

@@ -5,6 +5,7 @@
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { Child } from "hono/jsx";
 import { ICON_ASSET, SCRIPT, STYLESHEET } from "./assets.ts";
+import { formatTimeIn, useDisplayZone } from "./display_time.ts";
 
 /** The pages in the navigation, in order. */
 export const NAV = [
@@ -17,6 +18,7 @@ export const NAV = [
   ["endpoints", "/console/endpoints", "Endpoints"],
   ["audit", "/console/audit", "Audit"],
   ["api", "/console/api", "API"],
+  ["settings", "/console/settings", "Settings"],
 ] as const;
 
 /** Which navigation entry is current. */
@@ -79,10 +81,13 @@ export function Document(
   );
 }
 
-/** A time as people read it (UTC, to the second), or "never". */
+/**
+ * A time as people read it, to the second, in the page's display time zone
+ * (one format on every page: `2026-12-03 14:05:09 Europe/Berlin`), or "never".
+ * Called while a page renders: the zone comes from its `DisplayZone` context.
+ */
 export function formatTime(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined || !Number.isFinite(ms)) return "never";
-  return new Date(ms).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+  return formatTimeIn(ms, useDisplayZone());
 }
 
 /** How long ago, roughly ("42 s ago", "3 h ago"). */

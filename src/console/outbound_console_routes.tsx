@@ -51,7 +51,7 @@ export interface ConsoleKit {
   readonly html: (element: unknown, status?: number) => Promise<Response>;
   readonly redirect: (location: string) => Response;
   readonly readForm: (request: Request) => Promise<URLSearchParams | null>;
-  readonly csrfRefused: () => Response;
+  readonly csrfRefused: () => Promise<Response>;
   readonly notFound: (message: string) => Promise<Response>;
 }
 

@@ -219,13 +219,28 @@ export async function listUnknownNumbers(
   db: SqlExecutor,
   limit: number,
   offset: number,
+  /** Only numbers last dialed in `[from, to)` (epoch ms; the console's date range). */
+  seen: { readonly from?: number | undefined; readonly to?: number | undefined } = {},
 ): Promise<UnknownNumberPage> {
+  const where: string[] = [];
+  const args: number[] = [];
+  if (seen.from !== undefined) {
+    where.push("last_seen_at >= ?");
+    args.push(seen.from);
+  }
+  if (seen.to !== undefined) {
+    where.push("last_seen_at < ?");
+    args.push(seen.to);
+  }
+  const filter = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
   const rows = await db.all(
-    `SELECT number, count, first_seen_at, last_seen_at FROM unknown_numbers
+    `SELECT number, count, first_seen_at, last_seen_at FROM unknown_numbers ${filter}
      ORDER BY last_seen_at DESC, number LIMIT ? OFFSET ?`,
-    [limit + 1, offset],
+    [...args, limit + 1, offset],
   );
-  const total = Number((await db.first("SELECT COUNT(*) AS n FROM unknown_numbers"))?.n ?? 0);
+  const total = Number(
+    (await db.first(`SELECT COUNT(*) AS n FROM unknown_numbers ${filter}`, args))?.n ?? 0,
+  );
   const numbers = rows.slice(0, limit).map(unknownNumber);
   return { numbers, total, next_offset: rows.length > limit ? offset + limit : null };
 }

@@ -53,11 +53,18 @@ export interface Route {
    * `errorResponse` builds them).
    */
   readonly direct?: boolean;
+  /**
+   * Told when the body guard refused the request before the handler ran (the
+   * shared byte budget was full): the webhook counts it as a rejection.
+   */
+  readonly onBodyRefused?: (request: Request, connection: ConnectionInfo) => void;
 }
 
 /** What the application needs. */
 export interface AppDeps {
   readonly routes: readonly Route[];
+  /** An answer for a path no route has (the console's 404 page), or null for the JSON one. */
+  readonly notFound?: (request: Request) => Promise<Response | null> | Response | null;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly requestTimeoutMs: number;
@@ -191,10 +198,16 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
         ? (c: Context<{ Bindings: ConnectionInfo }>) =>
           route.handler(c.req.raw, c.req.param(), c.env ?? {})
         : async (c: Context<{ Bindings: ConnectionInfo }>) => {
-          const guarded = guardBody(c.req.raw, {
-            ...guardOptions,
-            client: () => clientOf(c.req.raw, c.env ?? {}),
-          });
+          let guarded;
+          try {
+            guarded = guardBody(c.req.raw, {
+              ...guardOptions,
+              client: () => clientOf(c.req.raw, c.env ?? {}),
+            });
+          } catch (error) {
+            route.onBodyRefused?.(c.req.raw, c.env ?? {});
+            throw error;
+          }
           // The bytes are given back when the handler is done with them, or
           // when it timed out (the body is then no longer read).
           const handled = Promise.resolve(
@@ -225,7 +238,10 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: ConnectionInfo }> {
     );
   }
 
-  app.notFound(() => errorResponse(404, "no_such_route", "There is no such route."));
+  app.notFound(async (c) =>
+    await deps.notFound?.(c.req.raw) ??
+      errorResponse(404, "no_such_route", "There is no such route.")
+  );
   const onUnexpected = (unexpected: unknown) => {
     deps.log.error("Unhandled error: {error}", { error: boundedText(describe(unexpected)) });
   };

@@ -9,7 +9,16 @@ import type { SqlExecutor } from "../store/sql.ts";
 import type { WriteTransactionRunner } from "../store/write_transaction.ts";
 
 /** The counters kept per hour. */
-export const HOURLY_COUNTER_NAMES = ["lookup_found", "lookup_unknown", "webhook"] as const;
+export const HOURLY_COUNTER_NAMES = [
+  "lookup_found",
+  "lookup_unknown",
+  "webhook",
+  // Rejected webhooks by reason (issue 21); `webhook` counts every request.
+  "rejected_signature",
+  "rejected_invalid",
+  "rejected_too_large",
+  "rejected_busy",
+] as const;
 /** One counter name. */
 export type HourlyCounterName = typeof HOURLY_COUNTER_NAMES[number];
 
@@ -139,7 +148,7 @@ export async function recentHourlyCounts(
   );
   const byHour = new Map<number, Record<HourlyCounterName, number>>();
   for (let hour = first; hour <= last; hour += HOUR_MS) {
-    byHour.set(hour, { lookup_found: 0, lookup_unknown: 0, webhook: 0 });
+    byHour.set(hour, zeros());
   }
   for (const row of rows) {
     const counts = byHour.get(Number(row.hour));
@@ -152,5 +161,8 @@ export async function recentHourlyCounts(
 }
 
 function zeros(): Record<HourlyCounterName, number> {
-  return { lookup_found: 0, lookup_unknown: 0, webhook: 0 };
+  return Object.fromEntries(HOURLY_COUNTER_NAMES.map((name) => [name, 0])) as Record<
+    HourlyCounterName,
+    number
+  >;
 }

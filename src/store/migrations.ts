@@ -320,6 +320,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS outbound_attempts_by_endpoint ON outbound_attempts (endpoint_id, at)`,
     ],
   },
+  {
+    version: 13,
+    statements: [
+      // The console's answers (issue 21): recent rejected webhooks (time, reason,
+      // size, source; never a body), bounded by their writer; the names the
+      // operator gives Symbo's user ids; the console's settings (display time zone).
+      `CREATE TABLE IF NOT EXISTS webhook_rejections (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        bytes INTEGER,
+        source TEXT
+      )`,
+      `CREATE TABLE IF NOT EXISTS rep_names (user_id TEXT PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID`,
+      `CREATE TABLE IF NOT EXISTS console_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`,
+    ],
+  },
 ];
 
 /**

@@ -18,6 +18,8 @@ import { errorResponse, HttpError } from "../http/http_error.ts";
 import { answer, WebhookAnswerBody } from "../http/api_responses.ts";
 import { readBodyLimited } from "../http/read_body.ts";
 import type { Logger } from "../log/logging.ts";
+import type { ConnectionInfo } from "../http/app.ts";
+import type { RejectionReason } from "../ops/webhook_rejections.ts";
 import { type SigningKey, verifySignature } from "./signature.ts";
 
 /** Every way a webhook request can end, for metrics. */
@@ -32,6 +34,7 @@ export type WebhookOutcome =
   | "signature_missing"
   | "signature_invalid"
   | "too_large"
+  | "busy"
   | "audit_failed"
   | "apply_failed"
   | "not_configured";
@@ -57,14 +60,44 @@ export interface WebhookDeps {
   readonly clock: () => Date;
   readonly log: Logger;
   readonly onOutcome?: (outcome: WebhookOutcome) => void;
+  /**
+   * A refused request, for the console's delivery health: its reason, its
+   * size when known, and the request (its source is found from it). Never its body.
+   */
+  readonly onRejected?: (
+    reason: RejectionReason,
+    bytes: number | null,
+    request: Request,
+    connection: ConnectionInfo,
+  ) => void;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** Builds the webhook handler: `(Request) => Promise<Response>`. */
-export function createWebhookHandler(deps: WebhookDeps): (request: Request) => Promise<Response> {
-  const outcome = (name: WebhookOutcome) => deps.onOutcome?.(name);
-  return async (request) => {
+/** The webhook handler, and how a request refused before it ran is reported. */
+export interface WebhookHandler {
+  (request: Request, connection?: ConnectionInfo): Promise<Response>;
+  /** The body guard refused it (the byte budget was full): counted as `busy`. */
+  refusedBusy(request: Request, connection: ConnectionInfo): void;
+}
+
+/** Builds the webhook handler. */
+export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
+  const report = (
+    name: WebhookOutcome,
+    bytes: number | null | undefined,
+    request: Request,
+    connection: ConnectionInfo,
+  ) => {
+    deps.onOutcome?.(name);
+    const reason = rejectionReason(name);
+    if (reason !== null && deps.onRejected) {
+      deps.onRejected(reason, bytes ?? declaredLength(request), request, connection);
+    }
+  };
+  const handler = async (request: Request, connection: ConnectionInfo = {}) => {
+    const outcome = (name: WebhookOutcome, bytes?: number | null) =>
+      report(name, bytes, request, connection);
     if (deps.signingKeys.length === 0) {
       outcome("not_configured");
       return errorResponse(
@@ -78,23 +111,25 @@ export function createWebhookHandler(deps: WebhookDeps): (request: Request) => P
       body = await readBodyLimited(request, deps.maxBodyBytes);
     } catch (error) {
       if (error instanceof HttpError && error.status === 413) outcome("too_large");
+      // The shared body budget was full: refused before its bytes were read.
+      if (error instanceof HttpError && error.status === 503) outcome("busy");
       throw error;
     }
 
     if (body.length === 0) {
       // Its signature is a constant (the lookup's): anyone who saw one lookup
       // could otherwise fill the audit log with fsync'd empty lines.
-      outcome("empty");
+      outcome("empty", 0);
       return errorResponse(400, "empty_body", "The body is empty; a webhook carries an event.");
     }
 
     const signature = request.headers.get("x-hmac-signature");
     if (signature === null || signature.trim() === "") {
-      outcome("signature_missing");
+      outcome("signature_missing", body.length);
       return errorResponse(401, "missing_signature", "The X-Hmac-Signature header is missing.");
     }
     if (!(await verifySignature(deps.signingKeys, body, signature))) {
-      outcome("signature_invalid");
+      outcome("signature_invalid", body.length);
       return errorResponse(
         401,
         "invalid_signature",
@@ -127,7 +162,7 @@ export function createWebhookHandler(deps: WebhookDeps): (request: Request) => P
     try {
       record = await deps.audit.append({ receivedAt, ...summary, signature, body, bodySha256 });
     } catch (error) {
-      outcome("audit_failed");
+      outcome("audit_failed", body.length);
       deps.log.error("Audit log append failed; the event was not accepted: {error}", {
         error: String(error),
         eventId: summary.eventId,
@@ -142,7 +177,7 @@ export function createWebhookHandler(deps: WebhookDeps): (request: Request) => P
     deps.deliveries.add(deliveryKey);
 
     if (event === null || bodyText === null) {
-      outcome("invalid");
+      outcome("invalid", body.length);
       return errorResponse(
         400,
         "invalid_event",
@@ -172,6 +207,34 @@ export function createWebhookHandler(deps: WebhookDeps): (request: Request) => P
     outcome(result.status);
     return answer(WebhookAnswerBody, 200, { status: result.status });
   };
+  return Object.assign(handler, {
+    refusedBusy: (request: Request, connection: ConnectionInfo) =>
+      report("busy", null, request, connection),
+  });
+}
+
+/** The console's reason for a refused request's outcome, or null when it was not refused. */
+export function rejectionReason(outcome: WebhookOutcome): RejectionReason | null {
+  switch (outcome) {
+    case "signature_missing":
+    case "signature_invalid":
+      return "signature";
+    case "empty":
+    case "invalid":
+      return "invalid";
+    case "too_large":
+      return "too_large";
+    case "busy":
+    case "audit_failed":
+      return "busy";
+    default:
+      return null;
+  }
+}
+
+function declaredLength(request: Request): number | null {
+  const declared = request.headers.get("content-length");
+  return declared !== null && /^\d{1,15}$/.test(declared.trim()) ? Number(declared) : null;
 }
 
 function decodeUtf8(body: Uint8Array): string | null {

@@ -169,6 +169,7 @@ Deno.test({
           "Webhook",
           "Store",
           "Last verified webhook",
+          "Rejected webhooks",
           "Applier lag",
           "Audit chain last verified",
           "Free disk (data folder)",

@@ -1,6 +1,7 @@
 /** The audit log: its files, a file's lines, and verify now (names the broken line). */
 import type { JSX } from "hono/jsx/jsx-runtime";
-import type { AuditFileInfo, AuditLineAt } from "../../audit/audit_browse.ts";
+import type { AuditFileInfo } from "../../audit/audit_browse.ts";
+import { type AuditDayPage, seqOfLine } from "../../audit/audit_day_pages.ts";
 import type { AuditVerifyReport } from "../../audit/audit_verify.ts";
 import { formatTime, Layout } from "../layout.tsx";
 
@@ -13,7 +14,12 @@ export interface VerifyResult {
 
 /** Shown at `/console/audit`. */
 export function AuditPage(
-  props: { csrf: string; files: readonly AuditFileInfo[]; verified: VerifyResult | null },
+  props: {
+    csrf: string;
+    files: readonly AuditFileInfo[];
+    verified: VerifyResult | null;
+    seqError?: string | undefined;
+  },
 ): JSX.Element {
   const v = props.verified;
   return (
@@ -23,29 +29,52 @@ export function AuditPage(
         <button type="submit">Verify now</button>
       </form>
       {v ? <VerifyOutcome result={v} /> : <p class="muted">Not verified from the console yet.</p>}
-      <h2>Files</h2>
-      {props.files.length === 0 ? <p class="muted">No audit files yet.</p> : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">File</th>
-              <th scope="col" class="num">Bytes</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.files.map((file) => (
-              <tr>
-                <td>
-                  <a href={`/console/audit/${file.name}`}>{file.name}</a>
-                </td>
-                <td class="num">{file.bytes}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <form class="filters" method="get" action="/console/audit">
+        <label>
+          Jump to audit seq
+          <input name="seq" inputmode="numeric" pattern="[0-9]{1,12}" required />
+        </label>
+        <button type="submit">Find</button>
+      </form>
+      {props.seqError ? <p class="error" role="alert">{props.seqError}</p> : null}
+      <h2>Days</h2>
+      {props.files.length === 0
+        ? <p class="muted">No audit files yet.</p>
+        : (
+          <div class="scroll" tabindex={0}>
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Day (UTC)</th>
+                  <th scope="col">Form</th>
+                  <th scope="col" class="num">Size (bytes)</th>
+                </tr>
+              </thead>
+              <tbody>
+                {props.files.map((file) => (
+                  <tr>
+                    <td>
+                      <a href={`/console/audit/${file.name}`}>{file.name.slice(0, 10)}</a>
+                    </td>
+                    <td>{file.name.endsWith(".gz") ? "closed, compressed" : "open"}</td>
+                    <td class="num">{file.bytes.toLocaleString("en")}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
     </Layout>
   );
+}
+
+/** The console page of an audit line (a file named by path or by name). */
+export function auditLineHref(file: string, line: number): string {
+  return `/console/audit/${encodeURIComponent(baseName(file))}?line=${line}#line-${line}`;
+}
+
+function baseName(file: string): string {
+  return file.slice(file.lastIndexOf("/") + 1);
 }
 
 function VerifyOutcome(props: { result: VerifyResult }) {
@@ -65,9 +94,14 @@ function VerifyOutcome(props: { result: VerifyResult }) {
         )
         : (
           <p class="error">
-            Broken at {report.firstProblem?.file} line {report.firstProblem?.line}:{" "}
-            {report.firstProblem?.problem} ({report.lines} good lines before it; checked{" "}
-            {formatTime(at)}).
+            Broken at {report.firstProblem
+              ? (
+                <a href={auditLineHref(report.firstProblem.file, report.firstProblem.line)}>
+                  {baseName(report.firstProblem.file)} line {report.firstProblem.line}
+                </a>
+              )
+              : "an unknown line"}: {report.firstProblem?.problem} ({report.lines}{" "}
+            good lines before it; checked {formatTime(at)}).
           </p>
         )}
       {report.warnings.map((w) => <p class="muted">{w.file} line {w.line}: {w.problem}</p>)}
@@ -75,45 +109,73 @@ function VerifyOutcome(props: { result: VerifyResult }) {
   );
 }
 
-/** Shown at `/console/audit/:file`. */
+/** Shown at `/console/audit/:file`: newest lines first, a page at a time. */
 export function AuditFilePage(
-  props: { csrf: string; file: string; lines: readonly AuditLineAt[]; nextFrom: number | null },
+  props: {
+    csrf: string;
+    file: string;
+    page: AuditDayPage;
+    /** The line asked for (`?line=`, `?seq=`), marked. */
+    mark: number | null;
+  },
 ): JSX.Element {
+  const { page, file } = props;
+  const href = (before: number) => `/console/audit/${file}?before=${before}`;
+  const pager = (
+    <div class="pager">
+      {page.newerBefore !== null
+        ? <a href={href(page.newerBefore)}>← Newer lines</a>
+        : <span class="muted">Newest line</span>}
+      {page.olderBefore !== null
+        ? <a href={href(page.olderBefore)}>Older lines →</a>
+        : <span class="muted">First line</span>}
+    </div>
+  );
   return (
-    <Layout title={`Audit file ${props.file}`} nav="audit" csrf={props.csrf}>
+    <Layout title={`Audit day ${file.slice(0, 10)}`} nav="audit" csrf={props.csrf}>
       <p>
-        <a href="/console/audit">← All files</a>
+        <a href="/console/audit">← All days</a> · {file}
+        {file.endsWith(".gz") ? " (closed day, compressed)" : ""} · {page.total}{" "}
+        lines, newest first.
       </p>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col" class="num">Line</th>
-            <th scope="col">Content</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.lines.map((line) => (
-            <tr id={`line-${line.lineNumber}`}>
-              <td class="num">{line.lineNumber}</td>
-              <td>
-                <pre>{line.text}</pre>
+      <form class="filters" method="get" action="/console/audit">
+        <label>
+          Jump to audit seq
+          <input name="seq" inputmode="numeric" pattern="[0-9]{1,12}" required />
+        </label>
+        <button type="submit">Find</button>
+      </form>
+      {pager}
+      {page.lines.length === 0
+        ? <p class="muted">This day has no lines.</p>
+        : (
+          <ol class="lines" reversed start={page.lines[0]?.lineNumber}>
+            {page.lines.map((line) => (
+              <li
+                id={`line-${line.lineNumber}`}
+                class={line.lineNumber === props.mark ? "marked" : undefined}
+                value={line.lineNumber}
+              >
+                <div class="muted">
+                  Line {line.lineNumber}
+                  {seqOfLine(line.text) !== null ? ` · seq ${seqOfLine(line.text)}` : ""}
+                  {line.lineNumber === props.mark ? " · the line asked for" : ""}
+                </div>
+                <pre tabindex={0}>{line.text}</pre>
                 {line.length > line.text.length
                   ? (
                     <p class="muted">
-                      … {line.length - line.text.length} more characters (of {line.length})
+                      … {(line.length - line.text.length).toLocaleString("en")} more characters (of
+                      {" "}
+                      {line.length.toLocaleString("en")})
                     </p>
                   )
                   : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <div class="pager">
-        {props.nextFrom !== null
-          ? <a href={`/console/audit/${props.file}?from=${props.nextFrom}`}>More lines →</a>
-          : <span class="muted">End of file</span>}
-      </div>
+              </li>
+            ))}
+          </ol>
+        )}
+      {pager}
     </Layout>
   );
 }

@@ -3,49 +3,89 @@ import type { JSX } from "hono/jsx/jsx-runtime";
 import type { AuditLineAt } from "../../audit/audit_browse.ts";
 import type { CallWithHistory } from "../../calls/call_queries.ts";
 import { formatTime, Layout } from "../layout.tsx";
+import {
+  type CallNames,
+  callTiming,
+  inWords,
+  prospectNumber,
+  transcriptionLines,
+} from "../call_view.ts";
+import { formatDuration } from "../display_time.ts";
+import { auditLineHref } from "./audit.tsx";
 
 // A note can be megabytes (up to the webhook's body limit): the page shows its start.
 const NOTE_CHARS = 20_000;
+const TRANSCRIPTION_CHARS = 200_000;
 
 /** Shown at `/console/calls/:id`. */
 export function CallDetailPage(
-  props: { csrf: string; data: CallWithHistory; auditLines: readonly AuditLineAt[] },
+  props: {
+    csrf: string;
+    data: CallWithHistory;
+    auditLines: readonly AuditLineAt[];
+    names: CallNames;
+  },
 ): JSX.Element {
   const { call, events, events_total: total, events_next_cursor: older } = props.data;
   const note = String(call.data.note ?? "");
+  const names = props.names;
+  const timing = callTiming(call);
+  const transcription = transcriptionLines(call.data.transcription, TRANSCRIPTION_CHARS);
   const links = [
     ["Recording", call.data.recording_url],
-    ["Transcription", call.data.transcription_url],
+    ["Transcription (Symbo)", call.data.transcription_url],
   ].filter((pair): pair is [string, string] =>
     typeof pair[1] === "string" && /^https?:\/\//i.test(pair[1])
   );
+  const contactId = call.contact_external_id;
+  const title = contactId
+    ? `Call with ${names.contacts.get(contactId) ?? contactId}`
+    : `Call ${call.id}`;
   return (
-    <Layout title={`Call ${call.id}`} nav="calls" csrf={props.csrf}>
+    <Layout title={title} nav="calls" csrf={props.csrf}>
       <dl class="pairs">
         <dt>Contact</dt>
         <dd>
-          {call.contact_external_id
+          {contactId
             ? (
-              <a href={`/console/contacts/${encodeURIComponent(call.contact_external_id)}`}>
-                {call.contact_external_id}
+              <a href={`/console/contacts/${encodeURIComponent(contactId)}`}>
+                {names.contacts.get(contactId) ?? contactId}
               </a>
             )
             : "not linked"}
         </dd>
         <dt>Rep</dt>
-        <dd>{call.user_id ?? ""}</dd>
+        <dd>
+          {call.user_id
+            ? (
+              <>
+                {names.reps.get(call.user_id) ?? "no name yet"}{" "}
+                <span class="muted">({call.user_id})</span>{" "}
+                <a href={`/console/settings?user_id=${encodeURIComponent(call.user_id)}#reps`}>
+                  {names.reps.has(call.user_id) ? "Rename" : "Name this rep"}
+                </a>
+              </>
+            )
+            : ""}
+        </dd>
+        <dt>Call time</dt>
+        <dd>{timing.at === null ? "not sent" : formatTime(timing.at)}</dd>
+        <dt>Duration</dt>
+        <dd>{formatDuration(timing.durationMs) || "unknown"}</dd>
         <dt>Direction</dt>
-        <dd>{call.direction ?? ""}</dd>
-        <dt>State</dt>
-        <dd>{call.state ?? ""}</dd>
-        <dt>Disposition</dt>
-        <dd>{call.disposition ?? ""}</dd>
+        <dd>{inWords(call.direction)}</dd>
+        <dt>Prospect number</dt>
+        <dd>{prospectNumber(call)}</dd>
         <dt>From → to</dt>
         <dd>{call.from_number ?? ""} → {call.to_number ?? ""}</dd>
-        <dt>Started</dt>
-        <dd>{call.started_at ?? ""}</dd>
-        <dt>First seen / last event</dt>
-        <dd>{formatTime(call.first_seen_at)} / {formatTime(call.last_event_at)}</dd>
+        <dt>State</dt>
+        <dd>{inWords(call.state)}</dd>
+        <dt>Disposition</dt>
+        <dd>{inWords(call.disposition)}</dd>
+        <dt>Received</dt>
+        <dd>first {formatTime(call.first_seen_at)}, last {formatTime(call.last_event_at)}</dd>
+        <dt>Call id</dt>
+        <dd>{call.id}</dd>
         <dt>Note</dt>
         <dd>
           {note.slice(0, NOTE_CHARS)}
@@ -61,7 +101,7 @@ export function CallDetailPage(
         </dd>
         <dt>Links</dt>
         <dd>
-          {links.length === 0 ? <span class="muted">no recording or transcription</span> : null}
+          {links.length === 0 ? <span class="muted">no recording link</span> : null}
           {links.map(([label, href]) => (
             <>
               <a href={href} rel="noreferrer noopener" target="_blank">{label}</a>
@@ -70,6 +110,22 @@ export function CallDetailPage(
           ))}
         </dd>
       </dl>
+      <h2 id="transcription">Transcription</h2>
+      {transcription.lines.length === 0
+        ? <p class="muted">Symbo sent no transcription for this call.</p>
+        : (
+          <div class="transcript" tabindex={0}>
+            {transcription.lines.map((line, i) => (
+              <>
+                {i > 0 ? <br /> : null}
+                {line}
+              </>
+            ))}
+            {transcription.cut > 0
+              ? <p class="muted">… {transcription.cut} more characters (the raw body has them)</p>
+              : null}
+          </div>
+        )}
       <h2>
         Snapshots in arrival order ({events.length === total
           ? total
@@ -80,10 +136,24 @@ export function CallDetailPage(
           <li>
             <details>
               <summary>
-                {event.received_at} · {event.event_type ?? "?"} · {event.outcome}
+                {formatTime(Date.parse(event.received_at))} · {inWords(event.event_type) || "?"} ·
+                {" "}
+                {inWords(event.outcome)}
                 {event.audit_seq !== null ? ` · audit #${event.audit_seq}` : ""}
               </summary>
-              <pre>{JSON.stringify(event.body, null, 2).slice(0, 20_000)}</pre>
+              <p>
+                <a
+                  href={`/console/calls/${encodeURIComponent(call.id)}/events/${
+                    encodeURIComponent(event.event_key)
+                  }/body`}
+                >
+                  Raw body ({event.body_bytes.toLocaleString("en")} bytes)
+                </a>
+                {event.body_omitted ? <span class="muted">: too large for this page</span> : null}
+              </p>
+              {event.body_omitted || event.body === null
+                ? null
+                : <pre tabindex={0}>{JSON.stringify(event.body, null, 2).slice(0, 20_000)}</pre>}
             </details>
           </li>
         ))}
@@ -107,12 +177,13 @@ export function CallDetailPage(
         : null}
       {props.auditLines.map((line) => (
         <details>
-          <summary>
-            <a href={`/console/audit/${line.file}?from=${line.lineNumber}`}>
-              {line.file} line {line.lineNumber}
+          <summary>{line.file} line {line.lineNumber}</summary>
+          <p>
+            <a href={auditLineHref(line.file, line.lineNumber)}>
+              Open {line.file} at line {line.lineNumber}
             </a>
-          </summary>
-          <pre>{line.text}</pre>
+          </p>
+          <pre tabindex={0}>{line.text}</pre>
         </details>
       ))}
     </Layout>

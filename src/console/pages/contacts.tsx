@@ -2,19 +2,34 @@
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { CallSummary } from "../../calls/call_list.ts";
 import type { LookupBody } from "../../contacts/contact.ts";
-import { Layout } from "../layout.tsx";
+import { formatTime, Layout } from "../layout.tsx";
 import { CallTable } from "./calls.tsx";
+import { type CallNames, inWords } from "../call_view.ts";
 
 /** Shown at `/console/contacts`. */
 export function ContactsPage(
-  props: { csrf: string; q: string; contacts: readonly LookupBody[] | null; error?: string },
+  props: {
+    csrf: string;
+    q: string;
+    contacts: readonly LookupBody[] | null;
+    error?: string;
+    /** Matches in all, and where this page starts. */
+    total?: number;
+    offset?: number;
+    limit?: number;
+  },
 ): JSX.Element {
+  const offset = props.offset ?? 0;
+  const total = props.total ?? props.contacts?.length ?? 0;
+  const limit = props.limit ?? 50;
+  const pageHref = (at: number) =>
+    `/console/contacts?q=${encodeURIComponent(props.q)}${at > 0 ? `&offset=${at}` : ""}`;
   return (
     <Layout title="Contacts" nav="contacts" csrf={props.csrf}>
       <form class="filters" method="get" action="/console/contacts" role="search">
         <label>
           Name, email, external id or phone (any format)
-          <input name="q" value={props.q} size={40} autofocus />
+          <input name="q" value={props.q} size={40} />
         </label>
         <button type="submit">Search</button>
       </form>
@@ -24,35 +39,50 @@ export function ContactsPage(
         : props.contacts.length === 0
         ? <p class="muted">No contact matches.</p>
         : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">External id</th>
-                <th scope="col">Email</th>
-                <th scope="col">Phones</th>
-                <th scope="col">Account</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.contacts.map((c) => (
+          <>
+            <p role="status">
+              <strong>{total.toLocaleString("en")}</strong> contact{total === 1 ? "" : "s"}{" "}
+              match{total === 1 ? "es" : ""}
+              {total > props.contacts.length
+                ? `; ${offset + 1}–${offset + props.contacts.length} shown`
+                : ""}.
+            </p>
+            <table>
+              <thead>
                 <tr>
-                  <td>
-                    <a href={`/console/contacts/${encodeURIComponent(c.external_id)}`}>
-                      {`${c.first_name} ${c.last_name}`.trim() || c.external_id}
-                    </a>
-                  </td>
-                  <td>{c.external_id}</td>
-                  <td>{c.work_email || c.personal_email}</td>
-                  <td>
-                    {[c.work_phone, c.mobile_phone, c.home_phone, c.other_phone].filter((p) => p)
-                      .join(", ")}
-                  </td>
-                  <td>{c.account?.name ?? ""}</td>
+                  <th scope="col">Name</th>
+                  <th scope="col">External id</th>
+                  <th scope="col">Email</th>
+                  <th scope="col">Phones</th>
+                  <th scope="col">Account</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {props.contacts.map((c) => (
+                  <tr>
+                    <td>
+                      <a href={`/console/contacts/${encodeURIComponent(c.external_id)}`}>
+                        {`${c.first_name} ${c.last_name}`.trim() || c.external_id}
+                      </a>
+                    </td>
+                    <td>{c.external_id}</td>
+                    <td>{c.work_email || c.personal_email}</td>
+                    <td>
+                      {[c.work_phone, c.mobile_phone, c.home_phone, c.other_phone].filter((p) => p)
+                        .join(", ")}
+                    </td>
+                    <td>{c.account?.name ?? ""}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <div class="pager">
+              {offset > 0 ? <a href={pageHref(Math.max(0, offset - limit))}>← Previous</a> : null}
+              {offset + props.contacts.length < total
+                ? <a href={pageHref(offset + limit)}>Next →</a>
+                : null}
+            </div>
+          </>
         )}
     </Layout>
   );
@@ -65,6 +95,7 @@ export function ContactPage(
     contact: LookupBody;
     updatedAt: number;
     calls: readonly CallSummary[];
+    names: CallNames;
     moreCallsHref: string | null;
   },
 ): JSX.Element {
@@ -81,23 +112,23 @@ export function ContactPage(
       <dl class="pairs">
         {fields.map(([key, value]) => (
           <>
-            <dt>{key}</dt>
+            <dt>{inWords(key)}</dt>
             <dd>{value}</dd>
           </>
         ))}
         {c.account
           ? (
             <>
-              <dt>account</dt>
+              <dt>Account</dt>
               <dd>{c.account.name} ({c.account.external_id})</dd>
             </>
           )
           : null}
-        <dt>updated</dt>
-        <dd>{new Date(props.updatedAt).toISOString()}</dd>
+        <dt>Updated</dt>
+        <dd>{formatTime(props.updatedAt)}</dd>
       </dl>
       <h2>Calls</h2>
-      <CallTable calls={props.calls} />
+      <CallTable calls={props.calls} names={props.names} />
       {props.moreCallsHref
         ? (
           <p>

@@ -146,7 +146,9 @@ export function ImportJobPage(
         <p class="muted" data-progress-text>{job.rowsRead} rows read</p>
       </div>
       {job.error ? <p class="error" role="alert">{job.error.message} ({job.error.code})</p> : null}
-      {job.summary ? <Summary summary={summary} /> : null}
+      {job.summary
+        ? <Summary summary={summary} warningsHref={`/console/import/${job.id}/warnings.csv`} />
+        : null}
       {job.hasRejects
         ? (
           <p>
@@ -169,7 +171,18 @@ export function ImportJobPage(
   );
 }
 
-function Summary(props: { summary: Json }) {
+// The counts in words (issue 21: no raw keys as labels).
+const COUNT_LABELS: Readonly<Record<string, string>> = {
+  rows: "Rows read",
+  inserted: "Inserted",
+  updated: "Updated",
+  unchanged: "Unchanged",
+  rejected: "Rejected",
+  pruned: "Pruned (deleted, not in the file)",
+  warningCount: "Warnings",
+};
+
+function Summary(props: { summary: Json; warningsHref?: string }) {
   const s = props.summary;
   const counts = ["rows", "inserted", "updated", "unchanged", "rejected", "pruned", "warningCount"]
     .filter((key) => typeof s[key] === "number");
@@ -185,14 +198,14 @@ function Summary(props: { summary: Json }) {
       <dl class="pairs">
         {counts.map((key) => (
           <>
-            <dt>{key}</dt>
+            <dt>{COUNT_LABELS[key] ?? key}</dt>
             <dd data-count={key}>{String(s[key])}</dd>
           </>
         ))}
         {typeof s.encoding === "string"
           ? (
             <>
-              <dt>encoding</dt>
+              <dt>Encoding</dt>
               <dd>{s.encoding}</dd>
             </>
           )
@@ -261,6 +274,16 @@ function Summary(props: { summary: Json }) {
             <ul>
               {warnings.map((w) => <li>line {String(w.line)}: {String(w.message)}</li>)}
             </ul>
+            {props.warningsHref
+              ? (
+                <p>
+                  <a href={props.warningsHref} download>Download the warnings as CSV</a>{" "}
+                  ({Math.min(Number(s.warningCount ?? 0), ((s.warnings ?? []) as Json[]).length)} of
+                  {" "}
+                  {String(s.warningCount ?? 0)}: the summary keeps the first 1,000)
+                </p>
+              )
+              : null}
           </>
         )
         : null}

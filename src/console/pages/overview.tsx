@@ -4,6 +4,8 @@ import type { CallsOnDay } from "../../calls/call_stats.ts";
 import type { HourlyCounts } from "../../ops/hourly_counters.ts";
 import { StackedBars } from "../charts.tsx";
 import { Layout } from "../layout.tsx";
+import { inWords } from "../call_view.ts";
+import { useDisplayZone, zonedParts } from "../display_time.ts";
 
 /** One check on the overview. */
 export interface OverviewCheck {
@@ -11,6 +13,8 @@ export interface OverviewCheck {
   readonly value: string;
   readonly state: "ok" | "warn" | "bad" | "unknown";
   readonly detail?: string | undefined;
+  /** Where the operator reads more (the rejected webhooks, the broken audit line). */
+  readonly href?: string | undefined;
 }
 
 /** What the overview shows. */
@@ -25,7 +29,11 @@ export function OverviewPage(props: { csrf: string; data: OverviewData }): JSX.E
   const { checks, callsPerDay, hourly } = props.data;
   const dispositions = [...new Set(callsPerDay.flatMap((d) => Object.keys(d.byDisposition)))]
     .sort();
-  const hours = hourly.map((h) => new Date(h.hour).toISOString().slice(11, 13) + "h");
+  const zone = useDisplayZone();
+  const hours = hourly.map((h) => {
+    const p = zonedParts(h.hour, zone);
+    return `${p.date.slice(5)} ${p.time.slice(0, 2)}h`;
+  });
   return (
     <Layout title="Overview" nav="overview" csrf={props.csrf}>
       <section aria-labelledby="checks">
@@ -34,7 +42,9 @@ export function OverviewPage(props: { csrf: string; data: OverviewData }): JSX.E
           {checks.map((check) => (
             <div class={`check ${check.state}`}>
               <div class="label">{check.label}</div>
-              <div class="value">{check.value}</div>
+              <div class="value">
+                {check.href ? <a href={check.href}>{check.value}</a> : check.value}
+              </div>
               {check.detail ? <div class="muted">{check.detail}</div> : null}
             </div>
           ))}
@@ -46,26 +56,38 @@ export function OverviewPage(props: { csrf: string; data: OverviewData }): JSX.E
           <StackedBars
             caption={`Calls per day by disposition (last ${callsPerDay.length} days, UTC)`}
             labels={callsPerDay.map((d) => d.day.slice(5))}
+            labelHeading="Day (UTC)"
             series={dispositions.map((name) => ({
-              name: name === "" ? "(none yet)" : name,
+              name: name === "" ? "No disposition yet" : inWords(name),
               values: callsPerDay.map((d) => d.byDisposition[name] ?? 0),
             }))}
           />
           <StackedBars
-            caption={`Lookups per hour (last ${hourly.length} hours, UTC)`}
+            caption={`Lookups per hour (last ${hourly.length} hours, ${zone})`}
             labels={hours}
             series={[
-              { name: "found", values: hourly.map((h) => h.counts.lookup_found) },
-              { name: "unknown", values: hourly.map((h) => h.counts.lookup_unknown) },
+              { name: "Found", values: hourly.map((h) => h.counts.lookup_found) },
+              { name: "Unknown", values: hourly.map((h) => h.counts.lookup_unknown) },
             ]}
           />
           <StackedBars
-            caption={`Webhooks per hour (last ${hourly.length} hours, UTC)`}
+            caption={`Webhooks per hour (last ${hourly.length} hours, ${zone})`}
             labels={hours}
-            series={[{ name: "webhooks", values: hourly.map((h) => h.counts.webhook) }]}
+            series={[
+              {
+                name: "Accepted",
+                values: hourly.map((h) => Math.max(0, h.counts.webhook - rejectedIn(h))),
+              },
+              { name: "Rejected", values: hourly.map(rejectedIn) },
+            ]}
           />
         </div>
       </section>
     </Layout>
   );
+}
+
+function rejectedIn(h: HourlyCounts): number {
+  return h.counts.rejected_signature + h.counts.rejected_invalid + h.counts.rejected_too_large +
+    h.counts.rejected_busy;
 }
