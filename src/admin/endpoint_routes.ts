@@ -7,7 +7,8 @@
 import { z } from "zod";
 import { requireAdmin } from "../http/admin_auth.ts";
 import type { Route } from "../http/app.ts";
-import { HttpError, jsonResponse } from "../http/http_error.ts";
+import { answer } from "../http/api_responses.ts";
+import { HttpError } from "../http/http_error.ts";
 import { readBodyLimited } from "../http/read_body.ts";
 import {
   checkEndpointUrl,
@@ -38,6 +39,8 @@ import type { Store } from "../store/open_store.ts";
 import { limitParam, parseJsonBody, parseQuery, timeParam } from "./query_params.ts";
 
 const eventType = z.enum(OUTBOUND_EVENT_TYPES);
+/** The latest time a JavaScript Date holds. */
+const MAX_TIME_MS = 8.64e15;
 const url = z.string().trim().min(1, "an endpoint needs its url").max(2048);
 const description = z.string().max(500);
 
@@ -58,7 +61,9 @@ export const EndpointPatchBody = z.strictObject({
 
 /** `POST /api/endpoints/:id/replay`: from when (ISO 8601 or epoch ms). */
 export const ReplayBody = z.strictObject({
-  since: z.union([timeParam, z.number().int().min(0)]),
+  since: z.union([timeParam, z.number().int().min(0)]).pipe(
+    z.number().max(MAX_TIME_MS, "a time after the year 275000 is not a time"),
+  ),
 });
 
 /** `GET /api/endpoints/:id/messages`. */
@@ -83,7 +88,7 @@ export const EndpointSchema = z.object({
   last_error: z.string().nullable(),
   last_error_at: z.string().nullable(),
   previous_secret_until: z.string().nullable(),
-});
+}).meta({ id: "Endpoint" });
 
 /** An endpoint with its health (the list). */
 export const EndpointWithHealthSchema = EndpointSchema.extend({
@@ -94,10 +99,17 @@ export const EndpointWithHealthSchema = EndpointSchema.extend({
     delivered_24h: z.number(),
     success_rate_24h: z.number().nullable(),
   }),
+}).meta({ id: "EndpointWithHealth" });
+
+/** `GET /api/endpoints`'s answer. */
+export const EndpointListSchema = z.object({ endpoints: z.array(EndpointWithHealthSchema) }).meta({
+  id: "EndpointList",
 });
 
 /** The answer of create and rotate-secret: the endpoint and its (new) secret, shown only then. */
-export const EndpointSecretSchema = EndpointSchema.extend({ secret: z.string() });
+export const EndpointSecretSchema = EndpointSchema.extend({
+  secret: z.string().describe("The signing secret (whsec_…): shown only in this answer."),
+}).meta({ id: "EndpointWithSecret" });
 
 /** One message with its latest attempts. */
 export const MessageSchema = z.object({
@@ -121,13 +133,25 @@ export const MessageSchema = z.object({
     response: z.string().nullable(),
     error: z.string().nullable(),
   })),
-});
+}).meta({ id: "OutboundMessage" });
 
 /** A page of messages. */
 export const MessagePageSchema = z.object({
   messages: z.array(MessageSchema),
   next_cursor: z.string().nullable(),
-});
+}).meta({ id: "OutboundMessagePage" });
+
+/** `POST /api/messages/:id/resend`'s answer (202). */
+export const ResendQueuedSchema = z.object({
+  id: z.string(),
+  status: z.literal("pending"),
+}).meta({ id: "ResendQueued" });
+
+/** `POST /api/endpoints/:id/replay`'s answer (202). */
+export const ReplayQueuedSchema = z.object({
+  queued: z.number().int().min(0).describe("Calls queued for the endpoint."),
+  since: z.string().describe("From when, ISO 8601."),
+}).meta({ id: "ReplayQueued" });
 
 /** What the endpoint routes need. */
 export interface EndpointRouteDeps {
@@ -171,7 +195,7 @@ export function endpointRoutes(deps: EndpointRouteDeps): Route[] {
             ...(body.types ? { types: body.types } : {}),
             ...(body.description !== undefined ? { description: body.description } : {}),
           }, { now: now(), maxEndpoints: deps.maxEndpoints });
-          return jsonResponse(201, { ...endpoint, secret }, {
+          return answer(EndpointSecretSchema, 201, { ...endpoint, secret }, {
             location: `/api/endpoints/${endpoint.id}`,
           });
         } catch (error) {
@@ -191,7 +215,7 @@ export function endpointRoutes(deps: EndpointRouteDeps): Route[] {
         for (const endpoint of endpoints) {
           withHealth.push({ ...endpoint, health: await endpointHealth(db, endpoint.id, at) });
         }
-        return jsonResponse(200, { endpoints: withHealth });
+        return answer(EndpointListSchema, 200, { endpoints: withHealth });
       },
     },
     {
@@ -201,7 +225,7 @@ export function endpointRoutes(deps: EndpointRouteDeps): Route[] {
         requireAdmin(request, adminTokens);
         const endpoint = await getEndpoint(db, params.id ?? "");
         if (!endpoint) throw notFound();
-        return jsonResponse(200, {
+        return answer(EndpointWithHealthSchema, 200, {
           ...endpoint,
           health: await endpointHealth(db, endpoint.id, now()),
         });
@@ -219,7 +243,7 @@ export function endpointRoutes(deps: EndpointRouteDeps): Route[] {
         }, now());
         if (!endpoint) throw notFound();
         if (body.enabled) deps.onQueued?.();
-        return jsonResponse(200, endpoint);
+        return answer(EndpointSchema, 200, endpoint);
       },
     },
     {
@@ -241,7 +265,7 @@ export function endpointRoutes(deps: EndpointRouteDeps): Route[] {
           graceMs: deps.secretGraceMs,
         });
         if (!rotated) throw notFound();
-        return jsonResponse(200, { ...rotated.endpoint, secret: rotated.secret });
+        return answer(EndpointSecretSchema, 200, { ...rotated.endpoint, secret: rotated.secret });
       },
     },
     {
@@ -252,7 +276,8 @@ export function endpointRoutes(deps: EndpointRouteDeps): Route[] {
         const query = parseQuery(new URL(request.url), MessagesQuery);
         if (!await getEndpoint(db, params.id ?? "")) throw notFound();
         try {
-          return jsonResponse(
+          return answer(
+            MessagePageSchema,
             200,
             await listMessages(db, params.id ?? "", {
               ...(query.status ? { status: query.status } : {}),
@@ -276,7 +301,7 @@ export function endpointRoutes(deps: EndpointRouteDeps): Route[] {
         requireAdmin(request, adminTokens);
         const message = await getMessage(db, params.id ?? "", now());
         if (!message) throw new HttpError(404, "not_found", "No message has this id.");
-        return jsonResponse(200, message);
+        return answer(MessageSchema, 200, message);
       },
     },
     {
@@ -288,7 +313,7 @@ export function endpointRoutes(deps: EndpointRouteDeps): Route[] {
           const resent = await resendMessage(store.write, params.id ?? "", now());
           if (!resent) throw new HttpError(404, "not_found", "No message has this id.");
           deps.onQueued?.();
-          return jsonResponse(202, resent);
+          return answer(ResendQueuedSchema, 202, resent);
         } catch (error) {
           if (error instanceof ResendError) throw new HttpError(409, error.code, error.message);
           throw error;
@@ -304,7 +329,10 @@ export function endpointRoutes(deps: EndpointRouteDeps): Route[] {
         const queued = await replayEndpoint(store.write, params.id ?? "", body.since, now());
         if (queued === null) throw notFound();
         deps.onQueued?.();
-        return jsonResponse(202, { queued, since: new Date(body.since).toISOString() });
+        return answer(ReplayQueuedSchema, 202, {
+          queued,
+          since: new Date(body.since).toISOString(),
+        });
       },
     },
   ];

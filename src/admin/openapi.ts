@@ -22,6 +22,20 @@ import {
   SourceRunStarted,
 } from "./source_routes.ts";
 import { UnknownNumbersQuery } from "./unknown_number_routes.ts";
+import {
+  EndpointCreateBody,
+  EndpointListSchema,
+  EndpointPatchBody,
+  EndpointSchema,
+  EndpointSecretSchema,
+  EndpointWithHealthSchema,
+  MessagePageSchema,
+  MessageSchema,
+  MessagesQuery,
+  ReplayBody,
+  ReplayQueuedSchema,
+  ResendQueuedSchema,
+} from "./endpoint_routes.ts";
 import { paramDocs } from "./query_params.ts";
 import {
   CallFeedBody,
@@ -60,7 +74,7 @@ export type RouteAuth = "admin" | "metrics" | "lookup" | "signature" | "public";
 
 /** One route as the OpenAPI document describes it. */
 export interface RouteDoc {
-  readonly method: "get" | "put" | "post" | "delete";
+  readonly method: "get" | "put" | "post" | "patch" | "delete";
   /** The OpenAPI path template: `/api/contacts/{external_id}`. */
   readonly path: string;
   readonly operationId: string;
@@ -328,6 +342,177 @@ export const API_ROUTES: readonly RouteDoc[] = [
     },
   },
   {
+    method: "post",
+    path: "/api/endpoints",
+    operationId: "createEndpoint",
+    tag: "endpoints",
+    summary: "Register an endpoint the CRM receives signed call changes at",
+    description:
+      "The answer holds the endpoint's signing secret, shown only here (and on rotate-secret). " +
+      "The URL must be https and resolve to public addresses unless outbound.allow_http and " +
+      "outbound.allow_private_networks say otherwise.",
+    auth: "admin",
+    body: { json: EndpointCreateBody, description: "The endpoint (at most 64 KiB)." },
+    responses: {
+      ...ADMIN,
+      ...WITH_BODY,
+      201: json(
+        "Registered: the endpoint and its secret (Location: the endpoint).",
+        EndpointSecretSchema,
+      ),
+      400: error(
+        "The body is not UTF-8 JSON (`invalid_json`), does not match the schema " +
+          "(`invalid_body`), or the URL is refused (`invalid_url`; the message says why).",
+      ),
+      409: error("outbound.max_endpoints endpoints exist already (`too_many_endpoints`)."),
+    },
+  },
+  {
+    method: "get",
+    path: "/api/endpoints",
+    operationId: "listEndpoints",
+    tag: "endpoints",
+    summary: "Every endpoint with its health (backlog, last 24 h)",
+    auth: "admin",
+    responses: { ...ADMIN, 200: json("The endpoints.", EndpointListSchema) },
+  },
+  {
+    method: "get",
+    path: "/api/endpoints/{id}",
+    operationId: "getEndpoint",
+    tag: "endpoints",
+    summary: "One endpoint with its health",
+    auth: "admin",
+    pathParams: { id: "The endpoint's id (ep_…)." },
+    responses: {
+      ...ADMIN,
+      200: json("The endpoint.", EndpointWithHealthSchema),
+      404: error("No endpoint has this id (`not_found`)."),
+    },
+  },
+  {
+    method: "patch",
+    path: "/api/endpoints/{id}",
+    operationId: "updateEndpoint",
+    tag: "endpoints",
+    summary: "Change an endpoint: URL, event types, description, enabled",
+    description: "Enabling an endpoint sends what waited for it.",
+    auth: "admin",
+    pathParams: { id: "The endpoint's id." },
+    body: { json: EndpointPatchBody, description: "The fields to change (at most 64 KiB)." },
+    responses: {
+      ...ADMIN,
+      ...WITH_BODY,
+      200: json("The changed endpoint.", EndpointSchema),
+      400: error(
+        "The body is not UTF-8 JSON (`invalid_json`), does not match the schema or changes " +
+          "nothing (`invalid_body`), or the URL is refused (`invalid_url`).",
+      ),
+      404: error("No endpoint has this id (`not_found`)."),
+    },
+  },
+  {
+    method: "delete",
+    path: "/api/endpoints/{id}",
+    operationId: "deleteEndpoint",
+    tag: "endpoints",
+    summary: "Delete an endpoint and its messages",
+    auth: "admin",
+    pathParams: { id: "The endpoint's id." },
+    responses: {
+      ...ADMIN,
+      204: { description: "Deleted.", empty: true },
+      404: error("No endpoint has this id (`not_found`)."),
+    },
+  },
+  {
+    method: "post",
+    path: "/api/endpoints/{id}/rotate-secret",
+    operationId: "rotateEndpointSecret",
+    tag: "endpoints",
+    summary: "A new signing secret; the old one still signs for outbound.secret_grace_hours",
+    auth: "admin",
+    pathParams: { id: "The endpoint's id." },
+    responses: {
+      ...ADMIN,
+      200: json("The endpoint and its new secret (shown only here).", EndpointSecretSchema),
+      404: error("No endpoint has this id (`not_found`)."),
+    },
+  },
+  {
+    method: "get",
+    path: "/api/endpoints/{id}/messages",
+    operationId: "listEndpointMessages",
+    tag: "endpoints",
+    summary: "An endpoint's messages with their latest attempts, latest first (cursor pages)",
+    auth: "admin",
+    pathParams: { id: "The endpoint's id." },
+    query: MessagesQuery,
+    responses: {
+      ...ADMIN,
+      200: json("A page of messages.", MessagePageSchema),
+      400: error(
+        "A query parameter (`invalid_query`) or the cursor (`invalid_cursor`) is not valid.",
+      ),
+      404: error("No endpoint has this id (`not_found`)."),
+    },
+  },
+  {
+    method: "post",
+    path: "/api/endpoints/{id}/replay",
+    operationId: "replayEndpoint",
+    tag: "endpoints",
+    summary: "Queue the current state of every call changed since a time (a backfill)",
+    auth: "admin",
+    pathParams: { id: "The endpoint's id." },
+    body: {
+      json: ReplayBody,
+      description: "From when: an ISO 8601 time or epoch milliseconds (at most 64 KiB).",
+    },
+    responses: {
+      ...ADMIN,
+      ...WITH_BODY,
+      202: json("Queued: how many calls, from when.", ReplayQueuedSchema),
+      400: error(
+        "The body is not UTF-8 JSON (`invalid_json`) or does not match the schema " +
+          "(`invalid_body`).",
+      ),
+      404: error("No endpoint has this id (`not_found`)."),
+    },
+  },
+  {
+    method: "get",
+    path: "/api/messages/{id}",
+    operationId: "getMessage",
+    tag: "endpoints",
+    summary: "One outbound message with its latest attempts",
+    auth: "admin",
+    pathParams: { id: "The message's id (msg_…), its webhook-id." },
+    responses: {
+      ...ADMIN,
+      200: json("The message.", MessageSchema),
+      404: error("No message has this id (`not_found`)."),
+    },
+  },
+  {
+    method: "post",
+    path: "/api/messages/{id}/resend",
+    operationId: "resendMessage",
+    tag: "endpoints",
+    summary: "Send a message again (same webhook-id, a fresh retry schedule)",
+    auth: "admin",
+    pathParams: { id: "The message's id." },
+    responses: {
+      ...ADMIN,
+      202: json("Queued again.", ResendQueuedSchema),
+      404: error("No message has this id (`not_found`)."),
+      409: error(
+        "The message is being sent right now (`in_flight`), or a newer change of its call " +
+          "waits to be sent (`superseded`; the message names it).",
+      ),
+    },
+  },
+  {
     method: "get",
     path: "/api/imports",
     operationId: "listImports",
@@ -561,6 +746,9 @@ const TAGS: Readonly<Record<string, string>> = {
   contacts: "Contacts: read, search, create or replace, delete (admin token).",
   imports: "CSV imports of contacts and their jobs (admin token).",
   sources: "Contact sources kept fresh on a schedule: status, runs, run now (admin token).",
+  endpoints:
+    "Outbound deliveries: the CRM's endpoints that receive signed call changes (Standard " +
+    "Webhooks), their messages and attempts, resend and replay (admin token).",
   calls: "Calls from Symbo's webhook: pages, the change feed, CSV, history (admin token).",
   "unknown numbers": "Numbers Symbo asked about that no contact has (admin token).",
   operations: "Health, readiness, metrics and this document.",
@@ -589,7 +777,7 @@ export function openApiDocument(extraRoutes: readonly RouteDoc[] = []): JsonObje
       title: "symbo-crm API",
       version: VERSION,
       description:
-        "The admin API (contacts, imports, calls, unknown numbers; Authorization: Bearer <admin token>), the operations routes and the two endpoints Symbo calls. Every error is JSON {error, message}. A method a path does not take is answered 405 method_not_allowed with Allow; an unknown path 404 no_such_route. The console's HTML pages (/console/…) are for people and not described here.",
+        "The admin API (contacts, imports, sources, calls, unknown numbers, outbound endpoints; Authorization: Bearer <admin token>), the operations routes and the two endpoints Symbo calls. Every error is JSON {error, message}. A method a path does not take is answered 405 method_not_allowed with Allow; an unknown path 404 no_such_route. The console's HTML pages (/console/…) are for people and not described here.",
       license: { name: "Proprietary", identifier: "LicenseRef-Proprietary" },
     },
     servers: [{ url: "/", description: "The symbo-crm instance serving this document." }],

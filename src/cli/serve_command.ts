@@ -19,7 +19,7 @@ import { DEFAULT_IMPORT_WAIT_MS, importRoutes } from "../admin/import_route.ts";
 import { createImportJobs } from "../contacts/import_jobs.ts";
 import { resetImportSpoolDir } from "../contacts/import_spool_dir.ts";
 import { SourceRunner } from "../contacts/sources/source_runner.ts";
-import { createFetchSourceHttp } from "../contacts/sources/source_http.ts";
+import { sourceHttpOver } from "../contacts/sources/source_http.ts";
 import { sourceRoutes } from "../admin/source_routes.ts";
 import { contactBatchRoute } from "../admin/contact_batch_route.ts";
 import { withDeadline } from "../deadline.ts";
@@ -424,6 +424,18 @@ export async function startServer(
     "Contacts changed by source runs, by source and kind (inserted, updated, pruned).",
     ["source", "kind"],
   );
+  // Sources fetch through the one outbound client (the address guard at connect time):
+  // one guarded, one for the sources that allow private networks (and so plain http).
+  const sourceClient = (allowPrivateNetworks: boolean) =>
+    createHttpClient({
+      allowPrivateNetworks,
+      allowHttp: allowPrivateNetworks,
+      // A CRM may think a while before its export starts; each source's timeout_ms bounds the whole.
+      answerTimeoutMs: Math.max(60_000, ...config.contacts.sources.map((s) => s.timeout_ms)),
+      maxIdlePerOrigin: 1,
+      userAgent: `symbo-crm/${VERSION}`,
+    });
+  const sourceClients = { guarded: sourceClient(false), privateNetworks: sourceClient(true) };
   const sources = new SourceRunner({
     store,
     jobs: importJobs,
@@ -431,8 +443,7 @@ export async function startServer(
     spoolDir: `${config.data_dir}/sources-spool`,
     maxBytes: config.admin.max_import_bytes,
     instance,
-    // The outbound HTTP client (address guard at connect time) replaces this stand-in at merge.
-    http: createFetchSourceHttp(),
+    http: sourceHttpOver(sourceClients),
     clock,
     log: logger("sources"),
     onRun: (name, outcome, counts) => {
@@ -724,6 +735,8 @@ export async function startServer(
       outboundClient.close();
       // A source's import in progress finishes like any import job (bounded below), or is rolled back with the process.
       await withDeadline(sources.stop(), config.server.shutdown_timeout_ms, () => {});
+      sourceClients.guarded.close();
+      sourceClients.privateNetworks.close();
       await unknownNumbers.stop().catch(() => {});
       await hourly.stop().catch(() => {});
       await rejections.stop().catch(() => {});

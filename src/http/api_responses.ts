@@ -265,8 +265,8 @@ export const OpenApiDocumentBody = z.looseObject({
 export const HealthBody = z.object({ status: z.literal("ok") }).meta({ id: "Health" });
 
 /**
- * `GET /readyz`. Open to more reported parts (outbound deliveries, sources):
- * what does not decide readiness is added beside `applier`.
+ * `GET /readyz`. Open to more reported parts: what does not decide readiness
+ * (the applier, contact sources, outbound deliveries) is added beside `checks`.
  */
 export const ReadyBody = z.looseObject({
   status: z.enum(["ready", "not_ready"]),
@@ -291,6 +291,16 @@ export const ReadyBody = z.looseObject({
     failing: z.array(z.object({ name: z.string(), message: z.string() })).describe(
       "Contact sources that have not succeeded for 3 of their periods (does not decide readiness).",
     ),
+  }).optional(),
+  outbound: z.object({
+    state: z.enum(["idle", "running", "store_unavailable", "stopped"]).describe(
+      "The sender of outbound deliveries (does not decide readiness).",
+    ),
+    in_flight: count.describe("Deliveries being sent now."),
+    problem: z.string().nullable().describe("Why deliveries wait, when they do."),
+    pending: count.optional().describe("Messages waiting to be delivered."),
+    oldest_pending_seconds: z.number().min(0).optional(),
+    endpoints_disabled: count.optional().describe("Endpoints disabled (by hand or by failing)."),
   }).optional(),
 }).meta({ id: "Ready" });
 

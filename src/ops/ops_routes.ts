@@ -38,7 +38,9 @@ export interface OpsDeps {
    * Extra fields of the `/readyz` body that do not decide readiness (the
    * applier's state and lag: a store behind the audit log is lag, not failure).
    */
-  readonly details?: () => Pick<z.input<typeof ReadyBody>, "applier"> & Record<string, unknown>;
+  readonly details?: () =>
+    & Pick<z.input<typeof ReadyBody>, "applier" | "sources" | "outbound">
+    & Record<string, unknown>;
 }
 
 /** The `/healthz`, `/readyz` and `/metrics` routes. */

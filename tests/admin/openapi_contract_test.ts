@@ -12,6 +12,7 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import { callEventBody, postSigned } from "../helpers/events.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { startServerProcess } from "../helpers/server_process.ts";
+import { startReceiver } from "../helpers/webhook_receiver.ts";
 
 const SECRET = "webhook secret for tests";
 const ADMIN = "admin-token-0123456789abcdef0123456789";
@@ -100,6 +101,8 @@ class Contract {
 Deno.test("every route's real answers match the OpenAPI document", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "symbo-crm-contract-" });
   await Deno.mkdir(`${dir}/drop`);
+  // The CRM's endpoint: on 127.0.0.1, so the test allows plain http to a private address.
+  const receiver = startReceiver();
   const server = await startServerProcess({
     dir,
     config: {
@@ -110,6 +113,7 @@ Deno.test("every route's real answers match the OpenAPI document", async (t) => 
       admin: { tokens: [ADMIN] },
       contacts: { sources: [{ name: "drop", dir: `${dir}/drop`, every: "1d" }] },
       log: { level: "warning" },
+      outbound: { allow_private_networks: true, allow_http: true, max_endpoints: 2 },
     },
   });
   const base = server.url;
@@ -258,6 +262,88 @@ Deno.test("every route's real answers match the OpenAPI document", async (t) => 
       await check("get", event, await get("/api/calls/call-1/events/no-such-event"));
     });
 
+    await t.step("endpoints: register, change, messages, resend, replay, delete", async () => {
+      const create = (body: unknown) => send("POST", "/api/endpoints", JSON.stringify(body));
+      const list = "/api/endpoints";
+      const created = await check("post", list, await create({ url: receiver.url }));
+      const { id, secret } = created as { id: string; secret: string };
+      receiver.secrets = [secret];
+      await check("post", list, await create({ url: "ftp://127.0.0.1/hooks" }));
+      await check("post", list, await create({ url: receiver.url, frob: 1 }));
+      await check("post", list, await send("POST", list, "{not json"));
+      const spare = await check("post", list, await create({ url: `${receiver.url}?spare` }));
+      await check("post", list, await create({ url: `${receiver.url}?third` }));
+      await check("get", list, await get(list));
+      await check("get", list, await get(list, {}));
+
+      const one = "/api/endpoints/{id}";
+      await check("get", one, await get(`/api/endpoints/${id}`));
+      await check("get", one, await get("/api/endpoints/ep_nobody"));
+      const patch = (endpoint: string, body: unknown) =>
+        send("PATCH", `/api/endpoints/${endpoint}`, JSON.stringify(body));
+      await check("patch", one, await patch(id, { description: "The CRM", enabled: true }));
+      await check("patch", one, await patch(id, {}));
+      await check("patch", one, await patch(id, { url: "http://127.0.0.1:1/#fragment" }));
+      await check("patch", one, await patch("ep_nobody", { enabled: false }));
+      const remove = (endpoint: string) =>
+        fetch(`${base}/api/endpoints/${endpoint}`, { method: "DELETE", headers: admin });
+      await check("delete", one, await remove((spare as { id: string }).id));
+      await check("delete", one, await remove((spare as { id: string }).id));
+
+      const rotate = "/api/endpoints/{id}/rotate-secret";
+      const rotated = await check(
+        "post",
+        rotate,
+        await send("POST", `${rotate.replace("{id}", id)}`, ""),
+      );
+      receiver.secrets = [secret, (rotated as { secret: string }).secret];
+      await check("post", rotate, await send("POST", "/api/endpoints/ep_nobody/rotate-secret", ""));
+
+      const replay = "/api/endpoints/{id}/replay";
+      const replayed = await check(
+        "post",
+        replay,
+        await send("POST", `/api/endpoints/${id}/replay`, JSON.stringify({ since: 0 })),
+      );
+      assert(((replayed as Json).queued as number) > 0, "the webhook's call is queued");
+      await check(
+        "post",
+        replay,
+        await send("POST", `/api/endpoints/${id}/replay`, JSON.stringify({ since: "soon" })),
+      );
+      await check(
+        "post",
+        replay,
+        await send("POST", "/api/endpoints/ep_nobody/replay", JSON.stringify({ since: 0 })),
+      );
+
+      // Delivered and recorded (no sender holds it any more), so a resend is not refused.
+      type Page = { messages: { id: string; status: string; in_flight: boolean }[] };
+      const finished = (page: Page) =>
+        page.messages.find((message) => message.status === "delivered" && !message.in_flight);
+      await eventually("the call is delivered", 15_000, async () => {
+        const page = await (await get(`/api/endpoints/${id}/messages?status=delivered`)).json();
+        return receiver.delivered().length > 0 && finished(page) !== undefined;
+      });
+      const messages = "/api/endpoints/{id}/messages";
+      const page = await check("get", messages, await get(`/api/endpoints/${id}/messages?limit=5`));
+      const messageId = finished(page as Page)!.id;
+      await check("get", messages, await get(`/api/endpoints/${id}/messages?status=frob`));
+      await check("get", messages, await get(`/api/endpoints/${id}/messages?cursor=nonsense`));
+      await check("get", messages, await get("/api/endpoints/ep_nobody/messages"));
+
+      const message = "/api/messages/{id}";
+      await check("get", message, await get(`/api/messages/${messageId}`));
+      await check("get", message, await get("/api/messages/msg_nobody"));
+      const resend = "/api/messages/{id}/resend";
+      await check("post", resend, await send("POST", `/api/messages/${messageId}/resend`, ""));
+      await check("post", resend, await send("POST", "/api/messages/msg_nobody/resend", ""));
+      const statuses = [...contract.seen].filter((seen) => seen.includes("/api/endpoints"));
+      for (const expected of ["POST /api/endpoints 409", "PATCH /api/endpoints/{id} 404"]) {
+        assert(statuses.includes(expected), `${expected} was seen: ${statuses.join(", ")}`);
+      }
+    });
+
     await t.step("the lookup (both URLs) and the unknown numbers it records", async () => {
       const lookup = (path: string, query: string) => fetch(`${base}${path}?${query}`);
       for (const path of ["/symbo/lookup", "/symbo/webhook"]) {
@@ -301,6 +387,7 @@ Deno.test("every route's real answers match the OpenAPI document", async (t) => 
     });
   } finally {
     await server.stop();
+    await receiver.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -1,16 +1,17 @@
 /**
- * How a source reaches its URL: one request, no redirect followed (the
- * fetcher decides about redirects), with the outbound address guard (DESIGN
- * §11: loopback, private, link-local, multicast and unspecified addresses are
- * refused unless the source allows private networks).
+ * How a source reaches its URL: one GET, no redirect followed (the fetcher
+ * decides about redirects), through the one outbound HTTP client
+ * (`src/outbound/http_client.ts`, STYLE 17), which resolves the name, checks
+ * every address with the outbound address guard (DESIGN §11: loopback,
+ * private, link-local, multicast and unspecified addresses are refused unless
+ * the source allows private networks) and connects to the address it checked,
+ * so a DNS answer that changes in between cannot reach inside.
  *
- * `SourceHttp` is the seam: the server wires the shared outbound HTTP client
- * (`src/outbound/http_client.ts`, which checks the address it actually
- * connects to) through it. `createFetchSourceHttp` is the stand-in used until
- * then: it resolves the name and checks every address before `fetch` connects
- * (a DNS answer that changes in between is not caught; the shared client closes that gap).
+ * `SourceHttp` is the seam the fetcher is written against (tests fake it);
+ * {@link sourceHttpOver} wires it to two clients, one per policy. The export
+ * is asked for gzip-compressed and decompressed here, as it streams.
  */
-import ipaddr from "ipaddr.js";
+import { type HttpClient, OutboundError } from "../../outbound/http_client.ts";
 
 /** One request of a source fetch. */
 export interface SourceRequest {
@@ -31,43 +32,70 @@ export interface SourceResponse {
 /** Sends one GET, never following a redirect. */
 export type SourceHttp = (request: SourceRequest) => Promise<SourceResponse>;
 
-/** A request refused by the address guard. */
-export class RefusedAddressError extends Error {
-  override name = "RefusedAddressError";
+/**
+ * A request no retry can help: the address guard refused it, the URL cannot
+ * be used, or the answer is in an encoding that cannot be read.
+ */
+export class RefusedRequestError extends Error {
+  override name = "RefusedRequestError";
 }
 
-/** Resolves a host name (A and AAAA); injected in tests. */
-export type ResolveHost = (hostname: string) => Promise<string[]>;
+/** The two clients of the sources: one guarded, one for sources that allow private networks. */
+export interface SourceClients {
+  /** `allowPrivateNetworks: false`, https only. */
+  readonly guarded: HttpClient;
+  /** `allowPrivateNetworks: true` and plain http (a CRM on your own network). */
+  readonly privateNetworks: HttpClient;
+}
 
-/** The stand-in client: address guard, then `fetch` with `redirect: "manual"`. */
-export function createFetchSourceHttp(resolve: ResolveHost = resolveHost): SourceHttp {
+/** `SourceHttp` over the outbound client: the source's policy picks the client. */
+export function sourceHttpOver(clients: SourceClients): SourceHttp {
   return async (request) => {
-    if (!request.allowPrivateNetworks) {
-      const host = request.url.hostname.replace(/^\[|\]$/g, "");
-      const addresses = ipaddr.isValid(host) ? [host] : await resolve(host);
-      if (addresses.length === 0) throw new RefusedAddressError(`${host} has no address`);
-      for (const address of addresses) {
-        const range = ipaddr.process(address).range();
-        if (range !== "unicast") {
-          throw new RefusedAddressError(
-            `${host} resolves to a ${range} address (${address}); refused unless the source sets allow_private_networks`,
-          );
-        }
+    const client = request.allowPrivateNetworks ? clients.privateNetworks : clients.guarded;
+    const headers: Record<string, string> = { ...request.headers };
+    const asked = Object.keys(headers).some((name) => name.toLowerCase() === "accept-encoding");
+    if (!asked) headers["accept-encoding"] = "gzip";
+    let response;
+    try {
+      response = await client.request({
+        method: "GET",
+        url: request.url,
+        headers,
+        signal: request.signal,
+      });
+    } catch (error) {
+      if (error instanceof OutboundError && error.code === "refused_address") {
+        throw new RefusedRequestError(
+          `${error.message}; refused unless the source sets allow_private_networks`,
+        );
       }
+      if (error instanceof OutboundError && error.code === "bad_url") {
+        throw new RefusedRequestError(error.message);
+      }
+      throw error;
     }
-    const response = await fetch(request.url, {
-      headers: request.headers,
-      redirect: "manual",
-      signal: request.signal,
-    });
-    return { status: response.status, headers: response.headers, body: response.body };
+    const encoding = (response.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
+    if (encoding === "identity" || response.status !== 200) {
+      return { status: response.status, headers: response.headers, body: response.body };
+    }
+    if (encoding !== "gzip" && encoding !== "x-gzip") {
+      await response.body.cancel().catch(() => {});
+      throw new RefusedRequestError(
+        `${request.url.origin} answered with content-encoding ${encoding.slice(0, 40)}, ` +
+          "which is not supported (identity or gzip)",
+      );
+    }
+    // The bytes the fetcher counts (and bounds) are the decompressed ones.
+    const headersOut = new Headers(response.headers);
+    headersOut.delete("content-length");
+    headersOut.delete("content-encoding");
+    return {
+      status: response.status,
+      headers: headersOut,
+      // The client's chunks are plain Uint8Arrays over an ArrayBuffer (never a shared one).
+      body: (response.body as ReadableStream<Uint8Array<ArrayBuffer>>).pipeThrough(
+        new DecompressionStream("gzip"),
+      ),
+    };
   };
-}
-
-async function resolveHost(hostname: string): Promise<string[]> {
-  const results = await Promise.allSettled([
-    Deno.resolveDns(hostname, "A"),
-    Deno.resolveDns(hostname, "AAAA"),
-  ]);
-  return results.flatMap((result) => result.status === "fulfilled" ? result.value : []);
 }

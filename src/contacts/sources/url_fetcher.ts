@@ -2,13 +2,14 @@
  * Fetches a URL source's export, only when it changed: a conditional GET
  * (If-None-Match / If-Modified-Since from the last good run), bounded in size
  * (admin.max_import_bytes) and time, retried with backoff within the run,
- * redirects followed only to https. The body is spooled to an owner-only file
+ * redirects followed only to https (each hop through the same guarded
+ * client: its address is checked again). The body is spooled to an owner-only file
  * while its SHA-256 is computed; a body with the last imported hash is
  * `unchanged` like a 304.
  */
 import { createHash } from "node:crypto";
 import { messageOf } from "../../error_message.ts";
-import type { SourceHttp } from "./source_http.ts";
+import { RefusedRequestError, type SourceHttp } from "./source_http.ts";
 
 /** What the last good run saw. */
 export interface Validators {
@@ -62,13 +63,18 @@ export async function fetchExport(http: SourceHttp, options: FetchOptions): Prom
       return await fetchOnce(http, options);
     } catch (error) {
       lastError = error;
-      if (error instanceof PermanentError || options.signal?.aborted) break;
+      if (
+        error instanceof PermanentError || error instanceof RefusedRequestError ||
+        options.signal?.aborted
+      ) break;
     }
   }
   const attempts = options.retries + 1;
   throw new SourceFetchError(
     lastError instanceof PermanentError
       ? lastError.message
+      : lastError instanceof RefusedRequestError
+      ? `${describeUrl(options.url)}: ${lastError.message}`
       : `${describeUrl(options.url)}: ${messageOf(lastError)} (after ${attempts} attempt${
         attempts === 1 ? "" : "s"
       })`,

@@ -6,11 +6,12 @@ import {
   SourceFetchError,
 } from "../../../src/contacts/sources/url_fetcher.ts";
 import {
-  createFetchSourceHttp,
-  RefusedAddressError,
+  RefusedRequestError,
   type SourceHttp,
+  sourceHttpOver,
   type SourceRequest,
 } from "../../../src/contacts/sources/source_http.ts";
+import { createHttpClient, type Resolver } from "../../../src/outbound/http_client.ts";
 
 const CSV = "external_id,first_name\n1,Ann\n";
 
@@ -150,25 +151,113 @@ Deno.test("redirects are followed only to https", async (t) => {
   });
 });
 
+/** The sources' two clients, with a fake resolver (nothing leaves 127.0.0.1). */
+function sourceClients(resolve: Resolver = () => Promise.resolve(["127.0.0.1"])) {
+  const guarded = createHttpClient({ allowPrivateNetworks: false, allowHttp: false, resolve });
+  const privateNetworks = createHttpClient({
+    allowPrivateNetworks: true,
+    allowHttp: true,
+    resolve,
+  });
+  return {
+    http: sourceHttpOver({ guarded, privateNetworks }),
+    close: () => {
+      guarded.close();
+      privateNetworks.close();
+    },
+  };
+}
+
 Deno.test("the address guard refuses loopback and private addresses unless the source allows them", async () => {
-  const http = createFetchSourceHttp((host) =>
-    Promise.resolve(host === "crm.internal" ? ["10.0.0.5"] : ["127.0.0.1"])
-  );
-  for (
-    const url of ["https://127.0.0.1/e.csv", "https://crm.internal/e.csv", "https://[::1]/e.csv"]
-  ) {
+  const resolved: string[] = [];
+  const { http, close } = sourceClients((host) => {
+    resolved.push(host);
+    return Promise.resolve(host === "crm.internal" ? ["10.0.0.5"] : ["127.0.0.1"]);
+  });
+  try {
+    for (
+      const url of [
+        "https://127.0.0.1/e.csv",
+        "https://crm.internal/e.csv",
+        "https://[::1]/e.csv",
+        "https://rebound.example.com/e.csv",
+      ]
+    ) {
+      let error: unknown;
+      try {
+        await http({
+          url: new URL(url),
+          headers: {},
+          signal: AbortSignal.timeout(1000),
+          allowPrivateNetworks: false,
+        });
+      } catch (caught) {
+        error = caught;
+      }
+      assert(error instanceof RefusedRequestError, url);
+      assertMatch(error.message, /allow_private_networks/);
+    }
+    assertEquals(resolved, ["crm.internal", "rebound.example.com"]);
+  } finally {
+    close();
+  }
+});
+
+Deno.test("a refused address fails the fetch at once, never retried, never naming the query", async () => {
+  let resolutions = 0;
+  const { http, close } = sourceClients(() => {
+    resolutions++;
+    return Promise.resolve(["192.168.1.20"]);
+  });
+  try {
     let error: unknown;
     try {
-      await http({
-        url: new URL(url),
-        headers: {},
-        signal: AbortSignal.timeout(1000),
-        allowPrivateNetworks: false,
-      });
+      await fetchExport(http, await options({ retries: 3 }));
     } catch (caught) {
       error = caught;
     }
-    assert(error instanceof RefusedAddressError, url);
+    assert(error instanceof SourceFetchError);
+    assertMatch(error.message, /^https:\/\/crm\.example\.com\/export\.csv: refused: /);
     assertMatch(error.message, /allow_private_networks/);
+    assert(!error.message.includes("secret"), error.message);
+    assertEquals(resolutions, 1);
+  } finally {
+    close();
+  }
+});
+
+Deno.test("through the outbound client, a gzip export is decompressed as it spools, bounded by its real size", async () => {
+  const seen: { encoding: string | null; authorization: string | null }[] = [];
+  let body = CSV;
+  const crm = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    seen.push({
+      encoding: request.headers.get("accept-encoding"),
+      authorization: request.headers.get("authorization"),
+    });
+    return new Response(new Blob([body]).stream().pipeThrough(new CompressionStream("gzip")), {
+      headers: { "content-type": "text/csv", "content-encoding": "gzip", etag: '"v1"' },
+    });
+  });
+  const { http, close } = sourceClients();
+  try {
+    const url = `http://127.0.0.1:${crm.addr.port}/export.csv`;
+    const result = await fetchExport(http, await options({ url, allowPrivateNetworks: true }));
+    assert(result.kind === "body");
+    assertEquals(await Deno.readTextFile(result.path), CSV);
+    assertEquals(result.validators.etag, '"v1"');
+    assertEquals(seen[0], { encoding: "gzip", authorization: "Bearer t" });
+
+    body = "x".repeat(4000); // compresses far below the bound, decompresses above it
+    let error: unknown;
+    try {
+      await fetchExport(http, await options({ url, allowPrivateNetworks: true, retries: 0 }));
+    } catch (caught) {
+      error = caught;
+    }
+    assert(error instanceof SourceFetchError);
+    assertMatch(error.message, /larger than admin\.max_import_bytes \(1024 bytes\)/);
+  } finally {
+    close();
+    await crm.shutdown();
   }
 });
