@@ -43,6 +43,7 @@ import type { HourlyCounts } from "../ops/hourly_counters.ts";
 import type { Store } from "../store/open_store.ts";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import { ASSETS } from "./assets.ts";
+import { HTML_HEADERS } from "./console_headers.ts";
 import {
   type ImportJob,
   type ImportJobs,
@@ -131,24 +132,6 @@ export interface ConsoleDeps {
   readonly clock?: () => Date;
   readonly log?: Logger;
 }
-
-/** The Content-Security-Policy of every console page. */
-export const CONSOLE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self'",
-  "connect-src 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join("; ");
-
-const HTML_HEADERS = {
-  ...SECURITY_HEADERS,
-  "content-security-policy": CONSOLE_CSP,
-  "content-type": "text/html; charset=utf-8",
-};
 
 const PAGE_SIZE = 50;
 // Snapshots on one page of a call (each body cut too, so the page stays bounded in bytes).

@@ -4,7 +4,7 @@
  * answer a styled HTML page with its status, a heading and a way on, not JSON.
  */
 import type { JSX } from "hono/jsx/jsx-runtime";
-import { SECURITY_HEADERS } from "../http/http_error.ts";
+import { HTML_HEADERS } from "./console_headers.ts";
 import { Document } from "./layout.tsx";
 
 const TITLES: Readonly<Record<number, string>> = {
@@ -14,18 +14,6 @@ const TITLES: Readonly<Record<number, string>> = {
   404: "Not found",
   410: "Gone",
 };
-
-/** The Content-Security-Policy of every console page (kept in step with `CONSOLE_CSP`). */
-const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self'",
-  "connect-src 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join("; ");
 
 /** A styled console page for an error `status`. */
 export async function consoleErrorPage(
@@ -52,10 +40,6 @@ export async function consoleErrorPage(
   );
   return new Response("<!doctype html>" + html, {
     status,
-    headers: {
-      ...SECURITY_HEADERS,
-      "content-security-policy": CSP,
-      "content-type": "text/html; charset=utf-8",
-    },
+    headers: HTML_HEADERS,
   });
 }
