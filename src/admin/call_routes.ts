@@ -21,7 +21,7 @@ import type { Route } from "../http/app.ts";
 import { errorResponse, HttpError } from "../http/http_error.ts";
 import { answer, CallFeedBody, CallPageBody, CallWithHistoryBody } from "../http/api_responses.ts";
 import type { Store } from "../store/open_store.ts";
-import { csvLine } from "../csv/csv_cell.ts";
+import { csvDownload } from "../csv/csv_download.ts";
 import { limitParam, parseQuery, timeParam } from "./query_params.ts";
 
 /** The call list's query string. */
@@ -110,45 +110,26 @@ export function callRoutes(
       handler: (request) => {
         requireAdmin(request, adminTokens);
         const filter = filterOf(parseQuery(new URL(request.url), ExportQuery));
-        const encoder = new TextEncoder();
-        const calls = exportCalls(store.reader, filter, CSV_DATA_FIELDS);
-        const body = new ReadableStream<Uint8Array>({
-          start(controller) {
-            controller.enqueue(encoder.encode(csvLine(CSV_COLUMNS)));
-          },
-          async pull(controller) {
-            const next = await calls.next();
-            if (next.done) {
-              controller.close();
-              return;
-            }
-            const { call, fields } = next.value;
-            controller.enqueue(encoder.encode(csvLine([
-              call.id,
-              call.contact_external_id,
-              call.prospect_id,
-              call.user_id,
-              call.direction,
-              call.state,
-              call.disposition,
-              call.from_number,
-              call.to_number,
-              call.started_at,
-              new Date(call.first_seen_at).toISOString(),
-              new Date(call.last_event_at).toISOString(),
-              ...CSV_DATA_FIELDS.map((field) => fields[field]),
-            ])));
-          },
-          async cancel() {
-            await calls.return(undefined);
-          },
-        });
-        return new Response(body, {
-          headers: {
-            "content-type": "text/csv; charset=utf-8",
-            "content-disposition": 'attachment; filename="calls.csv"',
-          },
-        });
+        return csvDownload(
+          "calls.csv",
+          CSV_COLUMNS,
+          exportCalls(store.reader, filter, CSV_DATA_FIELDS),
+          ({ call, fields }) => [
+            call.id,
+            call.contact_external_id,
+            call.prospect_id,
+            call.user_id,
+            call.direction,
+            call.state,
+            call.disposition,
+            call.from_number,
+            call.to_number,
+            call.started_at,
+            new Date(call.first_seen_at).toISOString(),
+            new Date(call.last_event_at).toISOString(),
+            ...CSV_DATA_FIELDS.map((field) => fields[field]),
+          ],
+        );
       },
     },
     {

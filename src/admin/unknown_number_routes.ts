@@ -4,10 +4,9 @@
  */
 import { z } from "zod";
 import { allUnknownNumbers, listUnknownNumbers } from "../contacts/unknown_numbers.ts";
-import { csvLine } from "../csv/csv_cell.ts";
+import { csvDownload } from "../csv/csv_download.ts";
 import { requireAdmin } from "../http/admin_auth.ts";
 import type { Route } from "../http/app.ts";
-import { SECURITY_HEADERS } from "../http/http_error.ts";
 import { answer, UnknownNumberPageBody } from "../http/api_responses.ts";
 import type { SqlExecutor } from "../store/sql.ts";
 import { limitParam, offsetParam, parseQuery } from "./query_params.ts";
@@ -48,36 +47,15 @@ export function unknownNumberRoutes(db: SqlExecutor, adminTokens: readonly strin
 
 /** The whole list as a streamed CSV download (also served by the console). */
 export function unknownNumbersCsvResponse(db: SqlExecutor): Response {
-  const encoder = new TextEncoder();
-  const rows = allUnknownNumbers(db);
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(
-        encoder.encode(csvLine(["number", "count", "first_seen_at", "last_seen_at"])),
-      );
+  return csvDownload(
+    "unknown-numbers.csv",
+    ["number", "count", "first_seen_at", "last_seen_at"],
+    allUnknownNumbers(db),
+    (row) => {
+      const n = toJson(row);
+      return [n.number, n.count, n.first_seen_at, n.last_seen_at];
     },
-    async pull(controller) {
-      const next = await rows.next();
-      if (next.done) {
-        controller.close();
-        return;
-      }
-      const n = toJson(next.value);
-      controller.enqueue(
-        encoder.encode(csvLine([n.number, n.count, n.first_seen_at, n.last_seen_at])),
-      );
-    },
-    async cancel() {
-      await rows.return(undefined);
-    },
-  });
-  return new Response(body, {
-    headers: {
-      ...SECURITY_HEADERS,
-      "content-type": "text/csv; charset=utf-8",
-      "content-disposition": 'attachment; filename="unknown-numbers.csv"',
-    },
-  });
+  );
 }
 
 function toJson(n: { number: string; count: number; first_seen_at: number; last_seen_at: number }) {

@@ -6,8 +6,7 @@
 import { exportCalls } from "../calls/call_export.ts";
 import { type CallSearch, searchFilter } from "../calls/call_search.ts";
 import { listRepNames } from "../calls/rep_names.ts";
-import { csvLine } from "../csv/csv_cell.ts";
-import { SECURITY_HEADERS } from "../http/http_error.ts";
+import { csvDownload } from "../csv/csv_download.ts";
 import type { SqlExecutor } from "../store/sql.ts";
 import { callTiming, inWords, prospectNumber } from "./call_view.ts";
 import { formatTimeIn } from "./display_time.ts";
@@ -42,21 +41,13 @@ export async function callsCsvResponse(
   zone: string,
 ): Promise<Response> {
   const reps = new Map((await listRepNames(db)).map((r) => [r.user_id, r.name]));
-  const calls = exportCalls(db, searchFilter(search), FIELDS);
-  const encoder = new TextEncoder();
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(encoder.encode(csvLine(COLUMNS)));
-    },
-    async pull(controller) {
-      const next = await calls.next();
-      if (next.done) {
-        controller.close();
-        return;
-      }
-      const { call, fields } = next.value;
+  return csvDownload(
+    "calls.csv",
+    COLUMNS,
+    exportCalls(db, searchFilter(search), FIELDS),
+    ({ call, fields }) => {
       const timing = callTiming({ started_at: call.started_at, data: { ...fields } });
-      controller.enqueue(encoder.encode(csvLine([
+      return [
         formatTimeIn(timing.at ?? call.first_seen_at, zone),
         call.id,
         call.contact_external_id,
@@ -68,17 +59,7 @@ export async function callsCsvResponse(
         inWords(call.disposition),
         timing.durationMs === null ? "" : String(Math.round(timing.durationMs / 1000)),
         typeof fields.note === "string" ? fields.note : "",
-      ])));
+      ];
     },
-    async cancel() {
-      await calls.return(undefined);
-    },
-  });
-  return new Response(body, {
-    headers: {
-      ...SECURITY_HEADERS,
-      "content-type": "text/csv; charset=utf-8",
-      "content-disposition": 'attachment; filename="calls.csv"',
-    },
-  });
+  );
 }
