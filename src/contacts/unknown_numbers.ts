@@ -10,6 +10,7 @@ import { recordFirstDial } from "../outbound/outbox.ts";
 import type { CountryCode } from "libphonenumber-js";
 import type { Logger } from "../log/logging.ts";
 import type { SqlExecutor } from "../store/sql.ts";
+import { periodicFlush } from "../ops/periodic_flush.ts";
 import type { WriteTransactionRunner } from "../store/write_transaction.ts";
 import { looksLikeE164, normalizePhone, restoreQueryPlus } from "./phone.ts";
 
@@ -72,8 +73,6 @@ export function createUnknownNumbersRecorder(deps: UnknownNumbersDeps): UnknownN
   const interval = deps.flushIntervalMs ?? 5_000;
   let buffer = new Map<string, Pending>();
   let dropped = 0;
-  let timer: ReturnType<typeof setInterval> | undefined;
-  let flushing: Promise<void> | null = null;
 
   const writeBatch = async (batch: Map<string, Pending>) => {
     const now = clock().getTime();
@@ -110,30 +109,22 @@ export function createUnknownNumbersRecorder(deps: UnknownNumbersDeps): UnknownN
     });
   };
 
-  const flush = () => {
-    if (flushing) return flushing;
-    // Reset in a callback: a flush with nothing to do finishes synchronously, before
-    // this assignment, and must not leave a settled promise behind.
-    flushing = (async () => {
-      while (buffer.size > 0) {
-        const batch = buffer;
-        buffer = new Map();
-        try {
-          await writeBatch(batch);
-        } catch (error) {
-          // Put the batch back (bounded): the next tick retries it.
-          for (const [raw, p] of batch) merge(raw, p);
-          deps.log?.warn("Could not record unknown numbers yet, will retry: {error}", {
-            error: String(error),
-          });
-          return;
-        }
+  const flusher = periodicFlush(async () => {
+    while (buffer.size > 0) {
+      const batch = buffer;
+      buffer = new Map();
+      try {
+        await writeBatch(batch);
+      } catch (error) {
+        // Put the batch back (bounded): the next tick retries it.
+        for (const [raw, p] of batch) merge(raw, p);
+        deps.log?.warn("Could not record unknown numbers yet, will retry: {error}", {
+          error: String(error),
+        });
+        return;
       }
-    })().finally(() => {
-      flushing = null;
-    });
-    return flushing;
-  };
+    }
+  }, interval);
 
   const merge = (raw: string, p: Pending) => {
     const seen = buffer.get(raw);
@@ -164,18 +155,7 @@ export function createUnknownNumbersRecorder(deps: UnknownNumbersDeps): UnknownN
         dropped++;
       }
     },
-    flush,
-    start() {
-      if (timer !== undefined) return;
-      timer = setInterval(() => void flush(), interval);
-      Deno.unrefTimer(timer);
-    },
-    async stop() {
-      if (timer !== undefined) clearInterval(timer);
-      timer = undefined;
-      await flushing;
-      await flush();
-    },
+    ...flusher,
     stats: () => ({ buffered: buffer.size, dropped }),
   };
 }

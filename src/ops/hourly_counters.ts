@@ -6,6 +6,7 @@
  */
 import type { Logger } from "../log/logging.ts";
 import type { SqlExecutor } from "../store/sql.ts";
+import { periodicFlush } from "./periodic_flush.ts";
 import type { WriteTransactionRunner } from "../store/write_transaction.ts";
 
 /** The counters kept per hour. */
@@ -57,49 +58,39 @@ export function createHourlyCounters(deps: HourlyCountersDeps): HourlyCounters {
     if (!counts) pending.set(hour, counts = zeros());
     return counts;
   };
-  let timer: ReturnType<typeof setInterval> | undefined;
-  let flushing: Promise<void> | null = null;
 
-  const flush = () => {
-    if (flushing) return flushing;
-    // Reset in a callback: a flush with nothing to do finishes synchronously, before
-    // this assignment, and must not leave a settled promise behind.
-    flushing = (async () => {
-      const batch = pending;
-      pending = new Map();
-      // The next inc() starts a fresh entry for its hour.
-      hourEnd = 0;
-      try {
-        if (batch.size === 0) return;
-        await deps.write(async (db) => {
-          for (const [hour, counts] of batch) {
-            for (const name of HOURLY_COUNTER_NAMES) {
-              if (counts[name] === 0) continue;
-              await db.run(
-                `INSERT INTO hourly_counters (hour, name, count) VALUES (?, ?, ?)
-                 ON CONFLICT (hour, name) DO UPDATE SET count = count + excluded.count`,
-                [hour, name, counts[name]],
-              );
-            }
-          }
-          await db.run("DELETE FROM hourly_counters WHERE hour < ?", [
-            clock().getTime() - retentionMs,
-          ]);
-        });
-      } catch (error) {
+  const flusher = periodicFlush(async () => {
+    const batch = pending;
+    pending = new Map();
+    // The next inc() starts a fresh entry for its hour.
+    hourEnd = 0;
+    try {
+      if (batch.size === 0) return;
+      await deps.write(async (db) => {
         for (const [hour, counts] of batch) {
-          const into = pendingHour(hour);
-          for (const name of HOURLY_COUNTER_NAMES) into[name] += counts[name];
+          for (const name of HOURLY_COUNTER_NAMES) {
+            if (counts[name] === 0) continue;
+            await db.run(
+              `INSERT INTO hourly_counters (hour, name, count) VALUES (?, ?, ?)
+               ON CONFLICT (hour, name) DO UPDATE SET count = count + excluded.count`,
+              [hour, name, counts[name]],
+            );
+          }
         }
-        deps.log?.warn("Could not write the hourly counters yet, will retry: {error}", {
-          error: String(error),
-        });
+        await db.run("DELETE FROM hourly_counters WHERE hour < ?", [
+          clock().getTime() - retentionMs,
+        ]);
+      });
+    } catch (error) {
+      for (const [hour, counts] of batch) {
+        const into = pendingHour(hour);
+        for (const name of HOURLY_COUNTER_NAMES) into[name] += counts[name];
       }
-    })().finally(() => {
-      flushing = null;
-    });
-    return flushing;
-  };
+      deps.log?.warn("Could not write the hourly counters yet, will retry: {error}", {
+        error: String(error),
+      });
+    }
+  }, deps.flushIntervalMs ?? 5_000);
 
   return {
     inc(name) {
@@ -112,18 +103,7 @@ export function createHourlyCounters(deps: HourlyCountersDeps): HourlyCounters {
       }
       current[name]++;
     },
-    flush,
-    start() {
-      if (timer !== undefined) return;
-      timer = setInterval(() => void flush(), deps.flushIntervalMs ?? 5_000);
-      Deno.unrefTimer(timer);
-    },
-    async stop() {
-      if (timer !== undefined) clearInterval(timer);
-      timer = undefined;
-      await flushing;
-      await flush();
-    },
+    ...flusher,
   };
 }
 

@@ -9,6 +9,7 @@
  */
 import type { Logger } from "../log/logging.ts";
 import type { SqlExecutor } from "../store/sql.ts";
+import { periodicFlush } from "./periodic_flush.ts";
 import type { WriteTransactionRunner } from "../store/write_transaction.ts";
 
 /** Why a webhook was refused, as the operator reads it. */
@@ -67,40 +68,32 @@ export function createWebhookRejections(deps: WebhookRejectionsDeps): WebhookRej
   const maxRows = deps.maxRows ?? 1000;
   const maxPending = deps.maxPending ?? 200;
   let pending: WebhookRejection[] = [];
-  let timer: ReturnType<typeof setInterval> | undefined;
-  let flushing: Promise<void> | null = null;
 
-  const flush = () => {
-    if (flushing) return flushing;
-    flushing = (async () => {
-      const batch = pending;
-      pending = [];
-      if (batch.length === 0) return;
-      try {
-        await deps.write(async (db) => {
-          for (const r of batch) {
-            await db.run(
-              "INSERT INTO webhook_rejections (at, reason, bytes, source) VALUES (?, ?, ?, ?)",
-              [r.at, r.reason, r.bytes, r.source],
-            );
-          }
+  const flusher = periodicFlush(async () => {
+    const batch = pending;
+    pending = [];
+    if (batch.length === 0) return;
+    try {
+      await deps.write(async (db) => {
+        for (const r of batch) {
           await db.run(
-            `DELETE FROM webhook_rejections WHERE id <=
-               (SELECT id FROM webhook_rejections ORDER BY id DESC LIMIT 1 OFFSET ?)`,
-            [maxRows],
+            "INSERT INTO webhook_rejections (at, reason, bytes, source) VALUES (?, ?, ?, ?)",
+            [r.at, r.reason, r.bytes, r.source],
           );
-        });
-      } catch (error) {
-        pending = [...batch, ...pending].slice(-maxPending);
-        deps.log?.warn("Could not write the rejected webhooks yet, will retry: {error}", {
-          error: String(error),
-        });
-      }
-    })().finally(() => {
-      flushing = null;
-    });
-    return flushing;
-  };
+        }
+        await db.run(
+          `DELETE FROM webhook_rejections WHERE id <=
+             (SELECT id FROM webhook_rejections ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+          [maxRows],
+        );
+      });
+    } catch (error) {
+      pending = [...batch, ...pending].slice(-maxPending);
+      deps.log?.warn("Could not write the rejected webhooks yet, will retry: {error}", {
+        error: String(error),
+      });
+    }
+  }, deps.flushIntervalMs ?? 5_000);
 
   return {
     record(rejection) {
@@ -111,18 +104,7 @@ export function createWebhookRejections(deps: WebhookRejectionsDeps): WebhookRej
         source: rejection.source === null ? null : rejection.source.slice(0, MAX_SOURCE_CHARS),
       });
     },
-    flush,
-    start() {
-      if (timer !== undefined) return;
-      timer = setInterval(() => void flush(), deps.flushIntervalMs ?? 5_000);
-      Deno.unrefTimer(timer);
-    },
-    async stop() {
-      if (timer !== undefined) clearInterval(timer);
-      timer = undefined;
-      await flushing;
-      await flush();
-    },
+    ...flusher,
   };
 }
 
