@@ -10,12 +10,12 @@
  * docs/console-overview.png (the README shows it); otherwise it goes to the
  * test's temp folder.
  */
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { type Browser, type Page } from "puppeteer-core";
+import { launchBrowser } from "../helpers/browser.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { callEventBody, postSigned } from "../helpers/events.ts";
 import { startServerProcess } from "../helpers/server_process.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const SECRET = "webhook secret for console tests";
 const ADMIN = "admin-token-for-console-0123456789";
 const TOKEN = "lookup-token-for-console-0123";
@@ -46,11 +46,7 @@ Deno.test({
         log: { level: "warning" },
       },
     });
-    const browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-    });
+    const browser = await launchBrowser();
     const cspViolations: string[] = [];
     try {
       const page = await newPage(browser, cspViolations);

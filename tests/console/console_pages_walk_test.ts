@@ -8,12 +8,11 @@
  * screenshots (docs/console-*.png).
  */
 import axe from "axe-core";
-import puppeteer from "puppeteer-core";
+import { launchBrowser } from "../helpers/browser.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { callEventBody, postSigned } from "../helpers/events.ts";
 import { startServerProcess } from "../helpers/server_process.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const SECRET = "webhook secret for the page walk";
 const ADMIN = "admin-token-for-the-page-walk-0123456789";
 const TOKEN = "lookup-token-for-page-walk-0123";
@@ -38,11 +37,7 @@ Deno.test({
         log: { level: "error" },
       },
     });
-    const browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-    });
+    const browser = await launchBrowser();
     try {
       await seed(server.url);
       const page = await browser.newPage();

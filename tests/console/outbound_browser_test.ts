@@ -5,14 +5,14 @@
  * it with the Standard Webhooks library, open the message's attempts, resend
  * it (same webhook-id), replay the endpoint, all under the strict CSP.
  */
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { type Browser, type Page } from "puppeteer-core";
+import { launchBrowser } from "../helpers/browser.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { callEventBody, postSigned } from "../helpers/events.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { startServerProcess } from "../helpers/server_process.ts";
 import { startReceiver } from "../helpers/webhook_receiver.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const SECRET = "webhook secret for outbound console tests";
 const ADMIN = "admin-token-for-outbound-console-0123";
 
@@ -35,11 +35,7 @@ Deno.test({
         outbound: { allow_private_networks: true, allow_http: true, poll_interval_ms: 50 },
       },
     });
-    const browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-    });
+    const browser = await launchBrowser();
     const cspViolations: string[] = [];
     try {
       const page = await newPage(browser, cspViolations);

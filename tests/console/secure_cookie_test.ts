@@ -4,6 +4,7 @@
  * whose `X-Forwarded-Proto` says `https`. The real server, real requests.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
+import { selfSignedCert } from "../helpers/self_signed_cert.ts";
 import { startServerProcess } from "../helpers/server_process.ts";
 
 const ADMIN = "admin-token-0123456789abcdef0123456789";
@@ -97,32 +98,7 @@ Deno.test("without trust_proxy, a client's X-Forwarded-Proto is ignored", async 
 
 Deno.test("on the server's own TLS the console's cookies are Secure", async () => {
   const dir = await Deno.makeTempDir({ prefix: "symbo-crm-cookie-tls-" });
-  const openssl = await new Deno.Command("openssl", {
-    args: [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      `${dir}/key.pem`,
-      "-out",
-      `${dir}/cert.pem`,
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      "-addext",
-      "basicConstraints=critical,CA:FALSE",
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assertEquals(openssl.code, 0, new TextDecoder().decode(openssl.stderr));
+  await selfSignedCert(dir);
   const server = await startServerProcess({
     dir,
     config: configFor(dir, { tls: { cert_file: `${dir}/cert.pem`, key_file: `${dir}/key.pem` } }),

@@ -4,12 +4,12 @@
  * run refused by the prune guard shows with its reason; a source failing for
  * three periods is a warning on the Overview.
  */
-import puppeteer, { type Page } from "puppeteer-core";
+import { type Page } from "puppeteer-core";
+import { launchBrowser } from "../helpers/browser.ts";
 import { assertEquals, assertMatch } from "../helpers/assert.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { startServerProcess } from "../helpers/server_process.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ADMIN = "admin-token-for-sources-0123456789";
 
 function exportOf(n: number): string {
@@ -47,11 +47,7 @@ Deno.test({
         log: { level: "warning" },
       },
     });
-    const browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-    });
+    const browser = await launchBrowser();
     const cspViolations: string[] = [];
     try {
       const page = await browser.newPage();

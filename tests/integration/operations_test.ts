@@ -1,4 +1,5 @@
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
+import { selfSignedCert } from "../helpers/self_signed_cert.ts";
 import { callEventBody, postSigned } from "../helpers/events.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { runCli, startServerProcess } from "../helpers/server_process.ts";
@@ -314,32 +315,7 @@ Deno.test("backup writes a consistent owner-only copy while the server runs, nev
 
 Deno.test("TLS: the server answers over HTTPS with the configured certificate", async () => {
   const dir = await Deno.makeTempDir({ prefix: "symbo-crm-tls-" });
-  const openssl = await new Deno.Command("openssl", {
-    args: [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      `${dir}/key.pem`,
-      "-out",
-      `${dir}/cert.pem`,
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      "-addext",
-      "basicConstraints=critical,CA:FALSE",
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assertEquals(openssl.code, 0, new TextDecoder().decode(openssl.stderr));
+  await selfSignedCert(dir);
   const server = await startServerProcess({
     dir,
     config: configFor(dir, {
