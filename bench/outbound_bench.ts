@@ -16,16 +16,9 @@
 import type { Dataset } from "./dataset.ts";
 import { type Pinning, procCpuSeconds, ROOT, spawnServer } from "./processes.ts";
 import { startRealServer } from "./real_server.ts";
-import { WEBHOOK_CONCURRENCY } from "./webhook_bench.ts";
+import { WEBHOOK_CONCURRENCY, webhookWrk } from "./webhook_bench.ts";
 import { ensureEventPool } from "./webhook_events.ts";
-import {
-  fastest,
-  type RunSummary,
-  runWrk,
-  summary,
-  writeWrkScripts,
-  type WrkResult,
-} from "./wrk.ts";
+import { fastest, type RunSummary, summary, writeWrkScripts, type WrkResult } from "./wrk.ts";
 
 /** What the outbound benchmark measured. */
 export interface OutboundBenchResult {
@@ -68,22 +61,7 @@ export async function runOutboundBench(options: {
 }): Promise<OutboundBenchResult> {
   const pool = await ensureEventPool(options.cacheDir, options.dataset.lookupList);
   const { webhook: script } = await writeWrkScripts(options.workDir);
-  const wrk = (
-    server: { url: string; pid: number },
-    file: string,
-    seconds: number,
-    offset: number,
-  ) =>
-    runWrk({
-      url: `${server.url}/symbo/webhook`,
-      serverPid: server.pid,
-      serverCore: options.pinning.serverCore,
-      script,
-      scriptArgs: [file, String(offset)],
-      seconds,
-      connections: WEBHOOK_CONCURRENCY,
-      prefix: options.pinning.load,
-    });
+  const wrk = webhookWrk(script, options.pinning);
   const prepare = async (name: string) => {
     const dir = `${options.workDir}/${name}`;
     await Deno.mkdir(dir, { recursive: true });

@@ -78,6 +78,32 @@ export interface WebhookBenchResult {
   };
 }
 
+/**
+ * wrk posting the signed events of `file` (from line `offset`) to a server's
+ * webhook with the benchmark's senders, pinned as the run is.
+ */
+export function webhookWrk(
+  script: string,
+  pinning: Pinning,
+): (
+  server: { url: string; pid: number },
+  file: string,
+  seconds: number,
+  offset: number,
+) => ReturnType<typeof runWrk> {
+  return (server, file, seconds, offset) =>
+    runWrk({
+      url: `${server.url}/symbo/webhook`,
+      serverPid: server.pid,
+      serverCore: pinning.serverCore,
+      script,
+      scriptArgs: [file, String(offset)],
+      seconds,
+      connections: WEBHOOK_CONCURRENCY,
+      prefix: pinning.load,
+    });
+}
+
 /** Runs the webhook benchmark; throws when a request was not answered 200. */
 export async function runWebhookBench(options: {
   readonly workDir: string;
@@ -94,22 +120,7 @@ export async function runWebhookBench(options: {
 }): Promise<WebhookBenchResult> {
   const pool = await ensureEventPool(options.cacheDir, options.dataset.lookupList);
   const { webhook: script } = await writeWrkScripts(options.workDir);
-  const wrk = (
-    server: { url: string; pid: number },
-    file: string,
-    seconds: number,
-    offset: number,
-  ) =>
-    runWrk({
-      url: `${server.url}/symbo/webhook`,
-      serverPid: server.pid,
-      serverCore: options.pinning.serverCore,
-      script,
-      scriptArgs: [file, String(offset)],
-      seconds,
-      connections: WEBHOOK_CONCURRENCY,
-      prefix: options.pinning.load,
-    });
+  const wrk = webhookWrk(script, options.pinning);
 
   options.log("  raw loop: append + syncData per line, no HTTP, 5 s…");
   const rawLoop = await appendLoop(
