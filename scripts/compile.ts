@@ -32,7 +32,7 @@ const LIBSQL_NATIVE: Readonly<Record<string, string>> = {
 const NATIVE_PACKAGE = /^(linux|darwin|win32)-/;
 
 /** Modules the program starts with `new Worker`, which compile does not discover. */
-const WORKERS = ["src/contacts/import_worker.ts"];
+const WORKERS = ["src/contacts/import_worker.ts", "src/store/checkpoint_worker.ts"];
 
 /** The start task's `--v8-flags` and `--allow-*` flags, as the binary must run. */
 export function startFlags(denoJson: unknown): string[] {

@@ -48,7 +48,7 @@ import { superviseServer } from "../http/serve_supervisor.ts";
 import { logger, maskPhone } from "../log/logging.ts";
 import { Metrics } from "../ops/metrics.ts";
 import { opsRoutes } from "../ops/ops_routes.ts";
-import { redactUrl, type Store } from "../store/open_store.ts";
+import { localPathOf, redactUrl, type Store } from "../store/open_store.ts";
 import { openConfiguredStore } from "./open_configured_store.ts";
 import { createLookupHandler } from "../symbo/lookup_route.ts";
 import { importSigningKeys } from "../symbo/signature.ts";
@@ -58,6 +58,7 @@ import { endpointRoutes } from "../admin/endpoint_routes.ts";
 import { createHttpClient } from "../outbound/http_client.ts";
 import { outboundBacklog } from "../outbound/outbound_queries.ts";
 import { OutboundSender } from "../outbound/sender.ts";
+import { startCheckpointer } from "../store/checkpointer.ts";
 
 /** A running server. */
 export interface RunningServer {
@@ -146,6 +147,23 @@ export async function startServer(
     () => countContacts(store.reader),
   );
   metrics.gauge("symbo_crm_calls", "Calls in the store.", () => countedRows(store.reader, "calls"));
+  // A local store's WAL is checkpointed by a worker thread, not by commits on this one.
+  const storePath = store.mode === "file" ? localPathOf(store.url) : null;
+  const checkpointer = storePath === null
+    ? null
+    : await startCheckpointer({ path: storePath, write: store.write, log: logger("store") });
+  if (checkpointer !== null) {
+    metrics.gauge(
+      "symbo_crm_store_wal_frames",
+      "Frames in the store's WAL at the last checkpoint (0 once it was truncated).",
+      () => checkpointer.status().walFrames,
+    );
+    metrics.gauge(
+      "symbo_crm_store_checkpointer_running",
+      "1 while the WAL is checkpointed off the request thread; 0 when the writer does it itself.",
+      () => checkpointer.status().running ? 1 : 0,
+    );
+  }
 
   // The console's data, recorded in memory on the request path and written by
   // background flushers (started below, stopped on shutdown).
@@ -744,6 +762,7 @@ export async function startServer(
       await withDeadline(importJobs.close(), config.server.shutdown_timeout_ms, () => {});
       await Deno.remove(importTempDir, { recursive: true }).catch(() => {});
       await audit.close();
+      await checkpointer?.stop();
       store.close();
     })();
     return stopping;

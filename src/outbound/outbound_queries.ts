@@ -169,7 +169,11 @@ export async function endpointHealth(
   };
 }
 
-/** The whole backlog: pending messages and the age of the oldest (metrics, `/readyz`). */
+/**
+ * The whole backlog: pending messages and the age of the oldest (metrics,
+ * `/readyz`); a change still waiting to be fanned out into messages counts
+ * for the age.
+ */
 export async function outboundBacklog(
   db: SqlExecutor,
   now: number,
@@ -181,7 +185,12 @@ export async function outboundBacklog(
   const disabled = await db.first(
     "SELECT COUNT(*) AS n FROM outbound_endpoints WHERE enabled = 0",
   );
-  const oldest = row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest);
+  // The first logged change is the oldest (appended in apply order): no scan.
+  const change = await db.first("SELECT at AS oldest FROM outbound_changes ORDER BY seq LIMIT 1");
+  const oldest = [row?.oldest, change?.oldest]
+    .filter((at) => at !== null && at !== undefined)
+    .map(Number)
+    .reduce<number | null>((min, at) => min === null ? at : Math.min(min, at), null);
   return {
     pending: Number(row?.n ?? 0),
     oldest_pending_seconds: oldest === null ? 0 : Math.max(0, (now - oldest) / 1000),

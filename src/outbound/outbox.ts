@@ -1,7 +1,9 @@
 /**
- * The outbox (DESIGN §11): the messages waiting to be sent, written in the
- * same transaction as the change they announce, so a change that was not
- * stored is never sent and a crash never loses one.
+ * The outbox (DESIGN §11): the messages waiting to be sent. Each change of a
+ * call is logged in the same transaction that stores it (`outbound_changes`),
+ * so a change that was not stored is never sent and a crash never loses one;
+ * the sender then fans each logged change out into a message per endpoint in
+ * its own transactions, off the webhook's path.
  *
  * One open message per endpoint and subject (a call): a newer change of the
  * call replaces the message still waiting for it — in place while it was
@@ -11,7 +13,7 @@
  * So a receiver sees a call's revisions only increase, and after an outage
  * each changed call once, with its final state.
  *
- * A message made by the applier has an id derived from (endpoint, call,
+ * A message made for a change has an id derived from (endpoint, call,
  * revision): replaying the audit log into an empty store makes the same
  * messages with the same ids, and replaying it again makes none.
  */
@@ -52,16 +54,73 @@ const COALESCE_SQL = `UPDATE outbound_messages SET revision = ?, payload = ?, up
 const SUPERSEDE_SQL = `UPDATE outbound_messages SET status = 'superseded', updated_at = ?1,
   next_attempt_at = ?1, lease_owner = NULL, lease_until = NULL WHERE id = ?2`;
 
+const CALL_ENDPOINTS_SQL = `SELECT 1 FROM outbound_endpoints WHERE enabled = 1
+  AND (types LIKE '%"call.created"%' OR types LIKE '%"call.updated"%') LIMIT 1`;
+const APPEND_CHANGE_SQL =
+  "INSERT INTO outbound_changes (call_id, created, revision, at) VALUES (?, ?, ?, ?)";
+const WAITING_CHANGES_SQL =
+  "SELECT seq, call_id, created, revision, at FROM outbound_changes ORDER BY seq LIMIT ?";
+const DROP_CHANGES_SQL = "DELETE FROM outbound_changes WHERE seq <= ?";
+
 /**
- * Records the outbox entries for one change of a call: one per enabled
- * endpoint that takes its type, coalesced with what waits. Call it inside the
- * transaction that stored the change. Returns how many endpoints it queued for.
+ * Records one change of a call in the outbox, inside the transaction that
+ * stored it: one row appended to the change log (always on the table's last
+ * page, no index: the webhook's path stays cheap) when an enabled endpoint
+ * takes calls; nothing otherwise. {@link fanOutChanges} turns it into a
+ * message per endpoint. Returns whether it was recorded.
  */
-export async function recordCallChange(db: SqlExecutor, change: CallChange): Promise<number> {
+export async function recordCallChange(db: SqlExecutor, change: CallChange): Promise<boolean> {
+  if (!(await db.first(CALL_ENDPOINTS_SQL))) return false;
+  await db.run(APPEND_CHANGE_SQL, [
+    change.callId,
+    change.created ? 1 : 0,
+    change.revision,
+    change.at,
+  ]);
+  return true;
+}
+
+/** Changes fanned out per transaction by default. */
+export const FAN_OUT_PAGE = 500;
+
+/**
+ * Turns up to `limit` logged changes, oldest first, into messages: one per
+ * enabled endpoint that takes the change's type, coalesced with what waits
+ * (exactly as if each had been queued when it was applied: the same ids, the
+ * same coalescing), then drops them from the log. Call it in a write
+ * transaction (the sender's turn; the end of `audit replay`). Returns how
+ * many changes it took: fewer than `limit` means the log is empty now.
+ */
+export async function fanOutChanges(db: SqlExecutor, limit = FAN_OUT_PAGE): Promise<number> {
+  const changes = await db.all(WAITING_CHANGES_SQL, [limit]);
+  const last = changes.at(-1);
+  if (last === undefined) return 0;
   const endpoints = await db.all(ENABLED_ENDPOINTS_SQL);
-  if (endpoints.length === 0) return 0;
+  for (const row of changes) {
+    await queueCallChange(db, endpoints, {
+      callId: String(row.call_id),
+      created: Number(row.created) === 1,
+      revision: Number(row.revision),
+      at: Number(row.at),
+    });
+  }
+  await db.run(DROP_CHANGES_SQL, [Number(last.seq)]);
+  return changes.length;
+}
+
+/** Changes logged and not yet fanned out (part of the outbound backlog). */
+export async function waitingChanges(db: SqlExecutor): Promise<number> {
+  const row = await db.first("SELECT COUNT(*) AS n FROM outbound_changes");
+  return Number(row?.n ?? 0);
+}
+
+/** Queues one change of a call for every endpoint of `endpoints` that takes its type. */
+async function queueCallChange(
+  db: SqlExecutor,
+  endpoints: readonly SqlRow[],
+  change: CallChange,
+): Promise<void> {
   const type: OutboundEventType = change.created ? "call.created" : "call.updated";
-  let queued = 0;
   for (const endpoint of endpoints) {
     const types = String(endpoint.types);
     // Either call type subscribes to the call: a change is announced as what it is when
@@ -82,13 +141,11 @@ export async function recordCallChange(db: SqlExecutor, change: CallChange): Pro
       revision: change.revision,
       payload: null,
       at: change.at,
+      // Always looked for, even for a change that created the call: a replay
+      // of the endpoint may have queued the call since it was logged.
       id: messageId(String(endpoint.id), String(change.revision)),
-      // A call that did not exist has no message waiting: nothing to coalesce with.
-      fresh: change.created,
     });
-    queued++;
   }
-  return queued;
 }
 
 /** A number dialed for the first time that no contact has. */
@@ -142,15 +199,11 @@ interface NewMessage {
   readonly revision: number;
   readonly payload: string | null;
   readonly at: number;
-  /** True when no message of this subject can exist yet (skips the look for one). */
-  readonly fresh?: boolean;
 }
 
 /** Queues a message for its endpoint and subject, coalesced with the one waiting (if any). */
 async function enqueue(db: SqlExecutor, message: NewMessage): Promise<"coalesced" | "queued"> {
-  const open = message.fresh
-    ? []
-    : await db.all(OPEN_MESSAGES_SQL, [message.endpointId, message.subject]);
+  const open = await db.all(OPEN_MESSAGES_SQL, [message.endpointId, message.subject]);
   let carried: SqlRow | null = null;
   let created = false;
   for (const row of open) {

@@ -1,7 +1,8 @@
 /**
  * The sender loop (DESIGN §11, STYLE 14): one owner, `start()`/`stop()`. Each
  * turn is one write transaction that records the attempts finished since the
- * last turn and claims due messages for the free delivery slots (bounded in
+ * last turn, fans the changes the applier logged out into messages (a page at
+ * a time, off the webhook's path) and claims due messages for the free delivery slots (bounded in
  * all and per endpoint, so a black-holed endpoint holds at most its own
  * slots); the claimed messages are then sent concurrently through the one
  * outbound HTTP client, and the loop sleeps until a delivery finishes, the
@@ -24,6 +25,7 @@ import {
   sweepOutbound,
 } from "./delivery_queue.ts";
 import { type HttpClient, OutboundError } from "./http_client.ts";
+import { FAN_OUT_PAGE, fanOutChanges } from "./outbox.ts";
 import { parseRetryAfter, type RetryPolicy } from "./retry_schedule.ts";
 import { signatureHeader } from "./signing.ts";
 
@@ -84,6 +86,7 @@ export interface SenderStatus {
 const RESPONSE_KEPT_BYTES = 1024;
 const BUSY_WINDOW_MS = 250;
 const SWEEP_EVERY_MS = 3_600_000;
+const STOP_FAN_OUT_PAGES = 20;
 
 /** The outbound sender. */
 export class OutboundSender {
@@ -105,6 +108,8 @@ export class OutboundSender {
   #lastSweep = 0;
   #turns = 0;
   #inboundAt = -Infinity;
+  /** Logged changes may wait to be fanned out (true at start: an earlier process may have left some). */
+  #changesWait = true;
 
   constructor(deps: SenderDeps) {
     this.#deps = deps;
@@ -124,9 +129,10 @@ export class OutboundSender {
     this.#wakeup.resolve();
   }
 
-  /** A webhook event was applied (and may have queued messages): yield to them, then look. */
+  /** A webhook event was applied (and may have logged a change): yield to them, then look. */
   inbound(): void {
     this.#inboundAt = performance.now();
+    this.#changesWait = true;
     this.wake();
   }
 
@@ -183,7 +189,7 @@ export class OutboundSender {
         }
         this.#pump();
         // More may be due right away (a backlog), or attempts finished meanwhile.
-        if (claimed.length > 0 || this.#finished.length > 0) continue;
+        if (claimed.length > 0 || this.#finished.length > 0 || this.#changesWait) continue;
       } catch (error) {
         failures++;
         this.#state = "store_unavailable";
@@ -207,6 +213,11 @@ export class OutboundSender {
     const results = this.#finished.splice(0).filter((result) => result.error !== ABORTED);
     await this.#deps.write(async (db) => {
       if (results.length > 0) await this.#record(db, results);
+      // A clean stop leaves messages, not logged changes (a few pages at most:
+      // a longer log waits for the next start).
+      for (let page = 0; page < STOP_FAN_OUT_PAGES; page++) {
+        if (await fanOutChanges(db, FAN_OUT_PAGE) < FAN_OUT_PAGE) break;
+      }
       await db.run(
         `UPDATE outbound_messages SET lease_owner = NULL, lease_until = NULL
           WHERE lease_owner = ? AND status = 'pending'`,
@@ -219,22 +230,31 @@ export class OutboundSender {
     });
   }
 
-  /** One transaction: record finished attempts, claim what is due for the free slots. */
+  /**
+   * One transaction: record finished attempts, fan the logged changes out into
+   * messages, claim what is due for the free slots.
+   */
   async #turn(): Promise<ClaimedMessage[]> {
     const results = this.#finished.splice(0);
     const now = this.#clock().getTime();
     const sweepDue = now - this.#lastSweep >= SWEEP_EVERY_MS;
-    // Nothing to record and no free slot: no transaction at all.
+    // Nothing to record, fan out or claim: no transaction at all.
     const room = Math.min(
       2 * this.#deps.concurrency - this.#inFlight.size - this.#queuedCount,
       this.#busy() ? this.#deps.busyBatch ?? 8 : Infinity,
     );
-    if (results.length === 0 && !sweepDue && room <= 0) {
+    const fanOut = this.#changesWait;
+    if (results.length === 0 && !sweepDue && room <= 0 && !fanOut) {
       return [];
     }
+    // Cleared before the transaction: a change applied meanwhile sets it again.
+    this.#changesWait = false;
     try {
       return await this.#deps.write(async (db) => {
         if (results.length > 0) await this.#record(db, results);
+        if (fanOut && await fanOutChanges(db, FAN_OUT_PAGE) === FAN_OUT_PAGE) {
+          this.#changesWait = true; // more than a page waits: the next turn goes on
+        }
         if (sweepDue) {
           await sweepOutbound(db, now - this.#deps.keepMs);
           this.#lastSweep = now;
@@ -254,8 +274,9 @@ export class OutboundSender {
         });
       });
     } catch (error) {
-      // Nothing was recorded: the results go again with the next turn.
+      // Nothing was recorded: the results go again with the next turn, and the changes wait.
       this.#finished.unshift(...results);
+      this.#changesWait ||= fanOut;
       throw error;
     }
   }

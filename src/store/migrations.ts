@@ -337,6 +337,22 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE TABLE IF NOT EXISTS console_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`,
     ],
   },
+  {
+    version: 14,
+    statements: [
+      // The outbox's change log (issue 23): one appended row per change of a
+      // call, in the apply transaction (its rowid makes every insert land on the
+      // table's last page, so the webhook's path writes no index of it); the
+      // sender turns them into per-endpoint messages in its own transactions.
+      `CREATE TABLE IF NOT EXISTS outbound_changes (
+        seq INTEGER PRIMARY KEY,
+        call_id TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        revision INTEGER NOT NULL,
+        at INTEGER NOT NULL
+      )`,
+    ],
+  },
 ];
 
 /**

@@ -18,7 +18,7 @@ import {
   type ClaimedMessage,
   recordAttempts,
 } from "../../src/outbound/delivery_queue.ts";
-import { resendMessage } from "../../src/outbound/outbox.ts";
+import { fanOutChanges, replayEndpoint, resendMessage } from "../../src/outbound/outbox.ts";
 
 const T0 = Date.UTC(2024, 4, 1, 12, 0, 0);
 let seq = 0; // events are received at T0 + seq seconds; each store starts again at 0
@@ -38,7 +38,14 @@ async function withStore(
   }
 }
 
+/** Applies a change of a call, then fans the logged change out as the sender's next turn would. */
 async function change(write: WriteTransactionRunner, callId: string, note: string) {
+  await applyOnly(write, callId, note);
+  await write((db) => fanOutChanges(db));
+}
+
+/** Applies a change of a call (logging it for the outbox), without fanning it out. */
+async function applyOnly(write: WriteTransactionRunner, callId: string, note: string) {
   seq++;
   const bodyText = callEventBody({
     callId,
@@ -98,6 +105,57 @@ Deno.test("changes of a call never tried coalesce into one message, announced as
   });
 });
 
+Deno.test("the apply transaction only appends the change to the log; fanning out makes the messages and empties it", async () => {
+  await withStore(async (write, db) => {
+    const { endpoint } = await createEndpoint(write, { url: "https://crm.example.com/hook" }, {
+      now: T0,
+      maxEndpoints: 50,
+    });
+    await createEndpoint(write, { url: "https://other.example.com/hook" }, {
+      now: T0,
+      maxEndpoints: 50,
+    });
+    await applyOnly(write, "c-1", "one");
+    await applyOnly(write, "c-2", "one");
+    await applyOnly(write, "c-1", "two");
+    assertEquals((await rows(db)).length, 0);
+    const logged = await db.all(
+      "SELECT call_id, created FROM outbound_changes ORDER BY seq",
+    );
+    assertEquals(logged.map((row) => [row.call_id, Number(row.created)]), [
+      ["c-1", 1],
+      ["c-2", 1],
+      ["c-1", 0],
+    ]);
+    // A page smaller than the log leaves the rest for the next turn.
+    assertEquals(await write((db) => fanOutChanges(db, 2)), 2);
+    assertEquals(await write((db) => fanOutChanges(db, 2)), 1);
+    assertEquals(await write((db) => fanOutChanges(db, 2)), 0);
+    assertEquals((await db.first("SELECT COUNT(*) AS n FROM outbound_changes"))!.n, 0);
+    const messages = await rows(db);
+    // Two calls × two endpoints; c-1's second change coalesced into its waiting message.
+    assertEquals(messages.length, 4);
+    assert(messages.every((m) => m.type === "call.created" && m.status === "pending"));
+    const mine = messages.filter((m) => String(m.id).startsWith(`msg_${endpoint.id.slice(3)}_`));
+    assertEquals(mine.length, 2);
+  });
+});
+
+Deno.test("a change logged before an endpoint replay coalesces with the replayed message: one open message per call", async () => {
+  await withStore(async (write, db) => {
+    const { endpoint } = await createEndpoint(write, { url: "https://crm.example.com/hook" }, {
+      now: T0,
+      maxEndpoints: 50,
+    });
+    await applyOnly(write, "c-1", "one");
+    assertEquals(await replayEndpoint(write, endpoint.id, 0, T0 + 5_000), 1);
+    await write((db) => fanOutChanges(db));
+    const open = (await rows(db)).filter((m) => m.status === "pending");
+    assertEquals(open.length, 1);
+    assertEquals(open[0]!.type, "call.created");
+  });
+});
+
 Deno.test("no endpoint, or a disabled one, records nothing", async () => {
   await withStore(async (write, db) => {
     await change(write, "c-1", "one");
@@ -108,6 +166,7 @@ Deno.test("no endpoint, or a disabled one, records nothing", async () => {
     await updateEndpoint(write, endpoint.id, { enabled: false }, T0);
     await change(write, "c-1", "two");
     assertEquals((await rows(db)).length, 0);
+    assertEquals((await db.first("SELECT COUNT(*) AS n FROM outbound_changes"))!.n, 0);
   });
 });
 
