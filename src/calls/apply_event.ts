@@ -74,9 +74,9 @@ const INSERT_EVENT_SQL = `INSERT INTO events
 const SAME_BODY_SQL = `SELECT COALESCE(body_sha256 = ?, body = ?) AS same
   FROM events WHERE event_key = ?`;
 
-const GET_CALL_SQL = `SELECT contact_external_id, prospect_id, user_id, order_updated_ms,
-  order_created_ms, order_received_ms, order_seq, data, first_seen_at, last_event_at
-  FROM calls WHERE id = ?`;
+const GET_CALL_SQL = `SELECT contact_external_id, prospect_id, user_id, disposition,
+  order_updated_ms, order_created_ms, order_received_ms, order_seq, data, first_seen_at,
+  last_event_at FROM calls WHERE id = ?`;
 
 const CALL_COLUMNS = [
   "contact_external_id",
@@ -104,6 +104,24 @@ const UPSERT_CALL_SQL = `INSERT INTO calls (id, ${CALL_COLUMNS.join(", ")}, chan
   ON CONFLICT (id) DO UPDATE SET ${
   [...CALL_COLUMNS, "change_seq"].map((c) => `${c} = excluded.${c}`).join(", ")
 } RETURNING change_seq`;
+
+/** The columns some index of `calls` other than its change index holds. */
+const INDEXED_CALL_COLUMNS = [
+  "contact_external_id",
+  "user_id",
+  "first_seen_at",
+  "disposition",
+] as const satisfies readonly (typeof CALL_COLUMNS[number])[];
+
+// An update that changes no indexed column but the change index sets only the
+// others: SQLite then rewrites no other index entry (the usual update of a
+// call — a state, a note, a recording — writes its row and one index entry).
+const LIGHT_CALL_COLUMNS = CALL_COLUMNS.filter((column) =>
+  !(INDEXED_CALL_COLUMNS as readonly string[]).includes(column)
+);
+const UPDATE_CALL_LIGHT_SQL = `UPDATE calls SET ${
+  LIGHT_CALL_COLUMNS.map((c) => `${c} = ?`).join(", ")
+}, change_seq = ${NEXT_CHANGE_SEQ} WHERE id = ? RETURNING change_seq`;
 
 const GET_PROSPECT_SQL = "SELECT data, updated_at FROM prospects WHERE id = ?";
 const GET_PROSPECT_EXTERNAL_ID_SQL = "SELECT external_id FROM prospects WHERE id = ?";
@@ -253,15 +271,21 @@ async function applyCall(
     first_seen_at: Math.min(stored?.firstSeenAt ?? receivedMs, receivedMs),
     last_event_at: Math.max(stored?.lastEventAt ?? receivedMs, receivedMs),
   };
-  const upserted = await db.first(UPSERT_CALL_SQL, [
-    event.callId,
-    ...CALL_COLUMNS.map((c) => values[c]),
-  ]);
+  const light = stored !== null &&
+    INDEXED_CALL_COLUMNS.every((column) => values[column] === stored.indexed[column]);
+  const upserted = light
+    ? await db.first(UPDATE_CALL_LIGHT_SQL, [
+      ...LIGHT_CALL_COLUMNS.map((c) => values[c]),
+      event.callId,
+    ])
+    : await db.first(UPSERT_CALL_SQL, [event.callId, ...CALL_COLUMNS.map((c) => values[c])]);
   return { created: stored === null, revision: Number(upserted?.change_seq ?? 0) };
 }
 
 interface StoredCall {
   snapshot: Snapshot;
+  /** The stored values of the indexed columns, as the driver read them. */
+  indexed: Record<typeof INDEXED_CALL_COLUMNS[number], SqlArg>;
   contactExternalId: string | null;
   prospectId: string | null;
   userId: string | null;
@@ -279,6 +303,12 @@ function storedCall(row: SqlRow, callId: string): StoredCall {
         seq: nullableInteger(row.order_seq) ?? 0,
       },
       data: storedObject(row.data, `calls.data of call ${callId}`),
+    },
+    indexed: {
+      contact_external_id: stringOrNull(row.contact_external_id),
+      user_id: stringOrNull(row.user_id),
+      first_seen_at: nullableInteger(row.first_seen_at),
+      disposition: stringOrNull(row.disposition),
     },
     contactExternalId: stringOrNull(row.contact_external_id),
     prospectId: stringOrNull(row.prospect_id),
