@@ -3,11 +3,11 @@
  * same applier the server runs (the same checks: chain, body hash, signature;
  * the same apply code), so a store rebuilt from the log equals the live one.
  * Idempotent: events already in the store are counted as duplicates. The
- * outbound changes it logs are fanned out into messages at the end. Stops at
+ * outbox entries it records become messages at the end. Stops at
  * the first line that does not verify, having applied everything before it.
  */
 import { Applier, type ApplierLog, AuditChainError, type LineOutcome } from "./applier.ts";
-import { FAN_OUT_PAGE, fanOutChanges } from "../outbound/outbox.ts";
+import { FAN_OUT_PAGE, fanOutEntries } from "../outbound/outbox.ts";
 import type { SqlExecutor } from "../store/sql.ts";
 import type { WriteTransactionRunner } from "../store/write_transaction.ts";
 import type { SigningKey } from "../symbo/signature.ts";
@@ -60,8 +60,8 @@ export async function replayAuditLog(deps: ReplayDeps): Promise<ReplaySummary> {
     },
   });
   await applier.runToEnd();
-  // The changes it logged become their messages now, as the server's sender
+  // The outbox entries it recorded become their messages now, as the server's sender
   // would make them: a rebuilt store holds the same outbox as the live one.
-  while (await deps.write((db) => fanOutChanges(db, FAN_OUT_PAGE)) === FAN_OUT_PAGE);
+  while (await deps.write((db) => fanOutEntries(db, FAN_OUT_PAGE)) === FAN_OUT_PAGE);
   return summary;
 }

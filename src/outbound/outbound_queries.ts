@@ -185,8 +185,8 @@ export async function outboundBacklog(
   const disabled = await db.first(
     "SELECT COUNT(*) AS n FROM outbound_endpoints WHERE enabled = 0",
   );
-  // The first logged change is the oldest (appended in apply order): no scan.
-  const change = await db.first("SELECT at AS oldest FROM outbound_changes ORDER BY seq LIMIT 1");
+  // The first entry is the oldest (appended in apply order): no scan.
+  const change = await db.first("SELECT at AS oldest FROM outbox_entries ORDER BY seq LIMIT 1");
   const oldest = [row?.oldest, change?.oldest]
     .filter((at) => at !== null && at !== undefined)
     .map(Number)

@@ -1,9 +1,10 @@
 /**
  * The outbox (DESIGN §11): the messages waiting to be sent. Each change of a
- * call is logged in the same transaction that stores it (`outbound_changes`),
- * so a change that was not stored is never sent and a crash never loses one;
- * the sender then fans each logged change out into a message per endpoint in
- * its own transactions, off the webhook's path.
+ * call records an outbox entry per matching endpoint in the same transaction
+ * that stores it (`outbox_entries`: appended, no index, so the webhook's path
+ * stays cheap), so a change that was not stored is never sent and a crash
+ * never loses one; the sender turns entries into messages in its own
+ * transactions, off the webhook's path.
  *
  * One open message per endpoint and subject (a call): a newer change of the
  * call replaces the message still waiting for it — in place while it was
@@ -54,73 +55,25 @@ const COALESCE_SQL = `UPDATE outbound_messages SET revision = ?, payload = ?, up
 const SUPERSEDE_SQL = `UPDATE outbound_messages SET status = 'superseded', updated_at = ?1,
   next_attempt_at = ?1, lease_owner = NULL, lease_until = NULL WHERE id = ?2`;
 
-const CALL_ENDPOINTS_SQL = `SELECT 1 FROM outbound_endpoints WHERE enabled = 1
-  AND (types LIKE '%"call.created"%' OR types LIKE '%"call.updated"%') LIMIT 1`;
-const APPEND_CHANGE_SQL =
-  "INSERT INTO outbound_changes (call_id, created, revision, at) VALUES (?, ?, ?, ?)";
-const WAITING_CHANGES_SQL =
-  "SELECT seq, call_id, created, revision, at FROM outbound_changes ORDER BY seq LIMIT ?";
-const DROP_CHANGES_SQL = "DELETE FROM outbound_changes WHERE seq <= ?";
+const APPEND_ENTRY_SQL = `INSERT INTO outbox_entries (endpoint_id, call_id, type, revision, at)
+  VALUES (?, ?, ?, ?, ?)`;
+const WAITING_ENTRIES_SQL = `SELECT seq, endpoint_id, call_id, type, revision, at
+  FROM outbox_entries ORDER BY seq LIMIT ?`;
+const DROP_ENTRIES_SQL = "DELETE FROM outbox_entries WHERE seq <= ?";
+const ENABLED_ENDPOINT_IDS_SQL = "SELECT id FROM outbound_endpoints WHERE enabled = 1";
 
 /**
- * Records one change of a call in the outbox, inside the transaction that
- * stored it: one row appended to the change log (always on the table's last
- * page, no index: the webhook's path stays cheap) when an enabled endpoint
- * takes calls; nothing otherwise. {@link fanOutChanges} turns it into a
- * message per endpoint. Returns whether it was recorded.
+ * Records the outbox entries for one change of a call, inside the transaction
+ * that stored it: one per enabled endpoint that takes its type, appended to
+ * `outbox_entries` (always on the table's last page, no index: the webhook's
+ * path stays cheap). {@link fanOutEntries} turns them into messages. Returns
+ * how many endpoints it recorded an entry for.
  */
-export async function recordCallChange(db: SqlExecutor, change: CallChange): Promise<boolean> {
-  if (!(await db.first(CALL_ENDPOINTS_SQL))) return false;
-  await db.run(APPEND_CHANGE_SQL, [
-    change.callId,
-    change.created ? 1 : 0,
-    change.revision,
-    change.at,
-  ]);
-  return true;
-}
-
-/** Changes fanned out per transaction by default. */
-export const FAN_OUT_PAGE = 500;
-
-/**
- * Turns up to `limit` logged changes, oldest first, into messages: one per
- * enabled endpoint that takes the change's type, coalesced with what waits
- * (exactly as if each had been queued when it was applied: the same ids, the
- * same coalescing), then drops them from the log. Call it in a write
- * transaction (the sender's turn; the end of `audit replay`). Returns how
- * many changes it took: fewer than `limit` means the log is empty now.
- */
-export async function fanOutChanges(db: SqlExecutor, limit = FAN_OUT_PAGE): Promise<number> {
-  const changes = await db.all(WAITING_CHANGES_SQL, [limit]);
-  const last = changes.at(-1);
-  if (last === undefined) return 0;
+export async function recordCallChange(db: SqlExecutor, change: CallChange): Promise<number> {
   const endpoints = await db.all(ENABLED_ENDPOINTS_SQL);
-  for (const row of changes) {
-    await queueCallChange(db, endpoints, {
-      callId: String(row.call_id),
-      created: Number(row.created) === 1,
-      revision: Number(row.revision),
-      at: Number(row.at),
-    });
-  }
-  await db.run(DROP_CHANGES_SQL, [Number(last.seq)]);
-  return changes.length;
-}
-
-/** Changes logged and not yet fanned out (part of the outbound backlog). */
-export async function waitingChanges(db: SqlExecutor): Promise<number> {
-  const row = await db.first("SELECT COUNT(*) AS n FROM outbound_changes");
-  return Number(row?.n ?? 0);
-}
-
-/** Queues one change of a call for every endpoint of `endpoints` that takes its type. */
-async function queueCallChange(
-  db: SqlExecutor,
-  endpoints: readonly SqlRow[],
-  change: CallChange,
-): Promise<void> {
+  if (endpoints.length === 0) return 0;
   const type: OutboundEventType = change.created ? "call.created" : "call.updated";
+  let recorded = 0;
   for (const endpoint of endpoints) {
     const types = String(endpoint.types);
     // Either call type subscribes to the call: a change is announced as what it is when
@@ -133,19 +86,54 @@ async function queueCallChange(
       ? "call.created"
       : null;
     if (takes === null) continue;
+    await db.run(APPEND_ENTRY_SQL, [
+      String(endpoint.id),
+      change.callId,
+      takes,
+      change.revision,
+      change.at,
+    ]);
+    recorded++;
+  }
+  return recorded;
+}
+
+/** Entries fanned out per transaction by default. */
+export const FAN_OUT_PAGE = 500;
+
+/**
+ * Turns up to `limit` outbox entries, oldest first, into messages, each
+ * coalesced with what waits for its endpoint and call exactly as if it had
+ * been queued when it was recorded (the same ids, the same coalescing), then
+ * drops them. An entry of an endpoint disabled or deleted since is dropped
+ * unsent (a replay sends the current state once it is enabled again). Call
+ * it in a write transaction (the sender's turn; the end of `audit replay`).
+ * Returns how many entries it took: fewer than `limit` means none wait now.
+ */
+export async function fanOutEntries(db: SqlExecutor, limit = FAN_OUT_PAGE): Promise<number> {
+  const entries = await db.all(WAITING_ENTRIES_SQL, [limit]);
+  const last = entries.at(-1);
+  if (last === undefined) return 0;
+  const enabled = new Set((await db.all(ENABLED_ENDPOINT_IDS_SQL)).map((row) => String(row.id)));
+  for (const entry of entries) {
+    const endpointId = String(entry.endpoint_id);
+    if (!enabled.has(endpointId)) continue;
+    const revision = Number(entry.revision);
     await enqueue(db, {
-      endpointId: String(endpoint.id),
-      subject: `call:${change.callId}`,
-      callId: change.callId,
-      type: takes,
-      revision: change.revision,
+      endpointId,
+      subject: `call:${String(entry.call_id)}`,
+      callId: String(entry.call_id),
+      type: String(entry.type) === "call.created" ? "call.created" : "call.updated",
+      revision,
       payload: null,
-      at: change.at,
+      at: Number(entry.at),
       // Always looked for, even for a change that created the call: a replay
-      // of the endpoint may have queued the call since it was logged.
-      id: messageId(String(endpoint.id), String(change.revision)),
+      // of the endpoint may have queued the call since the entry was recorded.
+      id: messageId(endpointId, String(revision)),
     });
   }
+  await db.run(DROP_ENTRIES_SQL, [Number(last.seq)]);
+  return entries.length;
 }
 
 /** A number dialed for the first time that no contact has. */

@@ -1,7 +1,7 @@
 /**
  * The sender loop (DESIGN §11, STYLE 14): one owner, `start()`/`stop()`. Each
  * turn is one write transaction that records the attempts finished since the
- * last turn, fans the changes the applier logged out into messages (a page at
+ * last turn, turns the outbox entries the applier recorded into messages (a page at
  * a time, off the webhook's path) and claims due messages for the free delivery slots (bounded in
  * all and per endpoint, so a black-holed endpoint holds at most its own
  * slots); the claimed messages are then sent concurrently through the one
@@ -25,7 +25,7 @@ import {
   sweepOutbound,
 } from "./delivery_queue.ts";
 import { type HttpClient, OutboundError } from "./http_client.ts";
-import { FAN_OUT_PAGE, fanOutChanges } from "./outbox.ts";
+import { FAN_OUT_PAGE, fanOutEntries } from "./outbox.ts";
 import { parseRetryAfter, type RetryPolicy } from "./retry_schedule.ts";
 import { signatureHeader } from "./signing.ts";
 
@@ -108,8 +108,8 @@ export class OutboundSender {
   #lastSweep = 0;
   #turns = 0;
   #inboundAt = -Infinity;
-  /** Logged changes may wait to be fanned out (true at start: an earlier process may have left some). */
-  #changesWait = true;
+  /** Outbox entries may wait to become messages (true at start: an earlier process may have left some). */
+  #entriesWait = true;
 
   constructor(deps: SenderDeps) {
     this.#deps = deps;
@@ -129,10 +129,10 @@ export class OutboundSender {
     this.#wakeup.resolve();
   }
 
-  /** A webhook event was applied (and may have logged a change): yield to them, then look. */
+  /** A webhook event was applied (and may have recorded outbox entries): yield to them, then look. */
   inbound(): void {
     this.#inboundAt = performance.now();
-    this.#changesWait = true;
+    this.#entriesWait = true;
     this.wake();
   }
 
@@ -189,7 +189,7 @@ export class OutboundSender {
         }
         this.#pump();
         // More may be due right away (a backlog), or attempts finished meanwhile.
-        if (claimed.length > 0 || this.#finished.length > 0 || this.#changesWait) continue;
+        if (claimed.length > 0 || this.#finished.length > 0 || this.#entriesWait) continue;
       } catch (error) {
         failures++;
         this.#state = "store_unavailable";
@@ -213,10 +213,10 @@ export class OutboundSender {
     const results = this.#finished.splice(0).filter((result) => result.error !== ABORTED);
     await this.#deps.write(async (db) => {
       if (results.length > 0) await this.#record(db, results);
-      // A clean stop leaves messages, not logged changes (a few pages at most:
+      // A clean stop leaves messages, not outbox entries (a few pages at most:
       // a longer log waits for the next start).
       for (let page = 0; page < STOP_FAN_OUT_PAGES; page++) {
-        if (await fanOutChanges(db, FAN_OUT_PAGE) < FAN_OUT_PAGE) break;
+        if (await fanOutEntries(db, FAN_OUT_PAGE) < FAN_OUT_PAGE) break;
       }
       await db.run(
         `UPDATE outbound_messages SET lease_owner = NULL, lease_until = NULL
@@ -231,7 +231,7 @@ export class OutboundSender {
   }
 
   /**
-   * One transaction: record finished attempts, fan the logged changes out into
+   * One transaction: record finished attempts, turn the outbox entries into
    * messages, claim what is due for the free slots.
    */
   async #turn(): Promise<ClaimedMessage[]> {
@@ -243,17 +243,17 @@ export class OutboundSender {
       2 * this.#deps.concurrency - this.#inFlight.size - this.#queuedCount,
       this.#busy() ? this.#deps.busyBatch ?? 8 : Infinity,
     );
-    const fanOut = this.#changesWait;
+    const fanOut = this.#entriesWait;
     if (results.length === 0 && !sweepDue && room <= 0 && !fanOut) {
       return [];
     }
     // Cleared before the transaction: a change applied meanwhile sets it again.
-    this.#changesWait = false;
+    this.#entriesWait = false;
     try {
       return await this.#deps.write(async (db) => {
         if (results.length > 0) await this.#record(db, results);
-        if (fanOut && await fanOutChanges(db, FAN_OUT_PAGE) === FAN_OUT_PAGE) {
-          this.#changesWait = true; // more than a page waits: the next turn goes on
+        if (fanOut && await fanOutEntries(db, FAN_OUT_PAGE) === FAN_OUT_PAGE) {
+          this.#entriesWait = true; // more than a page waits: the next turn goes on
         }
         if (sweepDue) {
           await sweepOutbound(db, now - this.#deps.keepMs);
@@ -274,9 +274,9 @@ export class OutboundSender {
         });
       });
     } catch (error) {
-      // Nothing was recorded: the results go again with the next turn, and the changes wait.
+      // Nothing was recorded: the results go again with the next turn, and the entries wait.
       this.#finished.unshift(...results);
-      this.#changesWait ||= fanOut;
+      this.#entriesWait ||= fanOut;
       throw error;
     }
   }

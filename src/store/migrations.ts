@@ -340,14 +340,15 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 14,
     statements: [
-      // The outbox's change log (issue 23): one appended row per change of a
-      // call, in the apply transaction (its rowid makes every insert land on the
-      // table's last page, so the webhook's path writes no index of it); the
-      // sender turns them into per-endpoint messages in its own transactions.
-      `CREATE TABLE IF NOT EXISTS outbound_changes (
+      // The outbox's entries (issue 23): one appended row per change of a call
+      // and matching endpoint, in the apply transaction (its rowid puts every
+      // insert on the table's last page, so the webhook's path writes no index);
+      // the sender turns them into messages in its own transactions.
+      `CREATE TABLE IF NOT EXISTS outbox_entries (
         seq INTEGER PRIMARY KEY,
+        endpoint_id TEXT NOT NULL,
         call_id TEXT NOT NULL,
-        created INTEGER NOT NULL,
+        type TEXT NOT NULL,
         revision INTEGER NOT NULL,
         at INTEGER NOT NULL
       )`,

@@ -18,7 +18,7 @@ import {
   type ClaimedMessage,
   recordAttempts,
 } from "../../src/outbound/delivery_queue.ts";
-import { fanOutChanges, replayEndpoint, resendMessage } from "../../src/outbound/outbox.ts";
+import { fanOutEntries, replayEndpoint, resendMessage } from "../../src/outbound/outbox.ts";
 
 const T0 = Date.UTC(2024, 4, 1, 12, 0, 0);
 let seq = 0; // events are received at T0 + seq seconds; each store starts again at 0
@@ -38,13 +38,13 @@ async function withStore(
   }
 }
 
-/** Applies a change of a call, then fans the logged change out as the sender's next turn would. */
+/** Applies a change of a call, then turns its outbox entries into messages as the sender's next turn would. */
 async function change(write: WriteTransactionRunner, callId: string, note: string) {
   await applyOnly(write, callId, note);
-  await write((db) => fanOutChanges(db));
+  await write((db) => fanOutEntries(db));
 }
 
-/** Applies a change of a call (logging it for the outbox), without fanning it out. */
+/** Applies a change of a call (recording its outbox entries), without turning them into messages. */
 async function applyOnly(write: WriteTransactionRunner, callId: string, note: string) {
   seq++;
   const bodyText = callEventBody({
@@ -105,43 +105,57 @@ Deno.test("changes of a call never tried coalesce into one message, announced as
   });
 });
 
-Deno.test("the apply transaction only appends the change to the log; fanning out makes the messages and empties it", async () => {
+Deno.test("the apply transaction appends one outbox entry per endpoint; fanning out makes the messages and drops the entries", async () => {
   await withStore(async (write, db) => {
     const { endpoint } = await createEndpoint(write, { url: "https://crm.example.com/hook" }, {
       now: T0,
       maxEndpoints: 50,
     });
-    await createEndpoint(write, { url: "https://other.example.com/hook" }, {
-      now: T0,
-      maxEndpoints: 50,
-    });
+    const { endpoint: other } = await createEndpoint(write, {
+      url: "https://other.example.com/hook",
+    }, { now: T0, maxEndpoints: 50 });
     await applyOnly(write, "c-1", "one");
     await applyOnly(write, "c-2", "one");
     await applyOnly(write, "c-1", "two");
     assertEquals((await rows(db)).length, 0);
-    const logged = await db.all(
-      "SELECT call_id, created FROM outbound_changes ORDER BY seq",
+    const entries = await db.all(
+      "SELECT endpoint_id, call_id, type FROM outbox_entries ORDER BY seq",
     );
-    assertEquals(logged.map((row) => [row.call_id, Number(row.created)]), [
-      ["c-1", 1],
-      ["c-2", 1],
-      ["c-1", 0],
+    assertEquals(entries.map((row) => [row.endpoint_id, row.call_id, row.type]), [
+      [endpoint.id, "c-1", "call.created"],
+      [other.id, "c-1", "call.created"],
+      [endpoint.id, "c-2", "call.created"],
+      [other.id, "c-2", "call.created"],
+      [endpoint.id, "c-1", "call.updated"],
+      [other.id, "c-1", "call.updated"],
     ]);
-    // A page smaller than the log leaves the rest for the next turn.
-    assertEquals(await write((db) => fanOutChanges(db, 2)), 2);
-    assertEquals(await write((db) => fanOutChanges(db, 2)), 1);
-    assertEquals(await write((db) => fanOutChanges(db, 2)), 0);
-    assertEquals((await db.first("SELECT COUNT(*) AS n FROM outbound_changes"))!.n, 0);
+    // A page smaller than what waits leaves the rest for the next turn.
+    assertEquals(await write((db) => fanOutEntries(db, 4)), 4);
+    assertEquals(await write((db) => fanOutEntries(db, 4)), 2);
+    assertEquals(await write((db) => fanOutEntries(db, 4)), 0);
+    assertEquals(Number((await db.first("SELECT COUNT(*) AS n FROM outbox_entries"))!.n), 0);
     const messages = await rows(db);
-    // Two calls × two endpoints; c-1's second change coalesced into its waiting message.
+    // Two calls × two endpoints; c-1's update coalesced into its waiting message.
     assertEquals(messages.length, 4);
     assert(messages.every((m) => m.type === "call.created" && m.status === "pending"));
-    const mine = messages.filter((m) => String(m.id).startsWith(`msg_${endpoint.id.slice(3)}_`));
-    assertEquals(mine.length, 2);
   });
 });
 
-Deno.test("a change logged before an endpoint replay coalesces with the replayed message: one open message per call", async () => {
+Deno.test("entries of an endpoint disabled before they became messages are dropped unsent", async () => {
+  await withStore(async (write, db) => {
+    const { endpoint } = await createEndpoint(write, { url: "https://crm.example.com/hook" }, {
+      now: T0,
+      maxEndpoints: 50,
+    });
+    await applyOnly(write, "c-1", "one");
+    await updateEndpoint(write, endpoint.id, { enabled: false }, T0);
+    assertEquals(await write((db) => fanOutEntries(db)), 1);
+    assertEquals((await rows(db)).length, 0);
+    assertEquals(Number((await db.first("SELECT COUNT(*) AS n FROM outbox_entries"))!.n), 0);
+  });
+});
+
+Deno.test("an entry recorded before an endpoint replay coalesces with the replayed message: one open message per call", async () => {
   await withStore(async (write, db) => {
     const { endpoint } = await createEndpoint(write, { url: "https://crm.example.com/hook" }, {
       now: T0,
@@ -149,7 +163,7 @@ Deno.test("a change logged before an endpoint replay coalesces with the replayed
     });
     await applyOnly(write, "c-1", "one");
     assertEquals(await replayEndpoint(write, endpoint.id, 0, T0 + 5_000), 1);
-    await write((db) => fanOutChanges(db));
+    await write((db) => fanOutEntries(db));
     const open = (await rows(db)).filter((m) => m.status === "pending");
     assertEquals(open.length, 1);
     assertEquals(open[0]!.type, "call.created");
@@ -166,7 +180,7 @@ Deno.test("no endpoint, or a disabled one, records nothing", async () => {
     await updateEndpoint(write, endpoint.id, { enabled: false }, T0);
     await change(write, "c-1", "two");
     assertEquals((await rows(db)).length, 0);
-    assertEquals((await db.first("SELECT COUNT(*) AS n FROM outbound_changes"))!.n, 0);
+    assertEquals(Number((await db.first("SELECT COUNT(*) AS n FROM outbox_entries"))!.n), 0);
   });
 });
 
