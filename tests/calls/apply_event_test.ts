@@ -12,6 +12,7 @@ import { clientExecutor } from "../../src/store/sql.ts";
 import { emptyContact } from "../../src/contacts/contact.ts";
 import { saveContact } from "../../src/contacts/contact_store.ts";
 import { clientWriteTransactions } from "../../src/store/write_transaction.ts";
+import { callEventBody } from "../helpers/events.ts";
 
 const GUIDE_FIXTURE = new URL("../fixtures/symbo_guide_call_created.json", import.meta.url);
 const GUIDE_CALL_ID = "2dc92583-0376-469b-9909-3a020b75d777";
@@ -570,5 +571,39 @@ Deno.test("events stored before body hashes were kept still tell a re-delivery f
     assert.equal((await deliver(client, first, 2)).status, "duplicate");
     const other = callEvent("e1", "call:updated", { note: "other" });
     assert.deepEqual((await deliver(client, other, 3)).flags, ["id_conflict"]);
+  });
+});
+
+Deno.test("an update that changes no indexed column and one that does both leave the row and every index as a full rewrite would", async () => {
+  await withStore(async (client) => {
+    const body = (disposition: string, note: string, updatedAt: string) =>
+      callEventBody({ callId: "c-light", disposition, note, updatedAt });
+    const expect = async (disposition: string, note: string, changeSeq: number) => {
+      for (
+        const [index, where] of [
+          ["calls_by_change", "change_seq > 0"],
+          ["calls_by_first_seen", "first_seen_at >= 0"],
+        ]
+      ) {
+        const { rows } = await client.execute(
+          `SELECT disposition, change_seq, json_extract(data, '$.note') AS note
+            FROM calls INDEXED BY ${index} WHERE ${where}`,
+        );
+        assert.equal(rows.length, 1, index);
+        assert.equal(rows[0]!.disposition, disposition, index);
+        assert.equal(rows[0]!.note, note, index);
+        assert.equal(Number(rows[0]!.change_seq), changeSeq, index);
+      }
+    };
+    await deliver(client, body("no_answer", "first", "2024-05-01T12:00:00.000Z"), 1);
+    await expect("no_answer", "first", 1);
+    // Same disposition, contact, rep and first sighting: only the other columns change.
+    await deliver(client, body("no_answer", "second", "2024-05-01T12:01:00.000Z"), 2);
+    await expect("no_answer", "second", 2);
+    // The disposition (held by an index) changes too.
+    await deliver(client, body("answered_positive", "third", "2024-05-01T12:02:00.000Z"), 3);
+    await expect("answered_positive", "third", 3);
+    const check = await client.execute("PRAGMA integrity_check");
+    assert.equal(check.rows[0]![0], "ok");
   });
 });
