@@ -583,7 +583,7 @@ Deno.test("an update that changes no indexed column and one that does both leave
         const [index, where] of [
           ["calls_by_change", "change_seq > 0"],
           ["calls_by_first_seen", "first_seen_at >= 0"],
-        ]
+        ] as const
       ) {
         const { rows } = await client.execute(
           `SELECT disposition, change_seq, json_extract(data, '$.note') AS note
