@@ -602,7 +602,7 @@ async function guardPrune(
     )) ?? {},
     "n",
   );
-  if (before <= 0 || doomed <= fraction * before) return;
+  if (!exceedsPruneGuard(doomed, before, fraction)) return;
   const percent = (n: number) => `${Math.round(n * 1000) / 10}%`;
   throw new ImportError(
     label,
@@ -614,6 +614,19 @@ async function guardPrune(
       "(API and console: force_prune=true).",
     { reason: "prune_guard" },
   );
+}
+
+/**
+ * The prune guard's rule: deleting `doomed` of the `before` stored contacts is
+ * past `maxFraction` (an empty store is never guarded). The console's dry run
+ * uses it to say, before Apply, that the prune needs a confirmation.
+ */
+export function exceedsPruneGuard(
+  doomed: number,
+  before: number,
+  maxFraction: number = DEFAULT_MAX_PRUNE_FRACTION,
+): boolean {
+  return before > 0 && doomed > maxFraction * before;
 }
 
 /** Deletes, through `deleteContact`, every contact the file did not name. */

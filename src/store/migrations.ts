@@ -337,6 +337,21 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE TABLE IF NOT EXISTS console_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`,
     ],
   },
+  {
+    version: 14,
+    statements: [
+      // Import history (issue 21): each import job's summary as JSON (state,
+      // counts, options, times, warnings), bounded to the newest 100 by its writer,
+      // so the console's list of imports survives a restart.
+      `CREATE TABLE IF NOT EXISTS import_history (
+        id TEXT PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        state TEXT NOT NULL,
+        job TEXT NOT NULL
+      ) WITHOUT ROWID`,
+      `CREATE INDEX IF NOT EXISTS import_history_by_start ON import_history (started_at)`,
+    ],
+  },
 ];
 
 /**
