@@ -833,14 +833,14 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
           if (!job) return notFoundPage("No import job has this id.");
           const jobPage = (status: number, error: string) =>
             html(<ImportJobPage csrf={session.csrf} job={job} error={error} />, status);
-          if (!jobs || !job.dryRun || job.state === "running" || !job.summary) {
+          if (!jobs || !job.dryRun || job.state === "running" || !job.headerRow) {
             return jobPage(409, "Only a finished dry run's mapping can be changed.");
           }
           const form = await readForm(request);
           if (!form) return jobPage(400, "The mapping form could not be read; reload the page.");
           let userMap: UserMap | null;
           try {
-            userMap = mappingFromForm(job.summary.headerRow, form, job.options.userMap);
+            userMap = mappingFromForm(job.headerRow, form, job.options.userMap);
           } catch (error) {
             if (error instanceof HeaderMapError) return jobPage(400, error.message);
             throw error;

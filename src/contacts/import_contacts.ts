@@ -219,12 +219,18 @@ export class ImportError extends Error {
    * it); `store_busy` when another writer (a CLI import) held the store.
    */
   readonly reason: "prune_guard" | "store_busy" | undefined;
+  /** The header line, when the header itself was the problem (a mapping can fix it). */
+  readonly headerRow: readonly string[] | undefined;
 
   constructor(
     fileLabel: string,
     line: number | null,
     problem: string,
-    options: ErrorOptions & { summary?: ImportSummary; reason?: "prune_guard" | "store_busy" } = {},
+    options: ErrorOptions & {
+      summary?: ImportSummary;
+      reason?: "prune_guard" | "store_busy";
+      headerRow?: readonly string[];
+    } = {},
   ) {
     super(line === null ? `${fileLabel}: ${problem}` : `${fileLabel}, line ${line}: ${problem}`, {
       cause: options.cause,
@@ -233,6 +239,7 @@ export class ImportError extends Error {
     this.line = line;
     this.summary = options.summary;
     this.reason = options.reason;
+    this.headerRow = options.headerRow ?? options.summary?.headerRow;
   }
 }
 
@@ -318,6 +325,7 @@ export async function importContacts(
         label,
         headerLine,
         `${resolution.errors.join("; ")}; ${NOTHING_IMPORTED}`,
+        { headerRow: names },
       );
     }
     if (resolution.missingRequired.length > 0) {
@@ -325,6 +333,7 @@ export async function importContacts(
         label,
         headerLine,
         `${describeMissingColumns(resolution, names)}; ${NOTHING_IMPORTED}`,
+        { headerRow: names },
       );
     }
 

@@ -109,6 +109,8 @@ export interface ImportJob {
   readonly uploadKeptUntil: string | null;
   /** A dry run with prune: what it would delete, against the guard. */
   readonly pruneCheck: PruneCheck | null;
+  /** The file's header line once read (also when the header was the problem), for the mapping editor. */
+  readonly headerRow: readonly string[] | null;
 }
 
 /** What a re-run of a dry run's kept upload changes (everything else is the dry run's). */
@@ -225,6 +227,9 @@ export interface ImportJobsDeps {
   /** Save every job to the store's import history. Default true. */
   readonly history?: boolean;
 }
+
+/** Most header columns a job keeps (the summary's mapping table has them all). */
+const MAX_HEADER_COLUMNS = 1000;
 
 /** How many dry runs' uploads are kept, by default. */
 export const DEFAULT_KEPT_UPLOADS = 3;
@@ -372,6 +377,7 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
         summary: toJson(summary),
         hasRejects: record.rejectsPath !== null,
         finishedAt: clock().toISOString(),
+        headerRow: summary.headerRow.slice(0, MAX_HEADER_COLUMNS),
         pruneCheck: storedBefore === null
           ? null
           : pruneCheckOf(summary.pruned, storedBefore, deps.maxPruneFraction),
@@ -394,6 +400,9 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
         summary: summary ? toJson(summary) : null,
         rowsRead: summary?.rows ?? record.job.rowsRead,
         hasRejects: record.rejectsPath !== null,
+        headerRow: error instanceof ImportError && error.headerRow
+          ? error.headerRow.slice(0, MAX_HEADER_COLUMNS)
+          : null,
         error: error instanceof ImportError
           ? {
             code: error.reason === "prune_guard"
@@ -503,6 +512,7 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
         fromJob,
         uploadKeptUntil: null,
         pruneCheck: null,
+        headerRow: null,
       },
       rejectsPath: null,
       done: Promise.resolve(),

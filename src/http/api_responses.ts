@@ -163,6 +163,9 @@ export const ImportJobBody = z.object({
   }).nullable().describe(
     "A dry run with prune: what the prune would delete, and whether that is past contacts.max_prune_fraction.",
   ),
+  headerRow: z.array(z.string()).nullable().describe(
+    "The file's header line once read (also when a missing column failed the job).",
+  ),
 }).meta({ id: "ImportJob" });
 
 /** `GET /api/imports`. */

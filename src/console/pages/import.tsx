@@ -198,7 +198,7 @@ export function ImportJobPage(
             </p>
           )
         : null}
-      {!running && job.dryRun && job.uploadKeptUntil !== null && job.summary
+      {!running && job.dryRun && job.uploadKeptUntil !== null && job.headerRow
         ? <MappingEditor csrf={props.csrf} job={job} />
         : null}
     </Layout>
@@ -316,7 +316,7 @@ function ApplyForm(props: { csrf: string; job: ImportJobView }) {
 /** The column mapping editor: the file's headers and the field each should feed (`--map`'s rules). */
 function MappingEditor(props: { csrf: string; job: ImportJobView }) {
   const { job } = props;
-  const headers = job.summary?.headerRow ?? [];
+  const headers = job.headerRow ?? [];
   const shown = headers.slice(0, MAX_MAPPING_COLUMNS);
   const current = new Map((job.summary?.mapping ?? []).map((m) => [m.header, m.field]));
   const userMap = job.options.userMap ?? {};
