@@ -552,26 +552,30 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
       sweepKept();
       return jobs.get(id)?.job;
     },
-    rerun(id, changes) {
+    async rerun(id, changes) {
       sweepKept();
-      const upload = kept.get(id);
-      if (!upload || !jobs.has(id)) {
-        return Promise.reject(
-          new ImportSubmitError(
-            "upload_gone",
-            `The file of dry run ${id} is no longer kept (a dry run's upload is kept for ` +
-              `${Math.round(keptMs / 60_000)} minutes, for the newest ${keptMax} dry runs, and ` +
-              "never across a restart), so nothing was imported. Upload the file again.",
-          ),
+      const gone = () =>
+        new ImportSubmitError(
+          "upload_gone",
+          `The file of dry run ${id} is no longer kept (a dry run's upload is kept for ` +
+            `${Math.round(keptMs / 60_000)} minutes, for the newest ${keptMax} dry runs, and ` +
+            "never across a restart), so nothing was imported. Upload the file again.",
         );
+      const upload = kept.get(id);
+      if (!upload || !jobs.has(id)) throw gone();
+      // Someone may have removed it under us: that is "gone" too, never a failed import.
+      const size = await Deno.stat(upload.path).then((info) => info.isFile ? info.size : -1)
+        .catch(() => -1);
+      if (size !== upload.size) {
+        dropKept(id);
+        throw gone();
       }
-      if (running) return Promise.reject(busyError(running.job));
+      if (kept.get(id) !== upload) throw gone();
+      if (running) throw busyError(running.job);
       if (spooling) {
-        return Promise.reject(
-          new ImportSubmitError(
-            "busy",
-            "Another import is being uploaded; try again when it has finished.",
-          ),
+        throw new ImportSubmitError(
+          "busy",
+          "Another import is being uploaded; try again when it has finished.",
         );
       }
       const { userMap: _previousMap, ...rest } = upload.options;
@@ -582,17 +586,13 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
         forcePrune: changes.forcePrune ?? upload.options.forcePrune ?? false,
         ...(userMap ? { userMap } : {}),
       };
-      try {
-        checkOptions(options);
-      } catch (error) {
-        return Promise.reject(error);
-      }
+      checkOptions(options);
       // The upload passes to the new job (a dry run keeps it again).
       kept.delete(id);
       const record = jobs.get(id);
       if (record) update(record, { uploadKeptUntil: null });
       scheduleSweep();
-      return Promise.resolve(start(upload.path, upload.size, options, true, id));
+      return start(upload.path, upload.size, options, true, id);
     },
     list() {
       sweepKept();
