@@ -429,7 +429,7 @@ function Summary(props: { summary: Json; warningsHref?: string }) {
       {Array.isArray(s.mapping)
         ? (
           // The import's own table (header, field, why), when it gives one.
-          <table id="mapping">
+          <table id="mapping" tabindex={0}>
             <thead>
               <tr>
                 <th scope="col">Column in the file</th>
@@ -449,7 +449,7 @@ function Summary(props: { summary: Json; warningsHref?: string }) {
           </table>
         )
         : (
-          <table id="mapping">
+          <table id="mapping" tabindex={0}>
             <thead>
               <tr>
                 <th scope="col">Column in the file</th>
