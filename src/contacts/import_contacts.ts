@@ -620,7 +620,7 @@ async function guardPrune(
       percent(doomed / before)
     }), more than contacts.max_prune_fraction (${percent(fraction)}); the file may be cut off. ` +
       `${NOTHING_IMPORTED}. If the file is complete, run it again with --force-prune ` +
-      "(API and console: force_prune=true).",
+      "(API: force_prune=true; console: confirm it on the dry run's page).",
     { reason: "prune_guard" },
   );
 }

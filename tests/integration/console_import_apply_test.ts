@@ -152,6 +152,17 @@ Deno.test("Apply in the console imports the dry run's upload with its options; t
     assertMatch(dryPage.text, /data-option="file">export\.csv</);
     assertEquals(spooled(dir).length, 1);
 
+    // Without the session's CSRF token, nothing is applied.
+    const forged = await fetch(`${c.url}${dryPath}/apply`, {
+      method: "POST",
+      headers: { cookie: c.cookie, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrf: "not-this-session" }),
+      redirect: "manual",
+    });
+    assertEquals(forged.status, 403);
+    await forged.body?.cancel();
+    assertEquals(spooled(dir).length, 1);
+
     // The apply: a URL-encoded form with the CSRF token and nothing else.
     const apply = await post(c, `${dryPath}/apply`);
     await apply.body?.cancel();
