@@ -883,7 +883,7 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
         path: "/console/import/:id/rejects.csv",
         handler: signedIn((_request, params) => {
           // Every rejected row (the page shows the first 20): the job's rejects file,
-          // as long as the file is as big as the upload it came from.
+          // streamed (bounded by the upload it came from).
           const body = jobs?.rejectsCsv(params.id ?? "");
           if (!body) {
             return notFoundPage(
@@ -922,7 +922,9 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
     const live = deps.importJobs?.get(id);
     if (live) return live;
     if (id === "" || id.length > 100) return undefined;
-    return await getImportHistoryJob(deps.store.reader, id);
+    const stored = await getImportHistoryJob(deps.store.reader, id);
+    // Rejects files live with the process's newest jobs only.
+    return stored ? { ...stored, hasRejects: false } : undefined;
   }
 
   /** Starts a dry run's re-run (Apply, or a new mapping) and goes to it; a refusal is said on the dry run's page. */
