@@ -192,5 +192,7 @@ export function submitError(error: ImportSubmitError): HttpError {
       return new HttpError(408, "upload_stalled", error.message);
     case "bad_option":
       return new HttpError(400, "invalid_query", error.message);
+    case "upload_gone":
+      return new HttpError(410, "upload_gone", error.message);
   }
 }

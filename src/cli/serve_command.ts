@@ -18,6 +18,8 @@ import { contactRoutes } from "../admin/contact_routes.ts";
 import { DEFAULT_IMPORT_WAIT_MS, importRoutes } from "../admin/import_route.ts";
 import { createImportJobs } from "../contacts/import_jobs.ts";
 import { resetImportSpoolDir } from "../contacts/import_spool_dir.ts";
+import { markInterruptedImports } from "../contacts/import_history.ts";
+import { messageOf } from "../error_message.ts";
 import { SourceRunner } from "../contacts/sources/source_runner.ts";
 import { sourceHttpOver } from "../contacts/sources/source_http.ts";
 import { sourceRoutes } from "../admin/source_routes.ts";
@@ -430,6 +432,12 @@ export async function startServer(
     uploadTimeoutMs: config.admin.import_upload_timeout_ms,
     maxPruneFraction: config.contacts.max_prune_fraction,
   });
+  // Import history (issue 21): a job the last process left running was interrupted.
+  await markInterruptedImports(store.write, clock()).catch((error) =>
+    logger("import").warn("The import history could not be updated at start: {error}", {
+      error: messageOf(error),
+    })
+  );
 
   // Scheduled contact sources (issue 19): downloads spool under the data folder, owner-only.
   const sourceRuns = metrics.counter(

@@ -47,6 +47,7 @@ import { HTML_HEADERS } from "./console_headers.ts";
 import {
   type ImportJob,
   type ImportJobs,
+  type ImportRerun,
   ImportSubmitError,
   type SpooledUpload,
 } from "../contacts/import_jobs.ts";
@@ -69,6 +70,14 @@ import { callsCsvResponse } from "./calls_csv.ts";
 import { csvLine } from "../csv/csv_cell.ts";
 import { ContactPage, ContactsPage } from "./pages/contacts.tsx";
 import { ImportJobPage, ImportPage } from "./pages/import.tsx";
+import {
+  getImportHistoryJob,
+  IMPORT_HISTORY_KEEP,
+  type ImportJobView,
+  listImportHistory,
+} from "../contacts/import_history.ts";
+import { HeaderMapError, type UserMap } from "../contacts/csv_headers.ts";
+import { mappingFromForm } from "./import_mapping_form.ts";
 import { LoginPage } from "./pages/login.tsx";
 import { type OverviewCheck, OverviewPage } from "./pages/overview.tsx";
 import { UnknownNumbersPage } from "./pages/unknown_numbers.tsx";
@@ -709,11 +718,11 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       {
         method: "GET",
         path: "/console/import",
-        handler: signedIn((_request, _params, session) =>
+        handler: signedIn(async (_request, _params, session) =>
           html(
             <ImportPage
               csrf={session.csrf}
-              jobs={jobs ? jobs.list() : null}
+              jobs={jobs ? await importList(jobs) : null}
               maxBytes={deps.maxImportBytes}
               defaultRegion={region}
             />,
@@ -733,11 +742,11 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
           if (!jobs) {
             return errorResponse(503, "imports_unavailable", "Import jobs are not wired in.");
           }
-          const page = (status: number, error: string) =>
+          const page = async (status: number, error: string) =>
             html(
               <ImportPage
                 csrf={session.csrf}
-                jobs={jobs.list()}
+                jobs={await importList(jobs)}
                 maxBytes={deps.maxImportBytes}
                 defaultRegion={region}
                 error={error}
@@ -777,10 +786,66 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       {
         method: "GET",
         path: "/console/import/:id",
-        handler: signedIn((_request, params, session) => {
-          const job = jobs?.get(params.id ?? "");
-          if (!job) return notFoundPage("No import job has this id (jobs are kept in memory).");
-          return html(<ImportJobPage csrf={session.csrf} job={job} defaultRegion={region} />);
+        handler: signedIn(async (_request, params, session) => {
+          const job = await findImportJob(params.id ?? "");
+          if (!job) {
+            return notFoundPage(
+              "No import job has this id (the history keeps the newest 100 imports).",
+            );
+          }
+          return html(<ImportJobPage csrf={session.csrf} job={job} />);
+        }),
+      },
+      {
+        method: "POST",
+        path: "/console/import/:id/apply",
+        // Applies the dry run's kept upload with the dry run's options: no second file.
+        handler: signedIn(async (request, params, session) => {
+          const job = await findImportJob(params.id ?? "");
+          if (!job) return notFoundPage("No import job has this id.");
+          const jobPage = (status: number, error: string) =>
+            html(<ImportJobPage csrf={session.csrf} job={job} error={error} />, status);
+          if (!jobs || !job.dryRun || job.state !== "succeeded") {
+            return jobPage(409, "Only a finished dry run can be applied.");
+          }
+          const form = await readForm(request);
+          const check = job.pruneCheck;
+          const confirmed = check?.exceedsGuard === true &&
+            form?.get("confirm_prune") === String(check.wouldDelete);
+          if (check?.exceedsGuard && !confirmed) {
+            return jobPage(
+              422,
+              `Not applied: the prune would delete ${check.wouldDelete} of the ${check.storedBefore} ` +
+                `stored contacts, more than contacts.max_prune_fraction allows. Tick “I checked the ` +
+                `file: delete ${check.wouldDelete} of the ${check.storedBefore} contacts” to confirm, ` +
+                "or upload a complete file.",
+            );
+          }
+          return await rerunImport(jobs, job.id, { dryRun: false, forcePrune: confirmed }, jobPage);
+        }),
+      },
+      {
+        method: "POST",
+        path: "/console/import/:id/mapping",
+        // The mapping editor: the dry run again, on the same upload, with the new `--map`.
+        handler: signedIn(async (request, params, session) => {
+          const job = await findImportJob(params.id ?? "");
+          if (!job) return notFoundPage("No import job has this id.");
+          const jobPage = (status: number, error: string) =>
+            html(<ImportJobPage csrf={session.csrf} job={job} error={error} />, status);
+          if (!jobs || !job.dryRun || job.state === "running" || !job.headerRow) {
+            return jobPage(409, "Only a finished dry run's mapping can be changed.");
+          }
+          const form = await readForm(request);
+          if (!form) return jobPage(400, "The mapping form could not be read; reload the page.");
+          let userMap: UserMap | null;
+          try {
+            userMap = mappingFromForm(job.headerRow, form, job.options.userMap);
+          } catch (error) {
+            if (error instanceof HeaderMapError) return jobPage(400, error.message);
+            throw error;
+          }
+          return await rerunImport(jobs, job.id, { dryRun: true, userMap }, jobPage);
         }),
       },
       {
@@ -797,8 +862,8 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
         method: "GET",
         path: "/console/import/:id/warnings.csv",
         // Every warning the job's summary holds (the page shows the first 20).
-        handler: signedIn((_request, params) => {
-          const warnings = jobs?.get(params.id ?? "")?.summary?.warnings;
+        handler: signedIn(async (_request, params) => {
+          const warnings = (await findImportJob(params.id ?? ""))?.summary?.warnings;
           if (!warnings || warnings.length === 0) {
             return notFoundPage("This import job has no warnings.");
           }
@@ -817,8 +882,15 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
         method: "GET",
         path: "/console/import/:id/rejects.csv",
         handler: signedIn((_request, params) => {
+          // Every rejected row (the page shows the first 20): the job's rejects file,
+          // streamed (bounded by the upload it came from).
           const body = jobs?.rejectsCsv(params.id ?? "");
-          if (!body) return errorResponse(404, "not_found", "This job has no rejected rows.");
+          if (!body) {
+            return notFoundPage(
+              "This import job has no rejected rows file (it had none, or it is no longer kept: " +
+                "the newest 20 imports keep theirs while the server runs).",
+            );
+          }
           return new Response(body, {
             headers: {
               ...SECURITY_HEADERS,
@@ -829,6 +901,47 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
         }),
       },
     ];
+  }
+
+  /** The newest imports: the history in the store, with the live jobs' latest state. */
+  async function importList(jobs: ImportJobs): Promise<ImportJobView[]> {
+    const byId = new Map<string, ImportJobView>();
+    const stored = await listImportHistory(deps.store.reader).catch((error) => {
+      deps.log?.warn("The import history could not be read: {error}", { error: messageOf(error) });
+      return [];
+    });
+    for (const job of stored) byId.set(job.id, job);
+    for (const job of jobs.list()) byId.set(job.id, job);
+    return [...byId.values()]
+      .sort((a, b) => b.startedAt.localeCompare(a.startedAt))
+      .slice(0, IMPORT_HISTORY_KEEP);
+  }
+
+  /** A live job, else one of the history. */
+  async function findImportJob(id: string): Promise<ImportJobView | undefined> {
+    const live = deps.importJobs?.get(id);
+    if (live) return live;
+    if (id === "" || id.length > 100) return undefined;
+    const stored = await getImportHistoryJob(deps.store.reader, id);
+    // Rejects files live with the process's newest jobs only.
+    return stored ? { ...stored, hasRejects: false } : undefined;
+  }
+
+  /** Starts a dry run's re-run (Apply, or a new mapping) and goes to it; a refusal is said on the dry run's page. */
+  async function rerunImport(
+    jobs: ImportJobs,
+    id: string,
+    changes: ImportRerun,
+    jobPage: (status: number, error: string) => Promise<Response>,
+  ): Promise<Response> {
+    try {
+      const next = await jobs.rerun(id, changes);
+      return redirect(`/console/import/${encodeURIComponent(next.id)}`);
+    } catch (error) {
+      if (!(error instanceof ImportSubmitError)) throw error;
+      const status = error.code === "upload_gone" ? 410 : error.code === "busy" ? 409 : 400;
+      return jobPage(status, `Nothing was imported: ${error.message}`);
+    }
   }
 
   /**
@@ -909,8 +1022,8 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
         const job = await started.start({
           fileName: fileName.slice(0, 200) || "upload.csv",
           dryRun: fields.has("dry_run"),
-          prune: fields.has("prune") || fields.has("force_prune"),
-          forcePrune: fields.has("force_prune"),
+          // A prune past the guard is confirmed on the dry run's page (Apply), not here.
+          prune: fields.has("prune"),
           strict: fields.has("strict"),
           ...optional("region", text("region")),
           ...optional("encoding", text("encoding")),

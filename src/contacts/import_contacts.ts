@@ -219,12 +219,18 @@ export class ImportError extends Error {
    * it); `store_busy` when another writer (a CLI import) held the store.
    */
   readonly reason: "prune_guard" | "store_busy" | undefined;
+  /** The header line, when the header itself was the problem (a mapping can fix it). */
+  readonly headerRow: readonly string[] | undefined;
 
   constructor(
     fileLabel: string,
     line: number | null,
     problem: string,
-    options: ErrorOptions & { summary?: ImportSummary; reason?: "prune_guard" | "store_busy" } = {},
+    options: ErrorOptions & {
+      summary?: ImportSummary;
+      reason?: "prune_guard" | "store_busy";
+      headerRow?: readonly string[];
+    } = {},
   ) {
     super(line === null ? `${fileLabel}: ${problem}` : `${fileLabel}, line ${line}: ${problem}`, {
       cause: options.cause,
@@ -233,6 +239,7 @@ export class ImportError extends Error {
     this.line = line;
     this.summary = options.summary;
     this.reason = options.reason;
+    this.headerRow = options.headerRow ?? options.summary?.headerRow;
   }
 }
 
@@ -318,6 +325,7 @@ export async function importContacts(
         label,
         headerLine,
         `${resolution.errors.join("; ")}; ${NOTHING_IMPORTED}`,
+        { headerRow: names },
       );
     }
     if (resolution.missingRequired.length > 0) {
@@ -325,6 +333,7 @@ export async function importContacts(
         label,
         headerLine,
         `${describeMissingColumns(resolution, names)}; ${NOTHING_IMPORTED}`,
+        { headerRow: names },
       );
     }
 
@@ -602,7 +611,7 @@ async function guardPrune(
     )) ?? {},
     "n",
   );
-  if (before <= 0 || doomed <= fraction * before) return;
+  if (!exceedsPruneGuard(doomed, before, fraction)) return;
   const percent = (n: number) => `${Math.round(n * 1000) / 10}%`;
   throw new ImportError(
     label,
@@ -611,9 +620,22 @@ async function guardPrune(
       percent(doomed / before)
     }), more than contacts.max_prune_fraction (${percent(fraction)}); the file may be cut off. ` +
       `${NOTHING_IMPORTED}. If the file is complete, run it again with --force-prune ` +
-      "(API and console: force_prune=true).",
+      "(API: force_prune=true; console: confirm it on the dry run's page).",
     { reason: "prune_guard" },
   );
+}
+
+/**
+ * The prune guard's rule: deleting `doomed` of the `before` stored contacts is
+ * past `maxFraction` (an empty store is never guarded). The console's dry run
+ * uses it to say, before Apply, that the prune needs a confirmation.
+ */
+export function exceedsPruneGuard(
+  doomed: number,
+  before: number,
+  maxFraction: number = DEFAULT_MAX_PRUNE_FRACTION,
+): boolean {
+  return before > 0 && doomed > maxFraction * before;
 }
 
 /** Deletes, through `deleteContact`, every contact the file did not name. */

@@ -5,30 +5,40 @@
  * a time, so that an import longer than a request is a job a client polls for
  * (and the console's progress bar shows) instead of a request that times out
  * and commits anyway. Jobs, their summaries and their rejected rows are kept
- * in memory and in temp files, for the newest few only.
+ * in memory and in temp files, for the newest few only; every job's summary
+ * is also saved to the store's import history (see import_history.ts).
+ *
+ * A dry run's upload is kept (bounded in count, bytes and age) so that the
+ * console can apply exactly what was previewed, with the same options, or
+ * re-run the dry run with another column mapping (`rerun`).
  */
 import type { CountryCode } from "libphonenumber-js";
 import type { Store } from "../store/open_store.ts";
 import type { Logger } from "../log/logging.ts";
 import { messageOf } from "../error_message.ts";
 import {
+  DEFAULT_MAX_PRUNE_FRACTION,
+  exceedsPruneGuard,
   importContacts,
   ImportError,
   type ImportOptions,
   type ImportSummary,
 } from "./import_contacts.ts";
+import { countContacts } from "./contact_store.ts";
 import { toRegion } from "./phone.ts";
 import { createRejectsFile } from "./rejects_csv.ts";
+import { saveImportJob } from "./import_history.ts";
 
-/** Where a job is. */
-export type ImportJobState = "running" | "succeeded" | "failed";
+/** Where a job is (`interrupted`: the server stopped while it ran; only seen in the history). */
+export type ImportJobState = "running" | "succeeded" | "failed" | "interrupted";
 
 /** Why a job failed: the file or options (`import_failed`), the prune guard, another writer, or us. */
 export type ImportJobErrorCode =
   | "import_failed"
   | "prune_refused"
   | "store_busy"
-  | "internal_error";
+  | "internal_error"
+  | "interrupted";
 
 /** What a job imports, and how. */
 export interface ImportJobOptions {
@@ -51,6 +61,28 @@ export interface ImportJobOptions {
   readonly beforeCommit?: ImportOptions["beforeCommit"];
 }
 
+/** The options a job ran with, as its page shows them and the history keeps them. */
+export interface ImportJobSettings {
+  readonly region: string | null;
+  readonly encoding: string | null;
+  readonly idFrom: string | null;
+  readonly prune: boolean;
+  readonly forcePrune: boolean;
+  readonly strict: boolean;
+  readonly userMap: Readonly<Record<string, string | null>> | null;
+}
+
+/** A dry run with prune: what the prune would delete, against the prune guard. */
+export interface PruneCheck {
+  /** Contacts stored when the dry run started. */
+  readonly storedBefore: number;
+  readonly wouldDelete: number;
+  /** `contacts.max_prune_fraction`. */
+  readonly maxFraction: number;
+  /** Applying it needs a person's confirmation (`forcePrune`). */
+  readonly exceedsGuard: boolean;
+}
+
 /** A job as clients see it (JSON-ready). */
 export interface ImportJob {
   /** Random, URL-safe. */
@@ -70,6 +102,25 @@ export interface ImportJob {
   readonly summary: ImportSummary | null;
   readonly error: { readonly code: ImportJobErrorCode; readonly message: string } | null;
   readonly hasRejects: boolean;
+  readonly options: ImportJobSettings;
+  /** The dry run this job applies or re-runs, if any. */
+  readonly fromJob: string | null;
+  /** ISO 8601: a dry run's upload is kept until then (null: not kept, or no longer). */
+  readonly uploadKeptUntil: string | null;
+  /** A dry run with prune: what it would delete, against the guard. */
+  readonly pruneCheck: PruneCheck | null;
+  /** The file's header line once read (also when the header was the problem), for the mapping editor. */
+  readonly headerRow: readonly string[] | null;
+}
+
+/** What a re-run of a dry run's kept upload changes (everything else is the dry run's). */
+export interface ImportRerun {
+  /** false: apply for real. */
+  readonly dryRun: boolean;
+  /** A new column mapping (null: none); absent, the dry run's. */
+  readonly userMap?: Readonly<Record<string, string | null>> | null;
+  /** A person confirmed a prune past the guard. */
+  readonly forcePrune?: boolean;
 }
 
 /**
@@ -80,7 +131,7 @@ export interface ImportJob {
 export interface SpooledUpload {
   /** Bytes spooled. */
   readonly size: number;
-  /** Starts the import of the spooled file (options checked as `submit` does). */
+  /** Starts the import of the spooled file (options checked as `submit` does); a dry run keeps it. */
   start(options: ImportJobOptions): Promise<ImportJob>;
   /** Removes the spooled file and frees the slot; idempotent. */
   discard(): Promise<void>;
@@ -104,6 +155,13 @@ export interface ImportJobs {
    */
   spool(body: ReadableStream<Uint8Array>): Promise<SpooledUpload>;
   get(id: string): ImportJob | undefined;
+  /**
+   * Starts a new job on the kept upload of dry run `id`, with its options and
+   * `changes`: Apply (`dryRun: false`) or a dry run with another mapping. The
+   * upload passes to the new job. Throws `upload_gone` when it is no longer
+   * kept, `busy` while another import runs.
+   */
+  rerun(id: string, changes: ImportRerun): Promise<ImportJob>;
   /** Newest first, bounded. */
   list(): readonly ImportJob[];
   /** The rejected rows as CSV (formula cells defused), or undefined when there are none / unknown job. */
@@ -128,7 +186,8 @@ export type ImportSubmitErrorCode =
   | "busy"
   | "bad_option"
   | "stalled"
-  | "client_closed";
+  | "client_closed"
+  | "upload_gone";
 
 /** A submission refused before any job started; `code` says why. */
 export class ImportSubmitError extends Error {
@@ -159,6 +218,29 @@ export interface ImportJobsDeps {
   readonly keep?: number;
   /** `contacts.max_prune_fraction` (the prune guard). */
   readonly maxPruneFraction?: number;
+  /** How many dry runs' uploads are kept for Apply. Default 3. */
+  readonly keptUploads?: number;
+  /** Most bytes of kept uploads (the oldest go first). Default twice `maxBytes`. */
+  readonly keptUploadBytes?: number;
+  /** How long a dry run's upload is kept. Default 1 hour. */
+  readonly keptUploadMs?: number;
+  /** Save every job to the store's import history. Default true. */
+  readonly history?: boolean;
+}
+
+/** Most header columns a job keeps (the summary's mapping table has them all). */
+const MAX_HEADER_COLUMNS = 1000;
+
+/** How many dry runs' uploads are kept, by default. */
+export const DEFAULT_KEPT_UPLOADS = 3;
+/** How long a dry run's upload is kept, by default. */
+export const DEFAULT_KEPT_UPLOAD_MS = 60 * 60_000;
+
+interface KeptUpload {
+  readonly path: string;
+  readonly size: number;
+  readonly options: ImportJobOptions;
+  readonly expiresAt: number;
 }
 
 interface JobRecord {
@@ -173,7 +255,13 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
   const keep = deps.keep ?? 20;
   const idleMs = deps.idleMs ?? 30_000;
   const uploadTimeoutMs = deps.uploadTimeoutMs ?? DEFAULT_UPLOAD_TIMEOUT_MS;
+  const keptMax = deps.keptUploads ?? DEFAULT_KEPT_UPLOADS;
+  const keptMaxBytes = deps.keptUploadBytes ?? 2 * deps.maxBytes;
+  const keptMs = deps.keptUploadMs ?? DEFAULT_KEPT_UPLOAD_MS;
   const jobs = new Map<string, JobRecord>(); // insertion order = oldest first
+  const kept = new Map<string, KeptUpload>(); // insertion order = oldest first
+  let sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  let saving: Promise<void> = Promise.resolve();
   let running: JobRecord | null = null;
   let spooling = false;
 
@@ -188,23 +276,82 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
     record.job = { ...record.job, ...changes };
   }
 
+  /** Saves the job to the history, one save after another; a failure is logged, never the job's. */
+  function persist(job: ImportJob): Promise<void> {
+    if (deps.history === false) return saving;
+    saving = saving.then(() => saveImportJob(deps.store.write, job)).catch((error) => {
+      deps.log?.warn("Import job {id} was not saved to the history: {error}", {
+        id: job.id,
+        error: messageOf(error),
+      });
+    });
+    return saving;
+  }
+
   function evict(): void {
     const finished = [...jobs.values()].filter((r) => r.job.state !== "running");
     for (const record of finished.slice(0, Math.max(0, finished.length - keep))) {
       jobs.delete(record.job.id);
+      dropKept(record.job.id);
       if (record.rejectsPath) void Deno.remove(record.rejectsPath).catch(() => {});
     }
+  }
+
+  /** Removes a kept upload (expired, over the bounds, or its job evicted). */
+  function dropKept(id: string): void {
+    const upload = kept.get(id);
+    if (!upload) return;
+    kept.delete(id);
+    void Deno.remove(upload.path).catch(() => {});
+    const record = jobs.get(id);
+    if (record) update(record, { uploadKeptUntil: null });
+  }
+
+  /** Drops expired kept uploads, then the oldest while over the count or bytes bound. */
+  function sweepKept(): void {
+    const now = clock().getTime();
+    for (const [id, upload] of kept) if (upload.expiresAt <= now) dropKept(id);
+    let bytes = [...kept.values()].reduce((sum, upload) => sum + upload.size, 0);
+    for (const [id, upload] of kept) {
+      if (kept.size <= keptMax && bytes <= keptMaxBytes) break;
+      bytes -= upload.size;
+      dropKept(id);
+    }
+    scheduleSweep();
+  }
+
+  // One timer, for the next expiry; unref'd (it never keeps the process alive).
+  function scheduleSweep(): void {
+    clearTimeout(sweepTimer);
+    sweepTimer = undefined;
+    if (kept.size === 0) return;
+    const next = Math.min(...[...kept.values()].map((upload) => upload.expiresAt));
+    sweepTimer = setTimeout(sweepKept, Math.max(1_000, next - clock().getTime() + 100));
+    Deno.unrefTimer(sweepTimer);
+  }
+
+  function keepUpload(record: JobRecord, path: string, size: number, options: ImportJobOptions) {
+    const expiresAt = clock().getTime() + keptMs;
+    kept.set(record.job.id, { path, size, options, expiresAt });
+    update(record, { uploadKeptUntil: new Date(expiresAt).toISOString() });
+    sweepKept();
   }
 
   async function run(
     record: JobRecord,
     spoolPath: string,
     options: ImportJobOptions,
-    removeFile: boolean,
+    owned: boolean,
   ) {
     const rejects = createRejectsFile({ dir: deps.tempDir });
     let file: Deno.FsFile | undefined;
+    // A dry run of an upload keeps it for Apply, unless the import itself broke.
+    let keepFile = owned && options.dryRun;
     try {
+      await persist(record.job);
+      const storedBefore = options.dryRun && options.prune
+        ? await countContacts(deps.store.reader)
+        : null;
       file = await Deno.open(spoolPath, { read: true });
       const summary = await importContacts(deps.store, file.readable, {
         fileLabel: options.fileName,
@@ -230,9 +377,14 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
         summary: toJson(summary),
         hasRejects: record.rejectsPath !== null,
         finishedAt: clock().toISOString(),
+        headerRow: summary.headerRow.slice(0, MAX_HEADER_COLUMNS),
+        pruneCheck: storedBefore === null
+          ? null
+          : pruneCheckOf(summary.pruned, storedBefore, deps.maxPruneFraction),
       });
     } catch (error) {
       const summary = error instanceof ImportError ? error.summary : undefined;
+      keepFile &&= error instanceof ImportError;
       record.rejectsPath = summary
         ? await keepRejects(rejects, record.job.id, summary).catch(() => null)
         : null;
@@ -248,6 +400,9 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
         summary: summary ? toJson(summary) : null,
         rowsRead: summary?.rows ?? record.job.rowsRead,
         hasRejects: record.rejectsPath !== null,
+        headerRow: error instanceof ImportError && error.headerRow
+          ? error.headerRow.slice(0, MAX_HEADER_COLUMNS)
+          : null,
         error: error instanceof ImportError
           ? {
             code: error.reason === "prune_guard"
@@ -261,10 +416,12 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
         finishedAt: clock().toISOString(),
       });
     } finally {
-      if (removeFile) await Deno.remove(spoolPath).catch(() => {});
+      if (keepFile) keepUpload(record, spoolPath, record.job.bytesTotal, options);
+      else if (owned) await Deno.remove(spoolPath).catch(() => {});
       running = null;
       evict();
     }
+    await persist(record.job);
   }
 
   async function keepRejects(
@@ -324,7 +481,7 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
           await Deno.remove(path).catch(() => {});
           throw error;
         }
-        return start(path, size, options, true);
+        return start(path, size, options, true, null);
       },
     };
   }
@@ -333,7 +490,8 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
     path: string,
     size: number,
     options: ImportJobOptions,
-    removeFile: boolean,
+    owned: boolean,
+    fromJob: string | null,
   ): ImportJob {
     const id = newJobId();
     const record: JobRecord = {
@@ -350,13 +508,18 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
         summary: null,
         error: null,
         hasRejects: false,
+        options: settingsOf(options),
+        fromJob,
+        uploadKeptUntil: null,
+        pruneCheck: null,
+        headerRow: null,
       },
       rejectsPath: null,
       done: Promise.resolve(),
     };
     jobs.set(id, record);
     running = record;
-    record.done = run(record, path, options, removeFile);
+    record.done = run(record, path, options, owned);
     return record.job;
   }
 
@@ -380,15 +543,59 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
       }
       const size = (await Deno.stat(path)).size;
       if (running || spooling) throw new ImportSubmitError("busy", "Another import started.");
-      return start(path, size, options, false);
+      return start(path, size, options, false, null);
     },
     busy() {
       return running !== null || spooling;
     },
     get(id) {
+      sweepKept();
       return jobs.get(id)?.job;
     },
+    async rerun(id, changes) {
+      sweepKept();
+      const gone = () =>
+        new ImportSubmitError(
+          "upload_gone",
+          `The file of dry run ${id} is no longer kept (a dry run's upload is kept for ` +
+            `${Math.round(keptMs / 60_000)} minutes, for the newest ${keptMax} dry runs, and ` +
+            "never across a restart), so nothing was imported. Upload the file again.",
+        );
+      const upload = kept.get(id);
+      if (!upload || !jobs.has(id)) throw gone();
+      // Someone may have removed it under us: that is "gone" too, never a failed import.
+      const size = await Deno.stat(upload.path).then((info) => info.isFile ? info.size : -1)
+        .catch(() => -1);
+      if (size !== upload.size) {
+        dropKept(id);
+        throw gone();
+      }
+      if (kept.get(id) !== upload) throw gone();
+      if (running) throw busyError(running.job);
+      if (spooling) {
+        throw new ImportSubmitError(
+          "busy",
+          "Another import is being uploaded; try again when it has finished.",
+        );
+      }
+      const { userMap: _previousMap, ...rest } = upload.options;
+      const userMap = changes.userMap === undefined ? upload.options.userMap : changes.userMap;
+      const options: ImportJobOptions = {
+        ...rest,
+        dryRun: changes.dryRun,
+        forcePrune: changes.forcePrune ?? upload.options.forcePrune ?? false,
+        ...(userMap ? { userMap } : {}),
+      };
+      checkOptions(options);
+      // The upload passes to the new job (a dry run keeps it again).
+      kept.delete(id);
+      const record = jobs.get(id);
+      if (record) update(record, { uploadKeptUntil: null });
+      scheduleSweep();
+      return start(upload.path, upload.size, options, true, id);
+    },
     list() {
+      sweepKept();
       return [...jobs.values()].map((record) => record.job).reverse();
     },
     rejectsCsv(id) {
@@ -426,11 +633,43 @@ export function createImportJobs(deps: ImportJobsDeps): OwnedImportJobs {
     },
     async close() {
       await running?.done;
+      await saving;
+      clearTimeout(sweepTimer);
+      sweepTimer = undefined;
+      for (const upload of kept.values()) await Deno.remove(upload.path).catch(() => {});
+      kept.clear();
       for (const record of jobs.values()) {
         if (record.rejectsPath) await Deno.remove(record.rejectsPath).catch(() => {});
       }
       jobs.clear();
     },
+  };
+}
+
+/** The options as the job shows them. */
+function settingsOf(options: ImportJobOptions): ImportJobSettings {
+  return {
+    region: options.region ?? null,
+    encoding: options.encoding ?? null,
+    idFrom: options.idFrom ?? null,
+    prune: options.prune ?? false,
+    forcePrune: options.forcePrune ?? false,
+    strict: options.strict ?? false,
+    userMap: options.userMap ? { ...options.userMap } : null,
+  };
+}
+
+/** What a dry run's prune would delete, against the prune guard. */
+export function pruneCheckOf(
+  wouldDelete: number,
+  storedBefore: number,
+  maxFraction: number = DEFAULT_MAX_PRUNE_FRACTION,
+): PruneCheck {
+  return {
+    storedBefore,
+    wouldDelete,
+    maxFraction,
+    exceedsGuard: exceedsPruneGuard(wouldDelete, storedBefore, maxFraction),
   };
 }
 

@@ -129,7 +129,9 @@ export const ImportJobBody = z.object({
   id: z.string(),
   fileName: z.string(),
   dryRun: z.boolean(),
-  state: z.enum(["running", "succeeded", "failed"]),
+  state: z.enum(["running", "succeeded", "failed", "interrupted"]).describe(
+    "interrupted: the server stopped while the job ran (seen in the history after a restart).",
+  ),
   bytesTotal: count,
   bytesRead: count,
   rowsRead: count,
@@ -138,6 +140,32 @@ export const ImportJobBody = z.object({
   summary: ImportSummaryBody.nullable(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   hasRejects: z.boolean(),
+  options: z.object({
+    region: z.string().nullable(),
+    encoding: z.string().nullable(),
+    idFrom: z.string().nullable(),
+    prune: z.boolean(),
+    forcePrune: z.boolean(),
+    strict: z.boolean(),
+    userMap: z.record(z.string(), z.string().nullable()).nullable(),
+  }).describe("The options the job ran with."),
+  fromJob: z.string().nullable().describe(
+    "The dry run this job applies or re-runs (the console's Apply), if any.",
+  ),
+  uploadKeptUntil: isoTime.nullable().describe(
+    "A dry run's upload is kept until then so that it can be applied as previewed.",
+  ),
+  pruneCheck: z.object({
+    storedBefore: count,
+    wouldDelete: count,
+    maxFraction: z.number().min(0).max(1),
+    exceedsGuard: z.boolean(),
+  }).nullable().describe(
+    "A dry run with prune: what the prune would delete, and whether that is past contacts.max_prune_fraction.",
+  ),
+  headerRow: z.array(z.string()).nullable().describe(
+    "The file's header line once read (also when a missing column failed the job).",
+  ),
 }).meta({ id: "ImportJob" });
 
 /** `GET /api/imports`. */

@@ -340,6 +340,21 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 14,
     statements: [
+      // Import history (issue 21): each import job's summary as JSON (state,
+      // counts, options, times, warnings), bounded to the newest 100 by its writer,
+      // so the console's list of imports survives a restart.
+      `CREATE TABLE IF NOT EXISTS import_history (
+        id TEXT PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        state TEXT NOT NULL,
+        job TEXT NOT NULL
+      ) WITHOUT ROWID`,
+      `CREATE INDEX IF NOT EXISTS import_history_by_start ON import_history (started_at)`,
+    ],
+  },
+  {
+    version: 15,
+    statements: [
       // The outbox's entries (issue 23): one appended row per change of a call
       // and matching endpoint, in the apply transaction (its rowid puts every
       // insert on the table's last page, so the webhook's path writes no index);

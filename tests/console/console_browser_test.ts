@@ -1,7 +1,7 @@
 /**
  * The operator console in a real browser (Debian's chromium driven by
  * puppeteer-core) against the real server started with the start task's flags:
- * sign in, import a CSV (dry run, then apply with the progress bar), find the
+ * sign in, import a CSV (dry run, then Apply it with the progress bar), find the
  * contact by a formatted number, open a call that arrived by signed webhook, see
  * a dialed unknown number, verify the audit log, log out; and the refusals: no
  * session, a forged form without its CSRF token, wrong tokens rate-limited.
@@ -89,23 +89,29 @@ Deno.test({
         assert(await page.$('a[href$="/rejects.csv"]'), "the rejects can be downloaded");
       });
 
-      await t.step("applying the file shows the progress bar finish and the counts", async () => {
-        const input = await page.$('#upload input[type="file"]');
-        assert(input, "the dry run's page offers to apply the file");
-        await input.uploadFile(csvPath);
-        assertEquals(await page.$eval('#upload input[name="dry_run"]', (e) => e.checked), false);
-        await Promise.all([page.waitForNavigation(), page.click("#upload button[type=submit]")]);
-        await page.waitForSelector('#progress[data-state="succeeded"]', { timeout: 20_000 });
-        assertEquals(await page.$eval("#progress progress", (e) => e.value), 1);
-        assertEquals(await count(page, "inserted"), "2");
-        const href = await page.$eval('a[href$="/rejects.csv"]', (a) => a.getAttribute("href"));
-        const rejects = await page.evaluate(async (url) => {
-          const response = await fetch(url ?? "");
-          return { status: response.status, text: await response.text() };
-        }, href);
-        assertEquals(rejects.status, 200);
-        assertMatch(rejects.text, /NoFirstName/);
-      });
+      await t.step(
+        "Apply this dry run imports the previewed file, chosen once, by keyboard",
+        async () => {
+          assertEquals(await page.$('input[type="file"]'), null, "no second file choice");
+          assertMatch(await page.$eval("#options", (e) => e.textContent ?? ""), /contacts\.csv/);
+          await page.focus("#apply button[type=submit]");
+          await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
+          assertMatch(
+            await page.$eval('[data-option="kind"]', (e) => e.textContent ?? ""),
+            /^apply$/,
+          );
+          await page.waitForSelector('#progress[data-state="succeeded"]', { timeout: 20_000 });
+          assertEquals(await page.$eval("#progress progress", (e) => e.value), 1);
+          assertEquals(await count(page, "inserted"), "2");
+          const href = await page.$eval('a[href$="/rejects.csv"]', (a) => a.getAttribute("href"));
+          const rejects = await page.evaluate(async (url) => {
+            const response = await fetch(url ?? "");
+            return { status: response.status, text: await response.text() };
+          }, href);
+          assertEquals(rejects.status, 200);
+          assertMatch(rejects.text, /NoFirstName/);
+        },
+      );
 
       await t.step("the contact is found by a differently formatted number", async () => {
         await page.goto(`${server.url}/console/contacts`);

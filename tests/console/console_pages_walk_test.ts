@@ -39,7 +39,7 @@ Deno.test({
     });
     const browser = await launchBrowser();
     try {
-      await seed(server.url);
+      const seeded = await seed(server.url);
       const page = await browser.newPage();
       page.setDefaultTimeout(20_000);
       const errors: string[] = [];
@@ -65,6 +65,10 @@ Deno.test({
         "/console/contacts?q=Lovelace",
         "/console/contacts/w-1",
         "/console/import",
+        // A dry run whose prune is past the guard: options, the confirmation, Apply, the mapping editor.
+        `/console/import/${seeded.dryRunId}`,
+        // An applied import: what ran, counts, warnings.
+        `/console/import/${seeded.importId}`,
         "/console/unknown-numbers",
         "/console/audit",
         `/console/audit/${new Date().toISOString().slice(0, 10)}.jsonl`,
@@ -122,8 +126,11 @@ Deno.test({
   },
 });
 
-/** A little of everything: contacts, calls (one with a long transcription), a miss, a rejection. */
-async function seed(url: string): Promise<void> {
+/**
+ * A little of everything: contacts, calls (one with a long transcription), a
+ * miss, a rejection, and a dry run whose prune needs a confirmation.
+ */
+async function seed(url: string): Promise<{ importId: string; dryRunId: string }> {
   const imported = await fetch(`${url}/api/contacts/import`, {
     method: "POST",
     headers: { authorization: `Bearer ${ADMIN}`, "content-type": "text/csv" },
@@ -171,4 +178,15 @@ async function seed(url: string): Promise<void> {
   await miss.body?.cancel();
   const rejected = await postSigned(url, "a wrong secret", callEventBody({ callId: "nope" }));
   await rejected.body?.cancel();
+  const dryRun = await fetch(`${url}/api/contacts/import?dry_run=1&prune=1&file_name=cut.csv`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "text/csv" },
+    body: "external_id,First Name,Work Phone,Email\nw-1,Ada,+14155550134,not-an-email\n",
+  });
+  assertEquals(dryRun.status, 200, await dryRun.text());
+  const list = await fetch(`${url}/api/imports`, { headers: { authorization: `Bearer ${ADMIN}` } });
+  const jobs = (await list.json()).jobs as { id: string; dryRun: boolean }[];
+  const dryRunId = jobs.find((job) => job.dryRun)?.id ?? "";
+  const importId = jobs.find((job) => !job.dryRun)?.id ?? "";
+  return { importId, dryRunId };
 }

@@ -23,6 +23,7 @@ const busyJobs: ImportJobs = {
   submit: () => Promise.reject(new Error("not expected")),
   submitFile: () => Promise.reject(new Error("not expected")),
   spool: () => Promise.reject(new Error("not expected")),
+  rerun: () => Promise.reject(new Error("not expected")),
   busy: () => true,
   get: () => undefined,
   list: () => [],
