@@ -5,14 +5,17 @@
  * than the window is audited again and the applier still applies it once.
  */
 import { AuditReadError, listAuditFiles, readAuditFileLines } from "./audit_reader.ts";
+import { openRegularFile } from "./audit_files.ts";
+import { type PeriodicFlush, periodicFlush } from "../ops/periodic_flush.ts";
 
 /** How many deliveries are remembered by default (~100 bytes each). */
 export const DEFAULT_DELIVERY_WINDOW = 100_000;
 
 /** A bounded set of delivery keys, oldest evicted first. */
 export class DeliveryIndex {
-  readonly #keys = new Set<string>();
+  #keys = new Set<string>();
   readonly #capacity: number;
+  #changes = 0;
 
   /** Creates an empty index keeping at most `capacity` keys. */
   constructor(capacity: number = DEFAULT_DELIVERY_WINDOW) {
@@ -21,7 +24,9 @@ export class DeliveryIndex {
 
   /** The key of a delivery: its event id (when it has one) and its body hash. */
   static keyOf(eventId: string | null, bodySha256: string): string {
-    return `${eventId ?? ""}\n${bodySha256}`;
+    // The hash first: it has a fixed length, so no separator is needed, and a
+    // key is one line of a snapshot unless its event id holds a line break.
+    return `${bodySha256}${eventId ?? ""}`;
   }
 
   /** True when this exact delivery was audited before (within the window). */
@@ -33,6 +38,7 @@ export class DeliveryIndex {
   add(key: string): void {
     if (this.#keys.has(key)) return;
     this.#keys.add(key);
+    this.#changes++;
     if (this.#keys.size > this.#capacity) {
       const oldest = this.#keys.values().next();
       if (!oldest.done) this.#keys.delete(oldest.value);
@@ -42,6 +48,26 @@ export class DeliveryIndex {
   /** How many keys are held. */
   get size(): number {
     return this.#keys.size;
+  }
+
+  /** How many keys were ever added (a snapshot is due when this moved). */
+  get changes(): number {
+    return this.#changes;
+  }
+
+  /** The keys held, oldest first. */
+  keys(): string[] {
+    return [...this.#keys];
+  }
+
+  /** Fills an empty index with `keys` (oldest first) at once; else adds them one by one. */
+  addAll(keys: readonly string[]): void {
+    if (this.#keys.size === 0 && keys.length <= this.#capacity) {
+      this.#keys = new Set(keys);
+      this.#changes += this.#keys.size;
+      return;
+    }
+    for (const key of keys) this.add(key);
   }
 }
 
@@ -97,5 +123,306 @@ function keyOfLine(text: string): string | null {
     return DeliveryIndex.keyOf(typeof eventId === "string" ? eventId : null, sha);
   } catch {
     return null;
+  }
+}
+
+/** The snapshot's file name (in the data folder). */
+export const DELIVERY_SNAPSHOT_FILE = "delivery_index.snapshot";
+const SNAPSHOT_VERSION = 1;
+/** The longest last line the snapshot writer looks back over (a line is ≤ ~7 MiB by default). */
+const MAX_TAIL_BYTES = 16 * 1024 * 1024;
+
+/** Where a snapshot stands in the audit log: the last complete line it covers. */
+interface AuditPosition {
+  /** A plain day file's name. */
+  readonly file: string;
+  /** Byte offsets of that line's start and just past its newline. */
+  readonly lineStart: number;
+  readonly offset: number;
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/**
+ * Fills `index` as {@link loadRecentDeliveries} would, but from the snapshot
+ * at `snapshotPath` when it is valid: its keys, then only the audit lines
+ * written after it. A snapshot is used only when the line it ends at is still
+ * in the log (same file, offset, seq and hash) in one of the newest `maxFiles`
+ * plain files; a missing, stale, damaged or foreign one is ignored and the
+ * index is rebuilt from the audit files. Returns how it was filled.
+ */
+export async function restoreDeliveries(
+  auditDir: string,
+  snapshotPath: string,
+  index: DeliveryIndex,
+  maxFiles = 2,
+): Promise<{ readonly from: "snapshot" | "audit"; readonly loaded: number }> {
+  const snapshot = await readSnapshot(auditDir, snapshotPath, maxFiles);
+  if (snapshot === null) {
+    return { from: "audit", loaded: await loadRecentDeliveries(auditDir, index, maxFiles) };
+  }
+  index.addAll(snapshot.keys);
+  let loaded = snapshot.keys.length;
+  try {
+    loaded += await addLinesFrom(auditDir, snapshot.position.file, snapshot.position.offset, index);
+    for (const file of snapshot.later) {
+      for await (const line of readAuditFileLines(auditDir, file)) {
+        if (!line.endsWithNewline) continue;
+        const key = keyOfLine(line.text);
+        if (key === null) continue;
+        index.add(key);
+        loaded++;
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof AuditReadError)) throw error;
+  }
+  return { from: "snapshot", loaded };
+}
+
+/**
+ * Writes the index's keys and the audit position they cover to
+ * `snapshotPath` (via a temporary file and a rename). The position is read first, then the keys: a key the
+ * index holds is never missing for a line at or before the position, except a
+ * delivery whose append finished in between (it would be audited again after a
+ * restart, and applied once all the same). Returns false when the log's tip
+ * could not be found (nothing is written then).
+ */
+export async function writeDeliverySnapshot(
+  auditDir: string,
+  snapshotPath: string,
+  index: DeliveryIndex,
+): Promise<boolean> {
+  const position = await auditTip(auditDir);
+  if (position === null) return false;
+  // One key per line after a JSON header: a line split is far cheaper to read
+  // back than a JSON array. A key with a line break is left out (at worst that
+  // delivery is audited again after a restart, and applied once all the same).
+  const keys = index.keys().filter((key) => !/[\r\n]/.test(key));
+  const text = `${JSON.stringify({ version: SNAPSHOT_VERSION, position, count: keys.length })}\n${
+    keys.join("\n")
+  }`;
+  const temporary = `${snapshotPath}.tmp`;
+  await Deno.writeTextFile(temporary, text, { mode: 0o600 });
+  await Deno.rename(temporary, snapshotPath);
+  return true;
+}
+
+/**
+ * Writes a snapshot of `index` every `intervalMs` when it changed (so a crash
+ * loses at most that much of the shortcut; the lines after it are read again)
+ * and once more on stop, after the audit log is closed.
+ */
+export function deliverySnapshots(
+  auditDir: string,
+  snapshotPath: string,
+  index: DeliveryIndex,
+  intervalMs = 5 * 60_000,
+): PeriodicFlush {
+  let writtenAt = -1;
+  return periodicFlush(async () => {
+    const changes = index.changes;
+    if (changes === writtenAt) return;
+    if (await writeDeliverySnapshot(auditDir, snapshotPath, index)) writtenAt = changes;
+  }, intervalMs);
+}
+
+async function readSnapshot(
+  auditDir: string,
+  snapshotPath: string,
+  maxFiles: number,
+): Promise<{ position: AuditPosition; keys: string[]; later: string[] } | null> {
+  let text: string;
+  let header: unknown;
+  try {
+    text = await Deno.readTextFile(snapshotPath);
+    header = JSON.parse(text.slice(0, text.indexOf("\n")));
+  } catch {
+    return null;
+  }
+  if (typeof header !== "object" || header === null) return null;
+  const { version, position, count } = header as Record<string, unknown>;
+  if (version !== SNAPSHOT_VERSION || !isPosition(position)) return null;
+  const keys = text.slice(text.indexOf("\n") + 1).split("\n");
+  if (keys.length === 1 && keys[0] === "") keys.pop();
+  // A snapshot cut short (written by a crashed process) has fewer lines than it says.
+  if (keys.length !== count) return null;
+  let files: string[];
+  try {
+    files = (await listAuditFiles(auditDir)).slice(-maxFiles);
+  } catch {
+    return null;
+  }
+  const at = files.indexOf(position.file);
+  if (at === -1) return null;
+  if (!(await lineMatches(auditDir, position))) return null;
+  return { position, keys, later: files.slice(at + 1) };
+}
+
+function isPosition(value: unknown): value is AuditPosition {
+  if (typeof value !== "object" || value === null) return false;
+  const p = value as Record<string, unknown>;
+  return typeof p.file === "string" && /^\d{4}-\d{2}-\d{2}\.jsonl$/.test(p.file) &&
+    Number.isSafeInteger(p.lineStart) && Number.isSafeInteger(p.offset) &&
+    Number.isSafeInteger(p.seq) && typeof p.hash === "string" &&
+    (p.lineStart as number) >= 0 && (p.offset as number) > (p.lineStart as number) &&
+    (p.offset as number) - (p.lineStart as number) <= MAX_TAIL_BYTES;
+}
+
+/** True when the bytes at the position are a whole line with its seq and hash. */
+async function lineMatches(auditDir: string, position: AuditPosition): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = await openRegularFile(auditDir, position.file);
+  } catch {
+    return false;
+  }
+  try {
+    const bytes = new Uint8Array(position.offset - position.lineStart);
+    await file.seek(position.lineStart, Deno.SeekMode.Start);
+    let filled = 0;
+    while (filled < bytes.length) {
+      const read = await file.read(bytes.subarray(filled));
+      if (read === null) return false;
+      filled += read;
+    }
+    if (bytes[bytes.length - 1] !== 0x0a || bytes.subarray(0, -1).includes(0x0a)) return false;
+    if (position.lineStart > 0) {
+      // The line must start a line: the byte before it is a newline.
+      const before = new Uint8Array(1);
+      await file.seek(position.lineStart - 1, Deno.SeekMode.Start);
+      if (await file.read(before) !== 1 || before[0] !== 0x0a) return false;
+    }
+    const record = recordTail(new TextDecoder().decode(bytes.subarray(0, -1)));
+    return record !== null && record.seq === position.seq && record.hash === position.hash;
+  } catch {
+    return false;
+  } finally {
+    file.close();
+  }
+}
+
+/** A line's seq and hash (the first and last fields), or null when it is not a record. */
+function recordTail(text: string): { seq: number; hash: string } | null {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== "object" || parsed === null) return null;
+    const { seq, hash } = parsed as Record<string, unknown>;
+    return typeof seq === "number" && typeof hash === "string" ? { seq, hash } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Adds the keys of the complete lines of a plain file after `offset`; returns how many. */
+async function addLinesFrom(
+  auditDir: string,
+  name: string,
+  offset: number,
+  index: DeliveryIndex,
+): Promise<number> {
+  const file = await openRegularFile(auditDir, name);
+  let loaded = 0;
+  try {
+    await file.seek(offset, Deno.SeekMode.Start);
+    const decoder = new TextDecoder();
+    let partial: Uint8Array[] = [];
+    let partialBytes = 0;
+    const buffer = new Uint8Array(1 << 20);
+    for (;;) {
+      const read = await file.read(buffer);
+      if (read === null) break;
+      const chunk = buffer.slice(0, read);
+      let start = 0;
+      for (;;) {
+        const newline = chunk.indexOf(0x0a, start);
+        if (newline === -1) {
+          partial.push(chunk.subarray(start));
+          partialBytes += chunk.length - start;
+          if (partialBytes > MAX_TAIL_BYTES * 8) {
+            throw new AuditReadError(`${auditDir}/${name}`, 0, "a line is too long");
+          }
+          break;
+        }
+        const piece = chunk.subarray(start, newline);
+        let text: string;
+        if (partial.length === 0) {
+          text = decoder.decode(piece);
+        } else {
+          const whole = new Uint8Array(partialBytes + piece.length);
+          let at = 0;
+          for (const part of partial) {
+            whole.set(part, at);
+            at += part.length;
+          }
+          whole.set(piece, at);
+          text = decoder.decode(whole);
+          partial = [];
+          partialBytes = 0;
+        }
+        const key = keyOfLine(text);
+        if (key !== null) {
+          index.add(key);
+          loaded++;
+        }
+        start = newline + 1;
+      }
+    }
+  } finally {
+    file.close();
+  }
+  return loaded;
+}
+
+/**
+ * The last complete line of the newest audit file, when that file is plain;
+ * null for an empty log (or one whose newest day is compressed).
+ */
+async function auditTip(auditDir: string): Promise<AuditPosition | null> {
+  let files: string[];
+  try {
+    files = await listAuditFiles(auditDir);
+  } catch {
+    return null;
+  }
+  const name = files.at(-1);
+  if (name === undefined || !name.endsWith(".jsonl")) return null;
+  const file = await openRegularFile(auditDir, name);
+  try {
+    const size = (await file.stat()).size;
+    // `tail` holds the file's bytes from `readFrom` to its end, read backwards.
+    let tail = new Uint8Array(0);
+    let readFrom = size;
+    for (;;) {
+      // Only complete lines count: past the last newline may be a torn write.
+      const last = tail.lastIndexOf(0x0a);
+      const previous = last > 0 ? tail.lastIndexOf(0x0a, last - 1) : -1;
+      if (last !== -1 && (previous !== -1 || readFrom === 0)) {
+        const record = recordTail(new TextDecoder().decode(tail.subarray(previous + 1, last)));
+        if (record === null) return null;
+        return {
+          file: name,
+          lineStart: readFrom + previous + 1,
+          offset: readFrom + last + 1,
+          seq: record.seq,
+          hash: record.hash,
+        };
+      }
+      if (readFrom === 0 || size - readFrom > MAX_TAIL_BYTES) return null;
+      const step = Math.min(readFrom, 64 * 1024);
+      const chunk = new Uint8Array(step + tail.length);
+      await file.seek(readFrom - step, Deno.SeekMode.Start);
+      let filled = 0;
+      while (filled < step) {
+        const read = await file.read(chunk.subarray(filled, step));
+        if (read === null) return null;
+        filled += read;
+      }
+      chunk.set(tail, step);
+      tail = chunk;
+      readFrom -= step;
+    }
+  } finally {
+    file.close();
   }
 }
