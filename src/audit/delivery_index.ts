@@ -8,46 +8,63 @@ import { AuditReadError, listAuditFiles, readAuditFileLines } from "./audit_read
 import { openRegularFile } from "./audit_files.ts";
 import { type PeriodicFlush, periodicFlush } from "../ops/periodic_flush.ts";
 
-/** How many deliveries are remembered by default (~100 bytes each). */
+/** How many deliveries are remembered by default (16 bytes each, plus their hash table). */
 export const DEFAULT_DELIVERY_WINDOW = 100_000;
 
-/** A bounded set of delivery keys, oldest evicted first. */
+/** Words (32-bit) of one key's fingerprint: 128 bits. */
+const WORDS = 4;
+
+/**
+ * A bounded set of delivery keys, oldest evicted first. Each key is kept as a
+ * 128-bit fingerprint (the body's SHA-256, whose first 128 bits are already
+ * uniform and collision-resistant, with the event id folded in) in a ring in
+ * insertion order and an open-addressing hash table of ring slots: 100,000
+ * keys take ~2.6 MB in two typed arrays instead of ~100,000 strings, and a
+ * snapshot is those 1.6 MB of words, read back in milliseconds.
+ */
 export class DeliveryIndex {
-  #keys = new Set<string>();
   readonly #capacity: number;
+  /** Fingerprints, WORDS per slot; slot `(#oldest + i) % capacity` is the i-th oldest. */
+  readonly #ring: Uint32Array;
+  /** Ring slot + 1 per bucket (0: empty); linear probing, a power of two ≥ 2 × capacity. */
+  readonly #table: Int32Array;
+  readonly #mask: number;
+  #oldest = 0;
+  #size = 0;
   #changes = 0;
+  readonly #scratch = new Uint32Array(WORDS);
 
   /** Creates an empty index keeping at most `capacity` keys. */
   constructor(capacity: number = DEFAULT_DELIVERY_WINDOW) {
+    if (!Number.isSafeInteger(capacity) || capacity < 1) {
+      throw new RangeError(`capacity must be a positive whole number, not ${capacity}`);
+    }
     this.#capacity = capacity;
+    this.#ring = new Uint32Array(capacity * WORDS);
+    let buckets = 2;
+    while (buckets < capacity * 2) buckets *= 2;
+    this.#table = new Int32Array(buckets);
+    this.#mask = buckets - 1;
   }
 
   /** The key of a delivery: its event id (when it has one) and its body hash. */
   static keyOf(eventId: string | null, bodySha256: string): string {
-    // The hash first: it has a fixed length, so no separator is needed, and a
-    // key is one line of a snapshot unless its event id holds a line break.
     return `${bodySha256}${eventId ?? ""}`;
   }
 
   /** True when this exact delivery was audited before (within the window). */
   has(key: string): boolean {
-    return this.#keys.has(key);
+    return this.#find(fingerprint(key, this.#scratch), 0) !== -1;
   }
 
   /** Remembers a delivery, forgetting the oldest when full. */
   add(key: string): void {
-    if (this.#keys.has(key)) return;
-    this.#keys.add(key);
-    this.#changes++;
-    if (this.#keys.size > this.#capacity) {
-      const oldest = this.#keys.values().next();
-      if (!oldest.done) this.#keys.delete(oldest.value);
-    }
+    this.#insert(fingerprint(key, this.#scratch), 0);
   }
 
   /** How many keys are held. */
   get size(): number {
-    return this.#keys.size;
+    return this.#size;
   }
 
   /** How many keys were ever added (a snapshot is due when this moved). */
@@ -55,20 +72,101 @@ export class DeliveryIndex {
     return this.#changes;
   }
 
-  /** The keys held, oldest first. */
-  keys(): string[] {
-    return [...this.#keys];
+  /** The fingerprints held, oldest first (WORDS words each), for a snapshot. */
+  fingerprints(): Uint32Array {
+    const out = new Uint32Array(this.#size * WORDS);
+    for (let i = 0; i < this.#size; i++) {
+      const slot = (this.#oldest + i) % this.#capacity;
+      out.set(this.#ring.subarray(slot * WORDS, slot * WORDS + WORDS), i * WORDS);
+    }
+    return out;
   }
 
-  /** Fills an empty index with `keys` (oldest first) at once; else adds them one by one. */
-  addAll(keys: readonly string[]): void {
-    if (this.#keys.size === 0 && keys.length <= this.#capacity) {
-      this.#keys = new Set(keys);
-      this.#changes += this.#keys.size;
-      return;
-    }
-    for (const key of keys) this.add(key);
+  /** Adds fingerprints from {@link fingerprints} (oldest first). */
+  addFingerprints(words: Uint32Array): void {
+    for (let at = 0; at + WORDS <= words.length; at += WORDS) this.#insert(words, at);
   }
+
+  /** The bucket holding the fingerprint at `print[from…]`, or -1. */
+  #find(print: Uint32Array, from: number): number {
+    const ring = this.#ring;
+    const first = print[from] as number;
+    for (let bucket = first & this.#mask;; bucket = (bucket + 1) & this.#mask) {
+      const entry = this.#table[bucket] as number;
+      if (entry === 0) return -1;
+      const at = (entry - 1) * WORDS;
+      if (
+        ring[at] === first && ring[at + 1] === print[from + 1] &&
+        ring[at + 2] === print[from + 2] && ring[at + 3] === print[from + 3]
+      ) {
+        return bucket;
+      }
+    }
+  }
+
+  #insert(print: Uint32Array, from: number): void {
+    if (this.#find(print, from) !== -1) return;
+    if (this.#size === this.#capacity) {
+      const bucket = this.#find(this.#ring, this.#oldest * WORDS);
+      if (bucket !== -1) this.#remove(bucket);
+      this.#oldest = (this.#oldest + 1) % this.#capacity;
+      this.#size--;
+    }
+    const slot = (this.#oldest + this.#size) % this.#capacity;
+    const ring = this.#ring;
+    for (let i = 0; i < WORDS; i++) ring[slot * WORDS + i] = print[from + i] as number;
+    let bucket = (print[from] as number) & this.#mask;
+    while (this.#table[bucket] !== 0) bucket = (bucket + 1) & this.#mask;
+    this.#table[bucket] = slot + 1;
+    this.#size++;
+    this.#changes++;
+  }
+
+  /** Empties `bucket`, shifting back the entries after it that probed past it. */
+  #remove(bucket: number): void {
+    const table = this.#table;
+    const mask = this.#mask;
+    let hole = bucket;
+    table[hole] = 0;
+    for (let next = (hole + 1) & mask;; next = (next + 1) & mask) {
+      const entry = table[next] as number;
+      if (entry === 0) return;
+      const home = (this.#ring[(entry - 1) * WORDS] as number) & mask;
+      // The entry may move into the hole when its home is not in (hole, next].
+      const between = hole <= next ? home > hole && home <= next : home > hole || home <= next;
+      if (!between) {
+        table[hole] = entry;
+        table[next] = 0;
+        hole = next;
+      }
+    }
+  }
+}
+
+const HEX = /^[0-9a-f]{32}/;
+
+/**
+ * A key's 128-bit fingerprint into `out`: the first 128 bits of its body
+ * SHA-256 (the key's first 32 hex digits) with a hash of the rest (the event
+ * id) folded in; a key that does not start with a hash is hashed whole.
+ */
+function fingerprint(key: string, out: Uint32Array): Uint32Array {
+  let rest = key;
+  if (HEX.test(key)) {
+    for (let i = 0; i < WORDS; i++) out[i] = parseInt(key.slice(i * 8, i * 8 + 8), 16);
+    rest = key.slice(64);
+  } else {
+    out.fill(0);
+  }
+  // FNV-1a with four seeds over the rest (the event id, or a whole non-hash key).
+  for (let i = 0; i < WORDS; i++) {
+    let hash = (0x811c9dc5 ^ Math.imul(i + 1, 0x9e3779b9)) >>> 0;
+    for (let c = 0; c < rest.length; c++) {
+      hash = Math.imul(hash ^ rest.charCodeAt(c), 0x01000193) >>> 0;
+    }
+    out[i] = ((out[i] as number) ^ hash) >>> 0;
+  }
+  return out;
 }
 
 /**
@@ -129,6 +227,7 @@ function keyOfLine(text: string): string | null {
 /** The snapshot's file name (in the data folder). */
 export const DELIVERY_SNAPSHOT_FILE = "delivery_index.snapshot";
 const SNAPSHOT_VERSION = 1;
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** The longest last line the snapshot writer looks back over (a line is ≤ ~7 MiB by default). */
 const MAX_TAIL_BYTES = 16 * 1024 * 1024;
 
@@ -161,8 +260,8 @@ export async function restoreDeliveries(
   if (snapshot === null) {
     return { from: "audit", loaded: await loadRecentDeliveries(auditDir, index, maxFiles) };
   }
-  index.addAll(snapshot.keys);
-  let loaded = snapshot.keys.length;
+  index.addFingerprints(snapshot.words);
+  let loaded = snapshot.words.length / WORDS;
   try {
     loaded += await addLinesFrom(auditDir, snapshot.position.file, snapshot.position.offset, index);
     for (const file of snapshot.later) {
@@ -195,15 +294,23 @@ export async function writeDeliverySnapshot(
 ): Promise<boolean> {
   const position = await auditTip(auditDir);
   if (position === null) return false;
-  // One key per line after a JSON header: a line split is far cheaper to read
-  // back than a JSON array. A key with a line break is left out (at worst that
-  // delivery is audited again after a restart, and applied once all the same).
-  const keys = index.keys().filter((key) => !/[\r\n]/.test(key));
-  const text = `${JSON.stringify({ version: SNAPSHOT_VERSION, position, count: keys.length })}\n${
-    keys.join("\n")
-  }`;
+  // A JSON header line, then the fingerprints' bytes (little-endian words, oldest first).
+  const words = index.fingerprints();
+  const header = new TextEncoder().encode(
+    `${
+      JSON.stringify({
+        version: SNAPSHOT_VERSION,
+        position,
+        count: words.length / WORDS,
+        little_endian: LITTLE_ENDIAN,
+      })
+    }\n`,
+  );
+  const bytes = new Uint8Array(header.length + words.byteLength);
+  bytes.set(header);
+  bytes.set(new Uint8Array(words.buffer, words.byteOffset, words.byteLength), header.length);
   const temporary = `${snapshotPath}.tmp`;
-  await Deno.writeTextFile(temporary, text, { mode: 0o600 });
+  await Deno.writeFile(temporary, bytes, { mode: 0o600 });
   await Deno.rename(temporary, snapshotPath);
   return true;
 }
@@ -231,22 +338,25 @@ async function readSnapshot(
   auditDir: string,
   snapshotPath: string,
   maxFiles: number,
-): Promise<{ position: AuditPosition; keys: string[]; later: string[] } | null> {
-  let text: string;
+): Promise<{ position: AuditPosition; words: Uint32Array; later: string[] } | null> {
+  let bytes: Uint8Array;
   let header: unknown;
+  let body: number;
   try {
-    text = await Deno.readTextFile(snapshotPath);
-    header = JSON.parse(text.slice(0, text.indexOf("\n")));
+    bytes = await Deno.readFile(snapshotPath);
+    body = bytes.indexOf(0x0a) + 1;
+    if (body === 0 || body > 4096) return null;
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(0, body - 1)));
   } catch {
     return null;
   }
   if (typeof header !== "object" || header === null) return null;
-  const { version, position, count } = header as Record<string, unknown>;
+  const { version, position, count, little_endian } = header as Record<string, unknown>;
   if (version !== SNAPSHOT_VERSION || !isPosition(position)) return null;
-  const keys = text.slice(text.indexOf("\n") + 1).split("\n");
-  if (keys.length === 1 && keys[0] === "") keys.pop();
-  // A snapshot cut short (written by a crashed process) has fewer lines than it says.
-  if (keys.length !== count) return null;
+  if (little_endian !== LITTLE_ENDIAN || !Number.isSafeInteger(count)) return null;
+  // A snapshot cut short (written by a crashed process) is not as long as it says.
+  if (bytes.length - body !== (count as number) * WORDS * 4) return null;
+  const words = new Uint32Array(bytes.slice(body).buffer);
   let files: string[];
   try {
     files = (await listAuditFiles(auditDir)).slice(-maxFiles);
@@ -256,7 +366,7 @@ async function readSnapshot(
   const at = files.indexOf(position.file);
   if (at === -1) return null;
   if (!(await lineMatches(auditDir, position))) return null;
-  return { position, keys, later: files.slice(at + 1) };
+  return { position, words, later: files.slice(at + 1) };
 }
 
 function isPosition(value: unknown): value is AuditPosition {

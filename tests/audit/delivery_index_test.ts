@@ -111,18 +111,20 @@ Deno.test("a missing, damaged, cut-short or stale delivery snapshot is ignored f
   const written = new DeliveryIndex();
   written.add("only-in-the-snapshot");
   await writeDeliverySnapshot(dir, snapshot, written);
-  const good = await Deno.readTextFile(snapshot);
+  const good = await Deno.readFile(snapshot);
   assert.equal((await restore()).from, "snapshot");
 
-  await Deno.writeTextFile(snapshot, good.slice(0, good.length - 5) + "\n");
-  assert.equal((await restore()).from, "audit", "a snapshot with a key too many");
-  await Deno.writeTextFile(snapshot, good.slice(0, 40));
+  await Deno.writeFile(snapshot, good.subarray(0, good.length - 5));
   assert.equal((await restore()).from, "audit", "a snapshot cut short");
+  await Deno.writeFile(snapshot, new Uint8Array([...good, ...new Uint8Array(16)]));
+  assert.equal((await restore()).from, "audit", "a snapshot with bytes after its keys");
+  await Deno.writeFile(snapshot, good.subarray(0, 40));
+  assert.equal((await restore()).from, "audit", "a snapshot cut in its header");
   await Deno.writeTextFile(snapshot, "not a snapshot");
   assert.equal((await restore()).from, "audit", "garbage");
 
   // Another log in the same place: the line the snapshot ends at is not there any more.
-  await Deno.writeTextFile(snapshot, good);
+  await Deno.writeFile(snapshot, good);
   await Deno.remove(dir, { recursive: true });
   await auditWith(dir, ["x", "y"]);
   const fresh = await restore();
@@ -146,10 +148,41 @@ Deno.test("the delivery snapshot ends at the last complete line, not at a torn o
   const index = new DeliveryIndex();
   await restoreDeliveries(dir, snapshot, index);
   assert.equal(await writeDeliverySnapshot(dir, snapshot, index), true);
-  const header = JSON.parse((await Deno.readTextFile(snapshot)).split("\n")[0] ?? "");
+  const bytes = await Deno.readFile(snapshot);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(0, bytes.indexOf(10))));
   assert.equal(header.position.seq, 1);
   assert.equal(header.position.lineStart, 0);
   const again = new DeliveryIndex();
   assert.equal((await restoreDeliveries(dir, snapshot, again)).from, "snapshot");
   assert.equal(again.has(keyFor("a")), true);
+});
+
+Deno.test("the delivery index keeps exactly the newest keys through many evictions", () => {
+  // A small window and many keys, against a plain list: every eviction shifts the hash table.
+  for (const capacity of [1, 3, 64, 1000]) {
+    const index = new DeliveryIndex(capacity);
+    const window: string[] = [];
+    let seed = 7;
+    const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    for (let i = 0; i < capacity * 20; i++) {
+      // Some keys come back (already held: nothing changes), most are new.
+      const n = random() < 0.2 ? Math.floor(random() * i) : i;
+      const key = DeliveryIndex.keyOf(`evt_${n}`, sha256Hex(`body ${n}`));
+      if (!window.includes(key)) {
+        window.push(key);
+        if (window.length > capacity) window.shift();
+      }
+      index.add(key);
+      assert.equal(index.size, window.length);
+    }
+    for (let n = 0; n < capacity * 20; n++) {
+      const key = DeliveryIndex.keyOf(`evt_${n}`, sha256Hex(`body ${n}`));
+      assert.equal(index.has(key), window.includes(key), `capacity ${capacity}, key ${n}`);
+    }
+    assert.equal(
+      index.has(DeliveryIndex.keyOf("evt_other", sha256Hex("body 1"))),
+      false,
+      "the event id is part of the key",
+    );
+  }
 });
