@@ -25,6 +25,8 @@ export interface PacedResult {
   readonly targetRate: number;
   readonly achievedRate: number;
   readonly requests: number;
+  /** Requests never sent: the server was so slow that the run gave up at twice its length. */
+  readonly unsent: number;
   readonly non2xx: number;
   readonly seconds: number;
   readonly connections: number;
@@ -72,6 +74,7 @@ export async function runPaced(options: {
     targetRate: numberField(raw, "targetRate", what),
     achievedRate: numberField(raw, "achievedRate", what),
     requests: numberField(raw, "requests", what),
+    unsent: numberField(raw, "unsent", what),
     non2xx: numberField(raw, "non2xx", what),
     seconds: numberField(raw, "seconds", what),
     connections: numberField(raw, "connections", what),
@@ -192,8 +195,12 @@ async function main(args: readonly string[]): Promise<void> {
   const start = performance.now() + 50;
   let next = 0;
   const inFlight = new Set<Promise<void>>();
+  // A server far slower than the pace would keep this going for long: past twice
+  // the run's length, the rest is not sent (and reported as `unsent`).
+  const giveUpAt = start + seconds * 2000 + 5000;
   while (next < total) {
     const now = performance.now();
+    if (now > giveUpAt) break;
     while (next < total && start + next * interval <= now && idle.length > 0) {
       const connection = idle.pop() as Connection;
       const due = start + next * interval;
@@ -219,6 +226,7 @@ async function main(args: readonly string[]): Promise<void> {
         targetRate: rate,
         achievedRate: answered / elapsed,
         requests: answered,
+        unsent: total - next,
         non2xx,
         seconds: elapsed,
         connections: connections.length,
