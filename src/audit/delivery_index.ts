@@ -74,11 +74,11 @@ export class DeliveryIndex {
 
   /** The fingerprints held, oldest first (WORDS words each), for a snapshot. */
   fingerprints(): Uint32Array {
+    // The ring from its oldest slot to its end, then from its start (two copies).
     const out = new Uint32Array(this.#size * WORDS);
-    for (let i = 0; i < this.#size; i++) {
-      const slot = (this.#oldest + i) % this.#capacity;
-      out.set(this.#ring.subarray(slot * WORDS, slot * WORDS + WORDS), i * WORDS);
-    }
+    const first = Math.min(this.#size, this.#capacity - this.#oldest);
+    out.set(this.#ring.subarray(this.#oldest * WORDS, (this.#oldest + first) * WORDS));
+    out.set(this.#ring.subarray(0, (this.#size - first) * WORDS), first * WORDS);
     return out;
   }
 

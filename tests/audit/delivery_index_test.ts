@@ -186,3 +186,20 @@ Deno.test("the delivery index keeps exactly the newest keys through many evictio
     );
   }
 });
+
+Deno.test("a snapshot of a full, wrapped-around index restores the same window in order", async () => {
+  const root = await Deno.makeTempDir();
+  const dir = `${root}/audit`;
+  const snapshot = `${root}/${DELIVERY_SNAPSHOT_FILE}`;
+  await auditWith(dir, ["a"]);
+  const index = new DeliveryIndex(5);
+  for (let i = 0; i < 13; i++) index.add(`key ${i}`);
+  await writeDeliverySnapshot(dir, snapshot, index);
+  const restored = new DeliveryIndex(5);
+  assert.equal((await restoreDeliveries(dir, snapshot, restored)).from, "snapshot");
+  for (let i = 0; i < 13; i++) assert.equal(restored.has(`key ${i}`), i >= 8, `key ${i}`);
+  // Oldest first still: the next key evicts key 8, not a newer one.
+  restored.add("key 13");
+  assert.equal(restored.has("key 8"), false);
+  assert.equal(restored.has("key 9"), true);
+});
