@@ -158,14 +158,20 @@ function fingerprint(key: string, out: Uint32Array): Uint32Array {
   } else {
     out.fill(0);
   }
-  // FNV-1a with four seeds over the rest (the event id, or a whole non-hash key).
-  for (let i = 0; i < WORDS; i++) {
-    let hash = (0x811c9dc5 ^ Math.imul(i + 1, 0x9e3779b9)) >>> 0;
-    for (let c = 0; c < rest.length; c++) {
-      hash = Math.imul(hash ^ rest.charCodeAt(c), 0x01000193) >>> 0;
-    }
-    out[i] = ((out[i] as number) ^ hash) >>> 0;
+  // FNV-1a with four seeds over the rest (the event id, or a whole non-hash key), in one pass.
+  let h0 = 0x811c9dc5 ^ 0x9e3779b9, h1 = 0x811c9dc5 ^ 0x3c6ef372;
+  let h2 = 0x811c9dc5 ^ 0xdaa66d2b, h3 = 0x811c9dc5 ^ 0x78dde6e4;
+  for (let c = 0; c < rest.length; c++) {
+    const code = rest.charCodeAt(c);
+    h0 = Math.imul(h0 ^ code, 0x01000193);
+    h1 = Math.imul(h1 ^ code, 0x01000193);
+    h2 = Math.imul(h2 ^ code, 0x01000193);
+    h3 = Math.imul(h3 ^ code, 0x01000193);
   }
+  out[0] = ((out[0] as number) ^ h0) >>> 0;
+  out[1] = ((out[1] as number) ^ h1) >>> 0;
+  out[2] = ((out[2] as number) ^ h2) >>> 0;
+  out[3] = ((out[3] as number) ^ h3) >>> 0;
   return out;
 }
 
