@@ -9,6 +9,7 @@
  * closed day, snapshots) never changes the cache.
  */
 import { openAuditLog } from "../src/audit/audit_log.ts";
+import { DELIVERY_SNAPSHOT_FILE } from "../src/audit/delivery_index.ts";
 import { readEvent } from "../src/calls/call_event.ts";
 import type { ExpectedNumber } from "./dataset.ts";
 import { numberField } from "./json_fields.ts";
@@ -157,8 +158,11 @@ export async function ensureBigLog(options: {
   };
 }
 
-/** Copies the big log's folder to `to` (a fresh data folder for one series of starts). */
+/** Copies the big log's folder to `to` (a fresh data folder for one series of starts), without a snapshot. */
 export async function copyBigLog(log: BigLog, to: string): Promise<void> {
   await Deno.remove(to, { recursive: true }).catch(() => {});
   await runOrThrow(["cp", "-a", log.dir, to], 300_000);
+  // The first start over the copy finds no snapshot of the re-delivery window
+  // (the build's own stop may have written one).
+  await Deno.remove(`${to}/${DELIVERY_SNAPSHOT_FILE}`).catch(() => {});
 }
