@@ -28,6 +28,12 @@ export interface PacedResult {
   /** Requests never sent: the server was so slow that the run gave up at twice its length. */
   readonly unsent: number;
   readonly non2xx: number;
+  /**
+   * The generator's own longest stall between two turns of its loop, and how
+   * many turns came more than 1 ms apart: a p99 near these is the generator's.
+   */
+  readonly generatorGapMaxMs: number;
+  readonly generatorGapsOver1ms: number;
   readonly seconds: number;
   readonly connections: number;
   /** From each request's scheduled time to the end of its answer. */
@@ -75,6 +81,8 @@ export async function runPaced(options: {
     achievedRate: numberField(raw, "achievedRate", what),
     requests: numberField(raw, "requests", what),
     unsent: numberField(raw, "unsent", what),
+    generatorGapMaxMs: numberField(raw, "generatorGapMaxMs", what),
+    generatorGapsOver1ms: numberField(raw, "generatorGapsOver1ms", what),
     non2xx: numberField(raw, "non2xx", what),
     seconds: numberField(raw, "seconds", what),
     connections: numberField(raw, "connections", what),
@@ -83,6 +91,7 @@ export async function runPaced(options: {
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 const HEADER_END = encoder.encode("\r\n\r\n");
 
 /** One keep-alive socket: sends a GET and reads one answer. */
@@ -90,10 +99,10 @@ class Connection {
   #buffer = new Uint8Array(64 * 1024);
   #filled = 0;
 
-  constructor(readonly conn: Deno.Conn, readonly host: string) {}
+  constructor(readonly conn: Deno.Conn) {}
 
-  async get(path: string): Promise<number> {
-    const request = encoder.encode(`GET ${path} HTTP/1.1\r\nHost: ${this.host}\r\n\r\n`);
+  /** Sends `request` (a whole GET, encoded once in advance) and reads its answer; returns the status. */
+  async get(request: Uint8Array): Promise<number> {
     for (let written = 0; written < request.length;) {
       written += await this.conn.write(request.subarray(written));
     }
@@ -104,7 +113,7 @@ class Connection {
       if (end !== -1) break;
       await this.#read();
     }
-    const head = new TextDecoder().decode(this.#buffer.subarray(0, end));
+    const head = decoder.decode(this.#buffer.subarray(0, end));
     const status = Number(head.slice(9, 12));
     let rest = end + 4;
     const length = /\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1];
@@ -116,7 +125,7 @@ class Connection {
       for (;;) {
         let lineEnd: number;
         while ((lineEnd = indexOfCrlf(this.#buffer, rest, this.#filled)) === -1) await this.#read();
-        const size = parseInt(new TextDecoder().decode(this.#buffer.subarray(rest, lineEnd)), 16);
+        const size = parseInt(decoder.decode(this.#buffer.subarray(rest, lineEnd)), 16);
         const next = lineEnd + 2 + size + 2;
         while (this.#filled < next) await this.#read();
         rest = next;
@@ -174,7 +183,10 @@ async function main(args: readonly string[]): Promise<void> {
   const rate = Number(rateText);
   const seconds = Number(secondsText);
   const url = new URL(base);
-  const paths = (await Deno.readTextFile(pathsFile)).split("\n").filter((line) => line !== "");
+  // Every request encoded once, so the loop allocates as little as it can.
+  const requests = (await Deno.readTextFile(pathsFile)).split("\n").filter((line) => line !== "")
+    .map((path) => encoder.encode(`GET ${path} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`));
+  if (requests.length === 0) throw new Error(`${pathsFile} holds no paths`);
   const prng = new Prng(Number(seedText ?? 1));
   const connections = await Promise.all(
     Array.from(
@@ -182,7 +194,7 @@ async function main(args: readonly string[]): Promise<void> {
       async () => {
         const conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
         conn.setNoDelay(true);
-        return new Connection(conn, url.host);
+        return new Connection(conn);
       },
     ),
   );
@@ -198,15 +210,24 @@ async function main(args: readonly string[]): Promise<void> {
   // A server far slower than the pace would keep this going for long: past twice
   // the run's length, the rest is not sent (and reported as `unsent`).
   const giveUpAt = start + seconds * 2000 + 5000;
+  // The generator's own stalls (its GC, the scheduler): a gap between two turns
+  // of its loop delays every request due meanwhile, whatever the server does.
+  let lastTurn = performance.now();
+  let gapMaxMs = 0;
+  let gapsOver1ms = 0;
   while (next < total) {
     const now = performance.now();
     if (now > giveUpAt) break;
+    const gap = now - lastTurn;
+    lastTurn = now;
+    if (now > start && gap > 1) gapsOver1ms++;
+    if (now > start && gap > gapMaxMs) gapMaxMs = gap;
     while (next < total && start + next * interval <= now && idle.length > 0) {
       const connection = idle.pop() as Connection;
       const due = start + next * interval;
-      const path = paths[prng.int(paths.length)] ?? "/";
+      const bytes = requests[prng.int(requests.length)] as Uint8Array;
       next++;
-      const request = connection.get(path).then((status) => {
+      const request = connection.get(bytes).then((status) => {
         latencies[answered++] = performance.now() - due;
         if (status < 200 || status > 299) non2xx++;
         idle.push(connection);
@@ -228,6 +249,8 @@ async function main(args: readonly string[]): Promise<void> {
         requests: answered,
         unsent: total - next,
         non2xx,
+        generatorGapMaxMs: gapMaxMs,
+        generatorGapsOver1ms: gapsOver1ms,
         seconds: elapsed,
         connections: connections.length,
         latencyMs: {

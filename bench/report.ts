@@ -330,7 +330,7 @@ export function formatTable(results: Results): string {
         }`,
         `sent ${int(lookup.halfLoad.server.achievedRate)}/s, ${
           int(lookup.halfLoad.readCeiling.achievedRate)
-        }/s`,
+        }/s; generator stalls ≤ ${ms(lookup.halfLoad.server.generatorGapMaxMs)}`,
         "",
         ...verdict(results, "lookup_p99_at_half_load_ms").split("\t"),
       ]]
