@@ -13,6 +13,7 @@
  */
 import type { Dataset } from "./dataset.ts";
 import { type Pinning, procMemory, ROOT, type ServerProcess, spawnServer } from "./processes.ts";
+import { type PacedResult, runPaced } from "./paced_load.ts";
 import { type Agreement, checkAgreement, startRealServer } from "./real_server.ts";
 import {
   fastest,
@@ -53,6 +54,22 @@ export interface LookupBenchResult {
   /** unknown mix ÷ server (all known): below 1 by what a miss costs more than a hit. */
   readonly unknownMixRatio: number;
   readonly agreement: Agreement;
+  /**
+   * Latency where it matters (issue 22): an open-loop, paced load
+   * (`paced_load.ts`) at half the real lookup's measured capacity, against
+   * the real lookup and the read ceiling (b) at the same rate, in alternating
+   * rounds; the round with the lower p99 of each side counts. Null when skipped.
+   */
+  readonly halfLoad: {
+    readonly rate: number;
+    readonly seconds: number;
+    readonly server: PacedResult;
+    readonly readCeiling: PacedResult;
+    readonly serverRuns: readonly PacedResult[];
+    readonly readCeilingRuns: readonly PacedResult[];
+    /** server p99 ÷ (b)'s p99. */
+    readonly p99VsReadCeiling: number;
+  } | null;
   readonly footprint: {
     readonly rssMb: number;
     readonly hwmMb: number;
@@ -75,6 +92,9 @@ export async function runLookupBench(options: {
   readonly warmupSeconds: number;
   readonly minLookups: number;
   readonly rounds: number;
+  /** Seconds of each paced round at half load (0 skips the pass). */
+  readonly halfLoadSeconds: number;
+  readonly halfLoadRounds: number;
   readonly log: (line: string) => void;
 }): Promise<LookupBenchResult> {
   const listFile = `${options.workDir}/lookup_paths.txt`;
@@ -142,6 +162,9 @@ export async function runLookupBench(options: {
   let agreement: Agreement;
   let served = 0;
   let memory;
+  const pacedServerRuns: PacedResult[] = [];
+  const pacedCeilingRuns: PacedResult[] = [];
+  let halfLoad: LookupBenchResult["halfLoad"] = null;
   try {
     const real = await startRealServer({
       configPath: options.configPath,
@@ -175,6 +198,40 @@ export async function runLookupBench(options: {
         served += (await wrk(real, 5, 100 + extra)).requests;
       }
       memory = await procMemory(real.pid);
+      if (options.halfLoadSeconds > 0) {
+        const rate = fastest(serverRuns).requestsPerSecond / 2;
+        options.log(
+          `  paced (open loop) at half the lookup's capacity, ${Math.round(rate)}/s: (b) and ` +
+            `symbo-crm, ${options.halfLoadRounds} alternating rounds of ${options.halfLoadSeconds}s…`,
+        );
+        const paced = (server: { url: string }, seed: number) =>
+          runPaced({
+            url: server.url,
+            pathsFile: listFile,
+            rate,
+            seconds: options.halfLoadSeconds,
+            connections: WRK_CONNECTIONS,
+            prefix: options.pinning.load,
+            seed,
+          });
+        for (let round = 0; round < options.halfLoadRounds; round++) {
+          pacedCeilingRuns.push(await paced(ceiling, 200 + round));
+          pacedServerRuns.push(await paced(real, 200 + round));
+        }
+        const calmest = (runs: readonly PacedResult[]) =>
+          runs.reduce((a, b) => (b.latencyMs.p99 < a.latencyMs.p99 ? b : a));
+        const server = calmest(pacedServerRuns);
+        const readCeiling = calmest(pacedCeilingRuns);
+        halfLoad = {
+          rate,
+          seconds: options.halfLoadSeconds,
+          server,
+          readCeiling,
+          serverRuns: pacedServerRuns,
+          readCeilingRuns: pacedCeilingRuns,
+          p99VsReadCeiling: server.latencyMs.p99 / readCeiling.latencyMs.p99,
+        };
+      }
     } finally {
       await real.stop();
     }
@@ -222,6 +279,7 @@ export async function runLookupBench(options: {
     ratioToReadCeiling: server.requestsPerSecond / readCeiling.requestsPerSecond,
     unknownMixRatio: unknownMix.requestsPerSecond / server.requestsPerSecond,
     agreement,
+    halfLoad,
     footprint: { rssMb: memory?.rssMb ?? NaN, hwmMb: memory?.hwmMb ?? NaN, lookupsServed: served },
   };
 }

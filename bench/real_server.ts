@@ -117,14 +117,21 @@ export async function measureStartup(options: {
   readonly configPath: string;
   readonly flags: readonly string[];
   readonly runs: number;
+  /** Told the unmeasured first start's time. */
+  readonly onUnmeasured?: (ms: number) => void;
 }): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i <= options.runs; i++) {
     const started = performance.now();
-    const server = await startRealServer({ ...options, prefix: [] });
+    const server = await startRealServer({
+      configPath: options.configPath,
+      flags: options.flags,
+      prefix: [],
+    });
     try {
       await waitReady(server.url, 30_000);
       if (i > 0) times.push(performance.now() - started);
+      else options.onUnmeasured?.(performance.now() - started);
     } finally {
       await server.stop();
     }

@@ -8,6 +8,19 @@ import type { ImportBenchResult } from "./import_bench.ts";
 import type { LookupBenchResult } from "./lookup_bench.ts";
 import type { WebhookBenchResult } from "./webhook_bench.ts";
 import type { OutboundBenchResult } from "./outbound_bench.ts";
+import type { MixedLoadResult } from "./mixed_load_bench.ts";
+
+/** Start-up over the 200,000-event audit log (issue 22). */
+export interface BigLogStartup {
+  readonly events: number;
+  readonly audit_bytes: number;
+  readonly from_cache: boolean;
+  /** With the re-delivery snapshot the previous stop wrote (median of these is the figure). */
+  readonly startup_ms_runs: readonly number[];
+  readonly startup_ms: number;
+  /** The first start, with no snapshot (the window read from the audit files, as after a crash). */
+  readonly startup_ms_without_snapshot: number;
+}
 
 /** The machine the numbers were taken on. */
 export interface Machine {
@@ -45,8 +58,18 @@ export interface Results {
   readonly lookup_vs_read_ceiling: number;
   /** Lookup req/s with 1 in 10 numbers unknown ÷ all known (issue 11: what a miss costs). */
   readonly lookup_unknown_mix_vs_known: number;
+  /** p99 of paced (open-loop) lookups at half the lookup's capacity (issue 22); null when skipped. */
+  readonly lookup_p99_at_half_load_ms: number | null;
+  /** The same pace against the read ceiling (b). */
+  readonly read_ceiling_p99_at_half_load_ms: number | null;
+  /** lookup ÷ (b) p99 at half load. */
+  readonly lookup_p99_at_half_load_vs_read_ceiling: number | null;
   readonly webhook_ratio: number;
   readonly webhook_p99_ms: number;
+  /** Server CPU µs per webhook answered 2xx (issue 22), ours and (c)'s, and ours ÷ (c)'s. */
+  readonly webhook_cpu_us_per_ack: number;
+  readonly webhook_baseline_cpu_us_per_ack: number;
+  readonly webhook_cpu_vs_baseline: number;
   /** Webhook req/s with one outbound endpoint enabled ÷ without (issue 23); null when skipped. */
   readonly webhook_ratio_with_outbound: number | null;
   /** Deliveries per second to a local receiver while a replay drains (issue 23). */
@@ -61,6 +84,8 @@ export interface Results {
    * webhooks: what this machine allows a lookup during the import (issue 12).
    */
   readonly during_import_read_ceiling_p99_ms: number | null;
+  /** during_import_lookup_p99_ms ÷ during_import_read_ceiling_p99_ms (issue 22: ≤ 2). */
+  readonly during_import_lookup_vs_read_ceiling_p99: number | null;
   readonly during_import_webhook_p99_ms: number | null;
   readonly during_import_webhook_non2xx: number | null;
   /** The largest applier lag scraped from /metrics; null when the gauge is absent. */
@@ -73,6 +98,11 @@ export interface Results {
   readonly import_peak_rss_mb: number | null;
   readonly server_rss_mb: number;
   readonly startup_ms: number;
+  /** Start-up with 200,000 events in the newest two audit days (issue 22); null when skipped. */
+  readonly startup_ms_big_log: number | null;
+  /** VmRSS and JS heap used at steady state under the mixed load (issue 22); null when skipped. */
+  readonly mixed_rss_mb: number | null;
+  readonly mixed_heap_used_mb: number | null;
   readonly machine: Machine;
   /** The commit measured; `changed_files` > 0 means uncommitted changes were measured too. */
   readonly source: { readonly commit: string; readonly changed_files: number };
@@ -88,6 +118,10 @@ export interface Results {
   readonly webhook: WebhookBenchResult;
   /** null with `--no-outbound`. */
   readonly outbound: OutboundBenchResult | null;
+  /** null with `--no-big-log`. */
+  readonly big_log: BigLogStartup | null;
+  /** null with `--no-mixed`. */
+  readonly mixed: MixedLoadResult | null;
   /** null when `--reuse-store` skipped the import. */
   readonly import: ImportBenchResult | null;
   /** null with `--no-during-import`. */
@@ -105,12 +139,19 @@ export interface Results {
   readonly total_seconds: number;
 }
 
-/** The targets of issue #5 for the measured figures. */
+/** The targets (issues 5, 9, 12, 15, 22, 23) for the measured figures. */
 export function evaluateTargets(figures: {
   lookup_ratio: number;
   lookup_p99_ms: number;
   lookup_vs_read_ceiling: number;
+  lookup_p99_at_half_load_ms: number | null;
+  lookup_p99_at_half_load_vs_read_ceiling: number | null;
   webhook_ratio: number;
+  webhook_cpu_vs_baseline: number;
+  during_import_lookup_vs_read_ceiling_p99: number | null;
+  server_rss_mb: number;
+  startup_ms_big_log: number | null;
+  mixed_rss_mb: number | null;
   webhook_ratio_with_outbound: number | null;
   import_ratio: number | null;
   import_peak_rss_mb: number | null;
@@ -140,15 +181,33 @@ export function evaluateTargets(figures: {
     target("lookup_ratio", figures.lookup_ratio, 0.6, "min"),
     target("lookup_p99_ms", figures.lookup_p99_ms, 1.5, "max"),
     target("lookup_vs_read_ceiling", figures.lookup_vs_read_ceiling, 0.9, "min"),
-    target("webhook_ratio", figures.webhook_ratio, 3.0, "min"),
+    target("lookup_p99_at_half_load_ms", figures.lookup_p99_at_half_load_ms, 2, "max"),
+    target(
+      "lookup_p99_at_half_load_vs_read_ceiling",
+      figures.lookup_p99_at_half_load_vs_read_ceiling,
+      1.5,
+      "max",
+    ),
+    // Issue 22: ≥ 1.5× now; the goal beyond it stays 3.0× (issue 9).
+    target("webhook_ratio", figures.webhook_ratio, 1.5, "min"),
+    target("webhook_cpu_vs_baseline", figures.webhook_cpu_vs_baseline, 1.5, "max"),
     target("webhook_ratio_with_outbound", figures.webhook_ratio_with_outbound, 0.9, "min"),
     target("import_ratio", figures.import_ratio, 2.5, "max"),
     target("import_peak_rss_mb", figures.import_peak_rss_mb, 300, "max"),
     target("during_import_lookup_p99_ms", figures.during_import_lookup_p99_ms, 5, "max"),
+    target(
+      "during_import_lookup_vs_read_ceiling_p99",
+      figures.during_import_lookup_vs_read_ceiling_p99,
+      2,
+      "max",
+    ),
     target("during_import_lookup_non2xx", figures.during_import_lookup_non2xx, 0, "max"),
     target("during_import_webhook_non2xx", figures.during_import_webhook_non2xx, 0, "max"),
     target("store_bytes_vs_csv", figures.store_bytes_vs_csv, 2.5, "max"),
     target("disk_bytes_per_event_vs_body", figures.disk_bytes_per_event_vs_body, 1.2, "max"),
+    target("server_rss_mb", figures.server_rss_mb, 150, "max"),
+    target("startup_ms_big_log", figures.startup_ms_big_log, 1000, "max"),
+    target("mixed_rss_mb", figures.mixed_rss_mb, 150, "max"),
   ];
 }
 
@@ -202,7 +261,7 @@ export function disturbances(results: Results): string[] {
 function verdict(results: Results, key: string): string {
   const target = results.targets.find((t) => t.key === key);
   if (!target) return "";
-  const limit = key.endsWith("_ms")
+  const limit = /_ms(_|$)/.test(key)
     ? `${target.limit} ms`
     : key.endsWith("_mb")
     ? `${target.limit} MB`
@@ -255,6 +314,27 @@ export function formatTable(results: Results): string {
       "",
       ...verdict(results, "lookup_p99_ms").split("\t"),
     ],
+    ...(lookup.halfLoad
+      ? [[
+        `  lookup p99, paced at half capacity (${int(lookup.halfLoad.rate)}/s)`,
+        ms(lookup.halfLoad.server.latencyMs.p99),
+        ms(lookup.halfLoad.readCeiling.latencyMs.p99),
+        "(b) read ceiling, same pace",
+        x(lookup.halfLoad.p99VsReadCeiling),
+        ...verdict(results, "lookup_p99_at_half_load_vs_read_ceiling").split("\t"),
+      ], [
+        "  lookup p50 / p99 at half capacity",
+        `${ms(lookup.halfLoad.server.latencyMs.p50)} / ${ms(lookup.halfLoad.server.latencyMs.p99)}`,
+        `${ms(lookup.halfLoad.readCeiling.latencyMs.p50)} / ${
+          ms(lookup.halfLoad.readCeiling.latencyMs.p99)
+        }`,
+        `sent ${int(lookup.halfLoad.server.achievedRate)}/s, ${
+          int(lookup.halfLoad.readCeiling.achievedRate)
+        }/s; generator stalls ≤ ${ms(lookup.halfLoad.server.generatorGapMaxMs)}`,
+        "",
+        ...verdict(results, "lookup_p99_at_half_load_ms").split("\t"),
+      ]]
+      : []),
     [
       "  server CPU during the run (cores)",
       cores(lookup.server.serverCpuCores),
@@ -289,6 +369,14 @@ export function formatTable(results: Results): string {
       "",
       "",
       "",
+    ],
+    [
+      "  server CPU per request answered (µs)",
+      int(results.webhook_cpu_us_per_ack),
+      int(results.webhook_baseline_cpu_us_per_ack),
+      "(c), all measured rounds",
+      x(results.webhook_cpu_vs_baseline),
+      ...verdict(results, "webhook_cpu_vs_baseline").split("\t"),
     ],
     [
       "  (same JSONL+syncData loop, no HTTP)",
@@ -376,8 +464,7 @@ export function formatTable(results: Results): string {
       "",
       `(peak ${mb(results.footprint.server_hwm_mb)})`,
       "",
-      "",
-      "",
+      ...verdict(results, "server_rss_mb").split("\t"),
     ],
     [
       "  start-up to GET /readyz 200",
@@ -389,6 +476,41 @@ export function formatTable(results: Results): string {
       "",
     ],
   );
+  const big = results.big_log;
+  if (big) {
+    rows.push([
+      `  start-up, ${int(big.events)} events in the audit log`,
+      ms(big.startup_ms),
+      "",
+      `without a snapshot ${ms(big.startup_ms_without_snapshot)}`,
+      "",
+      ...verdict(results, "startup_ms_big_log").split("\t"),
+    ]);
+  }
+  const mixed = results.mixed;
+  if (mixed) {
+    rows.push(
+      [
+        `  RSS under a mixed load (${mixed.seconds} s, steady state)`,
+        mb(mixed.steadyRssMb),
+        "",
+        `${int(mixed.webhooksPerSecond)} webhooks/s, ${
+          int(mixed.lookupsPerSecond)
+        } lookups/s, feed`,
+        "",
+        ...verdict(results, "mixed_rss_mb").split("\t"),
+      ],
+      [
+        "  JS heap used under that load",
+        mixed.steadyHeapUsedMb === null ? "—" : mb(mixed.steadyHeapUsedMb),
+        "",
+        `(peak RSS ${mb(mixed.peakRssMb)})`,
+        "",
+        "",
+        "",
+      ],
+    );
+  }
   const during = results.during_import;
   if (during) {
     const lag = during.applyLagMaxSeconds;
@@ -417,9 +539,10 @@ export function formatTable(results: Results): string {
           "",
           `${int(results.during_import_read_ceiling.lookup.requests)} answered, ` +
           `${results.during_import_read_ceiling.lookup.non2xx} non-2xx`,
-          "",
-          "",
-          "",
+          results.during_import_lookup_vs_read_ceiling_p99 === null
+            ? ""
+            : x(results.during_import_lookup_vs_read_ceiling_p99),
+          ...verdict(results, "during_import_lookup_vs_read_ceiling_p99").split("\t"),
         ]]
         : []),
       [

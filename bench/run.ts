@@ -26,7 +26,10 @@ import {
   startTaskFlags,
 } from "./processes.ts";
 import { measureStartup, newCredentials, writeConfig } from "./real_server.ts";
+import { BIG_LOG_EVENTS, copyBigLog, ensureBigLog } from "./big_audit_log.ts";
+import { type MixedLoadResult, runMixedLoadBench } from "./mixed_load_bench.ts";
 import {
+  type BigLogStartup,
   disturbances,
   evaluateTargets,
   formatTable,
@@ -38,7 +41,8 @@ import { type OutboundBenchResult, runOutboundBench } from "./outbound_bench.ts"
 import { ensureWrk } from "./wrk.ts";
 
 const USAGE = `Usage: deno task bench [--quick] [--rows N] [--reuse-store] [--no-during-import]
-                        [--no-outbound]
+                        [--no-outbound] [--no-half-load] [--no-big-log] [--no-mixed]
+                        [--mixed-seconds N]
 
   --quick             100,000 contacts (default: 1,000,000)
   --rows N            any other number of contacts
@@ -46,7 +50,11 @@ const USAGE = `Usage: deno task bench [--quick] [--rows N] [--reuse-store] [--no
                       run built for this N (for iterating on the lookup)
   --no-during-import  skip the step that imports N more contacts while lookups
                       and webhooks arrive
-  --no-outbound       skip the outbound deliveries step`;
+  --no-outbound       skip the outbound deliveries step
+  --no-half-load      skip the paced lookups at half the measured capacity
+  --no-big-log        skip the start-up over a 200,000-event audit log
+  --no-mixed          skip the mixed-load memory pass
+  --mixed-seconds N   length of the mixed-load pass (default 60, 20 with --quick)`;
 
 const FULL_ROWS = 1_000_000;
 const QUICK_ROWS = 100_000;
@@ -120,6 +128,10 @@ async function main(args: readonly string[]): Promise<number> {
         "reuse-store": { type: "boolean", default: false },
         "no-during-import": { type: "boolean", default: false },
         "no-outbound": { type: "boolean", default: false },
+        "no-half-load": { type: "boolean", default: false },
+        "no-big-log": { type: "boolean", default: false },
+        "no-mixed": { type: "boolean", default: false },
+        "mixed-seconds": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -141,6 +153,15 @@ async function main(args: readonly string[]): Promise<number> {
     return 2;
   }
   const quick = values.quick;
+  const mixedSeconds = values["mixed-seconds"] !== undefined
+    ? Number(values["mixed-seconds"])
+    : quick
+    ? 20
+    : 60;
+  if (!Number.isInteger(mixedSeconds) || mixedSeconds < 6 || mixedSeconds > 3600) {
+    console.error(`--mixed-seconds must be a whole number from 6 to 3600\n\n${USAGE}`);
+    return 2;
+  }
   const started = performance.now();
   const timestamp = new Date().toISOString().replace(/\.\d+Z$/, "Z");
 
@@ -205,6 +226,44 @@ async function main(args: readonly string[]): Promise<number> {
     const startupRuns = await measureStartup({ configPath: lookupConfig, flags, runs: 3 });
     const startupMs = [...startupRuns].sort((a, b) => a - b)[1] ?? NaN;
 
+    let bigLog: BigLogStartup | null = null;
+    if (!values["no-big-log"]) {
+      log(`start-up over a ${BIG_LOG_EVENTS.toLocaleString("en-US")}-event audit log:`);
+      const built = await ensureBigLog({
+        prospects: dataset.lookupList,
+        configFor: (dir, dbPath) => writeConfig(dir, dbPath, credentials),
+        flags,
+        log,
+      });
+      const copy = `${workDir}/big_log`;
+      await copyBigLog(built, copy);
+      const config = await writeConfig(copy, `${copy}/crm.db`, credentials);
+      // The first start has no snapshot of the re-delivery window (as after a
+      // crash before the first one was written): it reads the audit files and
+      // writes the snapshot when it stops; the measured starts use it.
+      const first: number[] = [];
+      const runs = await measureStartup({
+        configPath: config,
+        flags,
+        runs: 3,
+        onUnmeasured: (ms) => first.push(ms),
+      });
+      bigLog = {
+        events: built.events,
+        audit_bytes: built.auditBytes,
+        from_cache: built.cached,
+        startup_ms_runs: runs,
+        startup_ms: [...runs].sort((a, b) => a - b)[1] ?? NaN,
+        startup_ms_without_snapshot: first[0] ?? NaN,
+      };
+      await Deno.remove(copy, { recursive: true }).catch(() => {});
+      log(
+        `  ${Math.round(bigLog.startup_ms)} ms (without a snapshot: ${
+          Math.round(bigLog.startup_ms_without_snapshot)
+        } ms)`,
+      );
+    }
+
     log("lookup:");
     const lookup = await runLookupBench({
       workDir,
@@ -218,6 +277,8 @@ async function main(args: readonly string[]): Promise<number> {
       warmupSeconds: 2,
       minLookups: 100_000,
       rounds: 3,
+      halfLoadSeconds: values["no-half-load"] ? 0 : 8,
+      halfLoadRounds: 2,
       log,
     });
     log(`  agreement: ${lookup.agreement.found}/${lookup.agreement.checked} sampled numbers found`);
@@ -266,6 +327,32 @@ async function main(args: readonly string[]): Promise<number> {
       );
     }
 
+    let mixed: MixedLoadResult | null = null;
+    if (!values["no-mixed"]) {
+      log("mixed load (memory at steady state):");
+      mixed = await runMixedLoadBench({
+        workDir,
+        cacheDir,
+        storePath: storeDb,
+        configFor: (dir, dbPath) => writeConfig(dir, dbPath, credentials),
+        adminToken: credentials.adminToken,
+        lookupToken: credentials.lookupToken,
+        flags,
+        pinning,
+        dataset,
+        lookupCapacity: lookup.server.requestsPerSecond,
+        seconds: mixedSeconds,
+        log,
+      });
+      log(
+        `  ${Math.round(mixed.webhooksPerSecond)} webhooks/s, ${
+          Math.round(mixed.lookupsPerSecond)
+        } lookups/s, ${mixed.feed.polls} feed polls; RSS ${
+          mixed.steadyRssMb.toFixed(0)
+        } MB at steady state`,
+      );
+    }
+
     let duringImport: DuringImportResult | null = null;
     let duringImportCeiling: DuringImportResult | null = null;
     if (!values["no-during-import"]) {
@@ -296,14 +383,23 @@ async function main(args: readonly string[]): Promise<number> {
       lookup_read_ceiling_rps: lookup.readCeiling.requestsPerSecond,
       lookup_vs_read_ceiling: lookup.ratioToReadCeiling,
       lookup_unknown_mix_vs_known: lookup.unknownMixRatio,
+      lookup_p99_at_half_load_ms: lookup.halfLoad?.server.latencyMs.p99 ?? null,
+      read_ceiling_p99_at_half_load_ms: lookup.halfLoad?.readCeiling.latencyMs.p99 ?? null,
+      lookup_p99_at_half_load_vs_read_ceiling: lookup.halfLoad?.p99VsReadCeiling ?? null,
       webhook_ratio: webhook.ratio,
       webhook_p99_ms: webhook.server.latencyMs.p99,
+      webhook_cpu_us_per_ack: webhook.cpuUsPerAck.server,
+      webhook_baseline_cpu_us_per_ack: webhook.cpuUsPerAck.baselineHttp,
+      webhook_cpu_vs_baseline: webhook.cpuVsBaseline,
       webhook_ratio_with_outbound: outbound?.webhookRatioWithOutbound ?? null,
       outbound_deliveries_per_s: outbound?.drain.deliveriesPerSecond ?? null,
       outbound_cpu_us_per_delivery: outbound?.drain.cpuUsPerDelivery ?? null,
       during_import_lookup_p99_ms: duringImport?.lookup.p99Ms ?? null,
       during_import_lookup_non2xx: duringImport?.lookup.non2xx ?? null,
       during_import_read_ceiling_p99_ms: duringImportCeiling?.lookup.p99Ms ?? null,
+      during_import_lookup_vs_read_ceiling_p99: duringImport && duringImportCeiling
+        ? duringImport.lookup.p99Ms / duringImportCeiling.lookup.p99Ms
+        : null,
       during_import_webhook_p99_ms: duringImport?.webhook.p99Ms ?? null,
       during_import_webhook_non2xx: duringImport?.webhook.non2xx ?? null,
       during_import_apply_lag_max_s: duringImport?.applyLagMaxSeconds ?? null,
@@ -311,6 +407,10 @@ async function main(args: readonly string[]): Promise<number> {
       disk_bytes_per_event_vs_body: webhook.disk.perEventVsBody,
       import_ratio: importResult?.ratio ?? null,
       import_peak_rss_mb: importResult?.server.peakRssMb ?? null,
+      server_rss_mb: lookup.footprint.rssMb,
+      startup_ms_big_log: bigLog?.startup_ms ?? null,
+      mixed_rss_mb: mixed?.steadyRssMb ?? null,
+      mixed_heap_used_mb: mixed?.steadyHeapUsedMb ?? null,
     };
     const targets = evaluateTargets(figures);
     const results: Results = {
@@ -318,7 +418,6 @@ async function main(args: readonly string[]): Promise<number> {
       quick,
       rows,
       ...figures,
-      server_rss_mb: lookup.footprint.rssMb,
       startup_ms: startupMs,
       machine,
       source,
@@ -333,6 +432,8 @@ async function main(args: readonly string[]): Promise<number> {
       lookup,
       webhook,
       outbound,
+      big_log: bigLog,
+      mixed,
       import: importResult,
       during_import: duringImport,
       during_import_read_ceiling: duringImportCeiling,

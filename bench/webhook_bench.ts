@@ -58,6 +58,13 @@ export interface WebhookBenchResult {
   /** server req/s ÷ baselineHttp req/s. */
   readonly ratio: number;
   readonly ratioAgainst: "baseline_http";
+  /**
+   * Server CPU time (user + system, /proc/<pid>/stat, all threads) per request
+   * answered 2xx, in µs, over every measured round of each side (issue 22).
+   */
+  readonly cpuUsPerAck: { readonly server: number; readonly baselineHttp: number };
+  /** server ÷ (c) CPU per request. */
+  readonly cpuVsBaseline: number;
   /** server req/s ÷ raw loop lines/s (for reference). */
   readonly ratioVsRawLoop: number;
   /**
@@ -227,6 +234,10 @@ export async function runWebhookBench(options: {
       );
     }
   }
+  const cpuUsPerAck = {
+    server: cpuMicrosPerAck(serverRuns),
+    baselineHttp: cpuMicrosPerAck(baselineRuns),
+  };
   return {
     concurrency: WEBHOOK_CONCURRENCY,
     seconds: options.seconds,
@@ -241,6 +252,8 @@ export async function runWebhookBench(options: {
     server: { ...real, auditLines },
     ratio: real.requestsPerSecond / baseline.requestsPerSecond,
     ratioAgainst: "baseline_http",
+    cpuUsPerAck,
+    cpuVsBaseline: cpuUsPerAck.server / cpuUsPerAck.baselineHttp,
     ratioVsRawLoop: real.requestsPerSecond / rawLoop.linesPerSecond,
     disk: {
       storeGrowthBytes,
@@ -251,6 +264,20 @@ export async function runWebhookBench(options: {
       perEventVsBody: (storeGrowthBytes + auditBytes) / bodyBytes,
     },
   };
+}
+
+/**
+ * The server's CPU time per request answered 2xx over `runs`, in µs (from
+ * each run's `serverCpuCores`, which `runWrk` reads from /proc/<pid>/stat).
+ */
+export function cpuMicrosPerAck(runs: readonly WrkResult[]): number {
+  let cpuSeconds = 0;
+  let acks = 0;
+  for (const run of runs) {
+    cpuSeconds += (run.serverCpuCores ?? NaN) * run.seconds;
+    acks += run.requests - run.errors.status;
+  }
+  return cpuSeconds * 1e6 / acks;
 }
 
 /** Appends each body plus `\n` and `syncData()`s, one after the other, for at most `maxSeconds`. */

@@ -199,11 +199,16 @@ async function writeSigned(path: string, bodies: readonly string[], key: CryptoK
   }
 }
 
-function generateSegment(
+/**
+ * `count` call events in sending order from `startMs` (one every 40 ms);
+ * without `duplicates`, no exact re-deliveries (what an audit log holds).
+ */
+export function generateSegment(
   prng: Prng,
   count: number,
   prospects: readonly ExpectedNumber[],
   startMs: number,
+  withDuplicates = true,
 ): { bodies: string[]; mix: PoolMix } {
   const bodies: string[] = [];
   const calls: CallState[] = [];
@@ -211,7 +216,7 @@ function generateSegment(
   for (let i = 0; i < count; i++) {
     const nowMs = startMs + i * 40;
     const roll = prng.next();
-    if (roll < 0.1 && bodies.length > DUPLICATE_MIN_DISTANCE) {
+    if (withDuplicates && roll < 0.1 && bodies.length > DUPLICATE_MIN_DISTANCE) {
       const original = bodies[prng.int(bodies.length - DUPLICATE_MIN_DISTANCE)];
       if (original !== undefined) {
         bodies.push(original);

@@ -11,7 +11,12 @@ import type { AppliedThrough } from "../audit/audit_retention.ts";
 import { auditInstanceId } from "../audit/audit_instance.ts";
 import { AuditBodyReader } from "../audit/audit_line_lookup.ts";
 import { checkAuditReadiness, redactPaths } from "../audit/audit_readiness.ts";
-import { DeliveryIndex, loadRecentDeliveries } from "../audit/delivery_index.ts";
+import {
+  DELIVERY_SNAPSHOT_FILE,
+  DeliveryIndex,
+  deliverySnapshots,
+  restoreDeliveries,
+} from "../audit/delivery_index.ts";
 import { Applier } from "../calls/applier.ts";
 import { callRoutes } from "../admin/call_routes.ts";
 import { contactRoutes } from "../admin/contact_routes.ts";
@@ -390,8 +395,12 @@ export async function startServer(
     "1 when the last audit compression and retention run had no failure, else 0.",
     () => auditMaintenance.stats.lastRunOk ? 1 : 0,
   );
+  // The re-delivery window survives a restart: from the snapshot written at the
+  // last stop (and every few minutes) plus the lines after it, else from the audit files.
   const deliveries = new DeliveryIndex();
-  await loadRecentDeliveries(config.audit.dir, deliveries);
+  const deliverySnapshot = `${config.data_dir}/${DELIVERY_SNAPSHOT_FILE}`;
+  await restoreDeliveries(config.audit.dir, deliverySnapshot, deliveries);
+  const deliveryFlush = deliverySnapshots(config.audit.dir, deliverySnapshot, deliveries);
   const webhook = createWebhookHandler({
     signingKeys,
     audit,
@@ -681,6 +690,7 @@ export async function startServer(
   unknownNumbers.start();
   hourly.start();
   rejections.start();
+  deliveryFlush.start();
   const tls = config.server.tls
     ? {
       cert: await Deno.readTextFile(config.server.tls.cert_file),
@@ -770,6 +780,11 @@ export async function startServer(
       await withDeadline(importJobs.close(), config.server.shutdown_timeout_ms, () => {});
       await Deno.remove(importTempDir, { recursive: true }).catch(() => {});
       await audit.close();
+      await deliveryFlush.stop().catch((error) => {
+        logger("webhook").warn("Could not write the re-delivery snapshot: {error}", {
+          error: String(error),
+        });
+      });
       await checkpointer?.stop();
       store.close();
     })();
