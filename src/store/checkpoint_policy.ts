@@ -1,8 +1,8 @@
 /**
  * When the checkpointer gives the WAL file's space back (pure: the worker
- * feeds it what SQLite answered and the time). Every tick runs a PASSIVE
- * checkpoint, which copies the frames written since the last one without
- * waiting for anyone; once the store has been quiet for `quietMs` with every
+ * feeds it what SQLite answered and the time). Every tick runs a RESTART
+ * checkpoint, which copies the frames written since the last one and lets the
+ * next commit write from the WAL's start; once the store has been quiet for `quietMs` with every
  * frame copied, one TRUNCATE empties the WAL file (else it stays at its
  * largest size until the next restart).
  */
@@ -31,7 +31,7 @@ export function initialCheckpointState(now: number): CheckpointState {
 }
 
 /**
- * After a PASSIVE checkpoint answered `result` at `now`: whether to TRUNCATE
+ * After a checkpoint answered `result` at `now`: whether to TRUNCATE
  * the WAL now (it holds frames, all copied, and did not grow for `quietMs`),
  * and the new state.
  */

@@ -21,21 +21,27 @@ const self = globalThis as unknown as {
 let db: Database.Database | null = null;
 let timer: ReturnType<typeof setInterval> | null = null;
 
-function checkpoint(mode: "PASSIVE" | "TRUNCATE"): CheckpointResult {
+function checkpoint(mode: "RESTART" | "PASSIVE" | "TRUNCATE"): CheckpointResult {
   if (db === null) throw new Error("the checkpointer's connection is closed");
   const row = db.prepare(`PRAGMA wal_checkpoint(${mode})`).raw(true).get() as unknown[];
   return { busy: Number(row[0]), log: Number(row[1]), checkpointed: Number(row[2]) };
 }
 
 function start(message: CheckpointerStart): void {
-  // No busy wait: a checkpoint that meets a writer or reader copies what it
-  // can (PASSIVE) or gives up (TRUNCATE), and the next tick tries again.
-  db = new Database(message.path, { timeout: 0 });
+  // A short busy wait, on this thread only: a RESTART waits for the writer's
+  // transaction in progress (the JavaScript thread's writer meanwhile retries
+  // its BEGIN asynchronously), else copies what it can like a PASSIVE one and
+  // the next tick tries again.
+  db = new Database(message.path, { timeout: message.busyMs });
   let state = initialCheckpointState(Date.now());
   timer = setInterval(() => {
     try {
       const started = performance.now();
-      let result = checkpoint("PASSIVE");
+      // RESTART, not PASSIVE: a PASSIVE checkpoint racing the writer's commits
+      // never catches up with them, so the WAL would never start over and grow
+      // for as long as webhooks keep coming. RESTART holds the writers off while
+      // it copies, and the next commit then writes from the WAL's start.
+      let result = checkpoint("RESTART");
       const decision = shouldTruncate(message.quietMs, state, result, Date.now());
       state = decision.state;
       if (decision.truncate) result = checkpoint("TRUNCATE");

@@ -2,7 +2,9 @@
  * Checkpoints off the request thread (issue 22): the writer's automatic
  * checkpoints are turned off (`wal_autocheckpoint = 0`), and a worker with its
  * own connection checkpoints the WAL every tick instead (checkpoint_worker.ts),
- * so a commit on the JavaScript thread only appends to the WAL. If the worker
+ * so a commit on the JavaScript thread only appends to the WAL; while a
+ * checkpoint copies, the writer's BEGIN waits asynchronously (the event loop
+ * goes on answering) instead of the whole thread waiting inside a COMMIT. If the worker
  * cannot start or fails, the writer's automatic checkpoints come back: the
  * WAL never grows without bound.
  */
@@ -97,6 +99,7 @@ export async function startCheckpointer(options: {
     path: options.path,
     intervalMs: options.intervalMs ?? 200,
     quietMs: options.quietMs ?? 5_000,
+    busyMs: 100,
   };
   worker.postMessage(start);
   try {

@@ -7,6 +7,8 @@ export interface CheckpointerStart {
   readonly intervalMs: number;
   /** Quiet time after which the WAL file is truncated. */
   readonly quietMs: number;
+  /** How long a checkpoint waits for the writer's transaction in progress. */
+  readonly busyMs: number;
 }
 
 /** What the thread reports. */
