@@ -82,6 +82,40 @@ Deno.test("while the checkpointer runs, commits do not checkpoint; its thread do
   });
 });
 
+Deno.test("under a steady stream of commits the WAL starts over after each checkpoint instead of growing", async () => {
+  await withStore(async (store, path) => {
+    const checkpointer = await startCheckpointer({
+      path,
+      write: store.write,
+      log: quietLog,
+      intervalMs: 20,
+      quietMs: 60_000,
+    });
+    try {
+      let largest = 0;
+      const transactions = 300;
+      for (let batch = 0; batch < transactions; batch++) {
+        await store.write(async (db) => {
+          for (let i = 0; i < 20; i++) {
+            await db.run("INSERT INTO console_settings (key, value) VALUES (?, ?)", [
+              `k-${batch}-${i}`,
+              "x".repeat(2_000),
+            ]);
+          }
+        });
+        largest = Math.max(largest, await walBytes(path));
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      // Each commit adds ~3 pages (16 KB each): without a restart the WAL file
+      // would hold every one of them (~15 MB); its size is its high-water mark.
+      assert(checkpointer.status().checkpoints > 5);
+      assert(largest < transactions * 3 * 16_384 / 2, `the WAL grew to ${largest} bytes`);
+    } finally {
+      await checkpointer.stop();
+    }
+  });
+});
+
 Deno.test("a checkpointer that cannot open the store leaves the writer checkpointing itself, and says so", async () => {
   await withStore(async (store, _path, dir) => {
     const log = {
