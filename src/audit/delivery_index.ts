@@ -194,13 +194,7 @@ export async function loadRecentDeliveries(
   let loaded = 0;
   for (const file of files.slice(-maxFiles)) {
     try {
-      for await (const line of readAuditFileLines(dir, file)) {
-        if (!line.endsWithNewline) continue;
-        const key = keyOfLine(line.text);
-        if (key === null) continue;
-        index.add(key);
-        loaded++;
-      }
+      loaded += await addFileKeys(dir, file, index);
     } catch (error) {
       // A file that cannot be read to its end (damaged, a line over the bound)
       // keeps what was read before; the applier and `audit verify` name it.
@@ -208,6 +202,23 @@ export async function loadRecentDeliveries(
     }
   }
   return loaded;
+}
+
+/**
+ * Adds the keys of a file's complete lines (a torn last line is not
+ * acknowledged yet) to `index`; returns how many. Throws the reader's
+ * {@link AuditReadError} for a file that cannot be read to its end.
+ */
+async function addFileKeys(dir: string, file: string, index: DeliveryIndex): Promise<number> {
+  let added = 0;
+  for await (const line of readAuditFileLines(dir, file)) {
+    if (!line.endsWithNewline) continue;
+    const key = keyOfLine(line.text);
+    if (key === null) continue;
+    index.add(key);
+    added++;
+  }
+  return added;
 }
 
 const BODY_SHA = ',"body_sha256":"';
@@ -270,15 +281,7 @@ export async function restoreDeliveries(
   let loaded = snapshot.words.length / WORDS;
   try {
     loaded += await addLinesFrom(auditDir, snapshot.position.file, snapshot.position.offset, index);
-    for (const file of snapshot.later) {
-      for await (const line of readAuditFileLines(auditDir, file)) {
-        if (!line.endsWithNewline) continue;
-        const key = keyOfLine(line.text);
-        if (key === null) continue;
-        index.add(key);
-        loaded++;
-      }
-    }
+    for (const file of snapshot.later) loaded += await addFileKeys(auditDir, file, index);
   } catch (error) {
     if (!(error instanceof AuditReadError)) throw error;
   }

@@ -39,6 +39,18 @@ async function waitFor(condition: () => Promise<boolean> | boolean, what: string
   }
 }
 
+/** Commits `rows` settings of ~2 KB in one write transaction. */
+function writeRows(store: Store, batch: number, rows: number): Promise<void> {
+  return store.write(async (db) => {
+    for (let i = 0; i < rows; i++) {
+      await db.run("INSERT INTO console_settings (key, value) VALUES (?, ?)", [
+        `k-${batch}-${i}`,
+        "x".repeat(2_000),
+      ]);
+    }
+  });
+}
+
 async function walBytes(path: string): Promise<number> {
   try {
     return (await Deno.stat(`${path}-wal`)).size;
@@ -59,16 +71,7 @@ Deno.test("while the checkpointer runs, commits do not checkpoint; its thread do
     try {
       assertEquals(checkpointer.status().running, true);
       assertEquals(await autocheckpoint(store), 0);
-      for (let batch = 0; batch < 20; batch++) {
-        await store.write(async (db) => {
-          for (let i = 0; i < 50; i++) {
-            await db.run("INSERT INTO console_settings (key, value) VALUES (?, ?)", [
-              `k-${batch}-${i}`,
-              "x".repeat(2_000),
-            ]);
-          }
-        });
-      }
+      for (let batch = 0; batch < 20; batch++) await writeRows(store, batch, 50);
       assert(await walBytes(path) > 0);
       await waitFor(() => checkpointer.status().checkpoints > 0, "a checkpoint");
       await waitFor(async () => await walBytes(path) === 0, "the WAL to be truncated");
@@ -95,14 +98,7 @@ Deno.test("under a steady stream of commits the WAL starts over after each check
       let largest = 0;
       const transactions = 300;
       for (let batch = 0; batch < transactions; batch++) {
-        await store.write(async (db) => {
-          for (let i = 0; i < 20; i++) {
-            await db.run("INSERT INTO console_settings (key, value) VALUES (?, ?)", [
-              `k-${batch}-${i}`,
-              "x".repeat(2_000),
-            ]);
-          }
-        });
+        await writeRows(store, batch, 20);
         largest = Math.max(largest, await walBytes(path));
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
